@@ -1,0 +1,70 @@
+"""kinto-orm: typed Pydantic models, lazy queries and a kinto-http compatible client
+for the Kinto HTTP storage server.
+
+>>> from kinto_orm import Client, Record
+>>> class Todo(Record, bucket="blog", collection="todos"):
+...     title: str
+...     done: bool = False
+>>> client = Client("http://localhost:8888/v1", auth=("alice", "s3cr3t"))
+>>> Todo(title="write docs").bind(client).save()
+"""
+
+from ._version import __version__
+from .auth import BearerTokenAuth
+from .client import BaseClient, Client
+from .errors import (
+    BadRequest,
+    BatchError,
+    BucketNotFound,
+    CollectionNotFound,
+    Forbidden,
+    KintoBatchException,
+    KintoError,
+    KintoException,
+    NotFound,
+    PreconditionFailed,
+    ServerError,
+    Unauthorized,
+    UnboundError,
+)
+from .models import (
+    Attachment,
+    Bucket,
+    Collection,
+    Group,
+    HistoryEntry,
+    Permissions,
+    Record,
+    ServerInfo,
+)
+from .query import Page, Query
+
+__all__ = [
+    "Attachment",
+    "BadRequest",
+    "BaseClient",
+    "BatchError",
+    "BearerTokenAuth",
+    "Bucket",
+    "BucketNotFound",
+    "Client",
+    "Collection",
+    "CollectionNotFound",
+    "Forbidden",
+    "Group",
+    "HistoryEntry",
+    "KintoBatchException",
+    "KintoError",
+    "KintoException",
+    "NotFound",
+    "Page",
+    "Permissions",
+    "PreconditionFailed",
+    "Query",
+    "Record",
+    "ServerError",
+    "ServerInfo",
+    "Unauthorized",
+    "UnboundError",
+    "__version__",
+]

@@ -1,0 +1,476 @@
+"""Sans-I/O core of the Kinto protocol, shared by the sync and async transports.
+
+Nothing here touches the network: it builds :class:`Request` values, reads
+:class:`Response` values into data or typed exceptions, and takes the decisions
+(retry or not, how long to wait, which page comes next). The transports only move bytes.
+
+Operations are written once as generators that ``yield`` a :class:`Request` and receive
+the :class:`Response` (or get the error thrown in); :func:`drive_sync` and the async
+twin in ``_transport`` run them. See :data:`Op`.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import email.utils
+import json
+import re
+import time
+import uuid
+from collections.abc import Generator, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from .errors import (
+    BadRequest,
+    Forbidden,
+    KintoException,
+    NotFound,
+    PreconditionFailed,
+    ServerError,
+    Unauthorized,
+)
+
+T = TypeVar("T")
+
+#: An operation: yields requests, receives responses, returns its result.
+Op = Generator["Request", "Response", T]
+
+JSON = "application/json"
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+PRECONDITION_HEADERS = ("If-Match", "If-None-Match")
+
+
+# ---------------------------------------------------------------------------- JSON
+
+
+def json_default(value: Any) -> Any:
+    """Encode the Python values Kinto users put in data: dates as ISO 8601, UUIDs as text,
+    Decimals as JSON numbers, sets and tuples as lists, Pydantic models as their dump."""
+    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, (set, frozenset, tuple)):
+        return list(value)
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):
+        return dump(mode="json")
+    raise TypeError(
+        f"Object of type {type(value).__name__} is not JSON serializable; "
+        "convert it to str, int, float, bool, list or dict first."
+    )
+
+
+def dumps(value: Any) -> bytes:
+    """Serialize ``value`` to compact JSON bytes."""
+    return json.dumps(value, default=json_default, separators=(",", ":")).encode()
+
+
+def new_record_id() -> str:
+    """A new record id chosen by the client (UUID4, like Kinto's own)."""
+    return str(uuid.uuid4())
+
+
+def quote_etag(value: Any) -> str:
+    """``1234`` or ``'"1234"'`` -> ``'"1234"'`` (Kinto wants quoted timestamps)."""
+    text = str(value).strip('"')
+    if text != "*" and not text.isdigit():
+        raise ValueError(f"Invalid timestamp {value!r}: Kinto timestamps are integers.")
+    return text if text == "*" else f'"{text}"'
+
+
+def etag_value(headers: Mapping[str, str]) -> int | None:
+    """The integer timestamp of an ``ETag`` header, or None."""
+    raw = headers.get("ETag")
+    if not raw:
+        return None
+    text = raw.strip().strip('"')
+    return int(text) if text.isdigit() else None
+
+
+# ---------------------------------------------------------------------------- messages
+
+
+@dataclass(slots=True)
+class Request:
+    """One HTTP request to Kinto, before any transport sees it.
+
+    ``path`` is relative to the server URL (``/buckets/b``), or a full URL taken from a
+    ``Next-Page`` header. ``json`` is the body (a dict or a list), ``None`` for no body.
+    """
+
+    method: str
+    path: str
+    params: dict[str, str] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    json: Any = None
+    content_type: str = JSON
+    #: None lets the method and headers decide (see :func:`is_idempotent`).
+    idempotent: bool | None = None
+
+    @property
+    def path_url(self) -> str:
+        """kinto-http compatible name for the path."""
+        return self.path
+
+    def body(self) -> bytes | None:
+        return None if self.json is None else dumps(self.json)
+
+    def all_headers(self) -> dict[str, str]:
+        headers = dict(self.headers)
+        if self.json is not None:
+            headers.setdefault("Content-Type", self.content_type)
+        return headers
+
+    def describe(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+class Headers(dict[str, str]):
+    """A case-insensitive header mapping (keys stored lower-case)."""
+
+    def __init__(self, items: Mapping[str, str] | None = None) -> None:
+        super().__init__()
+        for key, value in (items or {}).items():
+            self[key.lower()] = value
+
+    def __getitem__(self, key: str) -> str:
+        return super().__getitem__(key.lower())
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and super().__contains__(key.lower())
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return super().get(key.lower(), default)
+
+
+@dataclass(slots=True)
+class Response:
+    """A response as the core sees it: status, headers (case-insensitive), body bytes."""
+
+    status: int
+    headers: Headers
+    content: bytes
+    request: Request
+    url: str = ""
+
+    @property
+    def status_code(self) -> int:
+        """kinto-http / requests compatible name for the status."""
+        return self.status
+
+    @property
+    def text(self) -> str:
+        return self.content.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        """The body parsed as JSON; a clear :class:`KintoException` when it is not JSON."""
+        if not self.content:
+            return None
+        try:
+            return json.loads(self.content)
+        except ValueError as exc:
+            raise KintoException(
+                f"{self.request.describe()} - {self.status}: the server answered something "
+                f"that is not JSON ({_snippet(self.content)}). Check that the server URL "
+                "points to a Kinto server (it usually ends with /v1).",
+                request=self.request,
+                response=self,
+            ) from exc
+
+    def data(self) -> Any:
+        body = self.json()
+        if not isinstance(body, dict) or "data" not in body:
+            raise KintoException(
+                f"{self.request.describe()} - {self.status}: expected a JSON object with "
+                f"'data', got {_snippet(self.content)}.",
+                request=self.request,
+                response=self,
+            )
+        return body["data"]
+
+
+def _snippet(content: bytes, size: int = 120) -> str:
+    text = content[:size].decode("utf-8", errors="replace").strip() or "an empty body"
+    return repr(text + ("..." if len(content) > size else ""))
+
+
+# ---------------------------------------------------------------------------- request helpers
+
+
+def envelope(data: Any = None, permissions: Any = None) -> dict[str, Any]:
+    """The ``{"data": ..., "permissions": ...}`` body, leaving out what is None."""
+    body: dict[str, Any] = {}
+    if data is not None:
+        body["data"] = data
+    if permissions is not None:
+        as_dict = getattr(permissions, "as_dict", None)
+        body["permissions"] = as_dict() if callable(as_dict) else permissions
+    return body
+
+
+def if_match_headers(
+    safe: bool, data: Mapping[str, Any] | None = None, if_match: Any = None
+) -> dict[str, str]:
+    """kinto-http's rule: when safe, send ``If-Match`` with ``if_match`` or the data's
+    ``last_modified``; nothing otherwise."""
+    if if_match is None and data is not None and data.get("last_modified"):
+        if_match = data["last_modified"]
+    if safe and if_match is not None:
+        return {"If-Match": quote_etag(if_match)}
+    return {}
+
+
+def save_headers(safe: bool, last_modified: int | None) -> dict[str, str]:
+    """A model's save: replace only the version we know (``If-Match``), or create only if
+    absent (``If-None-Match: *``) when we know none; nothing when not safe."""
+    if not safe:
+        return {}
+    if last_modified is not None:
+        return {"If-Match": quote_etag(last_modified)}
+    return {"If-None-Match": "*"}
+
+
+def create_headers(safe: bool) -> dict[str, str]:
+    """``If-None-Match: *`` when safe: a create never overwrites."""
+    return {"If-None-Match": "*"} if safe else {}
+
+
+def encode_params(params: Mapping[str, Any] | None) -> dict[str, str] | None:
+    """Encode query-string values the way kinto-http does.
+
+    ``in_``/``exclude_`` values are comma-joined lists, strings go as they are, anything
+    else as JSON (``True`` -> ``true``).
+    """
+    if not params:
+        return None
+    out: dict[str, str] = {}
+    for key, value in params.items():
+        if value is None and not key.startswith("_"):
+            out[key] = "null"
+        elif value is None:
+            continue
+        elif key.startswith(("in_", "exclude_")):
+            out[key] = f"{value}," if isinstance(value, str) else ",".join(map(str, value))
+        elif isinstance(value, str):
+            out[key] = value
+        else:
+            out[key] = json.dumps(value, default=json_default)
+    return out
+
+
+def is_idempotent(request: Request) -> bool:
+    """Can ``request`` be sent twice without a different outcome?
+
+    GET/HEAD/PUT/DELETE are; a PATCH or POST is only when a precondition header makes a
+    repeat fail instead of applying twice.
+    """
+    if request.idempotent is not None:
+        return request.idempotent
+    if request.method.upper() in IDEMPOTENT_METHODS:
+        return True
+    return any(h in request.headers for h in PRECONDITION_HEADERS)
+
+
+# ---------------------------------------------------------------------------- errors
+
+_STATUS_ERRORS: dict[int, type[KintoException]] = {
+    400: BadRequest,
+    401: Unauthorized,
+    403: Forbidden,
+    404: NotFound,
+    412: PreconditionFailed,
+}
+
+
+def error_from_response(response: Response, attempts: int = 1) -> KintoException:
+    """Turn an error response into the matching :class:`KintoException` subclass."""
+    status = response.status
+    try:
+        body = json.loads(response.content) if response.content else None
+    except ValueError:
+        body = None
+    errno = details = None
+    if isinstance(body, dict):
+        errno = body.get("errno")
+        details = body.get("details")
+        reason = str(body.get("message") or body.get("error") or "")
+    else:
+        reason = f"non-JSON answer {_snippet(response.content)}" if response.content else ""
+    if status == 400 and isinstance(details, list):
+        described = "; ".join(
+            f"{d.get('name') or d.get('location')}: {d.get('description')}"
+            for d in details
+            if isinstance(d, dict)
+        )
+        if described and described not in reason:
+            reason = f"{reason} ({described})" if reason else described
+    message = f"{response.request.describe()} - {status} {reason}".rstrip()
+    if attempts > 1:
+        message += f" (after {attempts} attempts)"
+    cls = _STATUS_ERRORS.get(status)
+    if cls is None:
+        cls = ServerError if status >= 500 else KintoException
+    return cls(
+        message, request=response.request, response=response, errno=errno, details=details
+    )
+
+
+def network_error(request: Request, exc: BaseException, attempts: int) -> KintoException:
+    tries = f" after {attempts} attempts" if attempts > 1 else ""
+    return KintoException(
+        f"{request.describe()} - network error{tries}: {type(exc).__name__}: {exc}",
+        exc,
+        request=request,
+    )
+
+
+# ---------------------------------------------------------------------------- retries
+
+
+def _seconds(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if re.fullmatch(r"\d+(\.\d+)?", value):
+        return float(value)
+    try:  # Retry-After may also be an HTTP date.
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+@dataclass(slots=True)
+class RetryPolicy:
+    """Decides whether a failed attempt is tried again, and after how long.
+
+    ``retry`` is how many extra attempts are allowed; ``retry_after`` (seconds)
+    overrides the server's ``Retry-After``.
+    """
+
+    retry: int = 0
+    retry_after: float | None = None
+
+    def _wait(self, headers: Mapping[str, str] | None, attempt: int) -> float:
+        if self.retry_after is not None:
+            return float(self.retry_after)
+        server = _seconds(headers.get("Retry-After")) if headers is not None else None
+        if server is not None:
+            return server
+        return min(0.1 * (2.0 ** (attempt - 1)), 5.0)
+
+    def after_response(self, response: Response, attempt: int) -> float | None:
+        """Seconds to wait before attempt ``attempt + 1``, or None to give up."""
+        if attempt > self.retry:
+            return None
+        status = response.status
+        retry_after = response.headers.get("Retry-After")
+        retryable = status in (429, 502, 503, 504) or (
+            (status == 409 or status >= 500) and retry_after is not None
+        )
+        if not retryable or not is_idempotent(response.request):
+            return None
+        return self._wait(response.headers, attempt)
+
+    def after_network_error(self, request: Request, attempt: int) -> float | None:
+        if attempt > self.retry or not is_idempotent(request):
+            return None
+        return self._wait(None, attempt)
+
+
+def backoff_seconds(headers: Mapping[str, str]) -> float | None:
+    """Seconds the server asks clients to wait (``Backoff`` header), or None."""
+    return _seconds(headers.get("Backoff"))
+
+
+# ---------------------------------------------------------------------------- pagination
+
+
+def next_page_request(response: Response, server_url: str) -> Request | None:
+    """The request for the page after ``response``, or None on the last page.
+
+    Refuses a ``Next-Page`` that points to another origin than the server's, so
+    credentials are never sent elsewhere.
+    """
+    url = response.headers.get("Next-Page")
+    if not url:
+        return None
+    wanted, got = urlsplit(server_url), urlsplit(url)
+    if (wanted.scheme, wanted.netloc) != (got.scheme, got.netloc):
+        raise KintoException(
+            f"The server's Next-Page {url!r} points outside {server_url!r}; refusing to "
+            "follow it. Use the server's own public URL as server_url.",
+            request=response.request,
+            response=response,
+        )
+    previous = response.request
+    headers = {k: v for k, v in previous.headers.items() if k not in PRECONDITION_HEADERS}
+    return Request(previous.method, url, headers=headers)
+
+
+def iter_pages_sync(
+    send: Any, first: Request, server_url: str, max_pages: float = float("inf")
+) -> Iterator[Response]:
+    """Send ``first`` and follow ``Next-Page`` (``send`` is the transport's send)."""
+    request: Request | None = first
+    count = 0
+    while request is not None and count < max_pages:
+        response: Response = send(request)
+        count += 1
+        yield response
+        request = next_page_request(response, server_url)
+
+
+# ---------------------------------------------------------------------------- driving ops
+
+
+def drive_sync(send: Any, op: Op[T]) -> T:
+    """Run operation ``op`` to completion, sending each request with ``send``.
+
+    Errors raised by ``send`` are thrown into the operation so that it can recover
+    (``if_not_exists``, ``if_exists``); anything it does not catch propagates.
+    """
+    try:
+        request = next(op)
+        while True:
+            try:
+                response = send(request)
+            except KintoException as exc:
+                request = op.throw(exc)
+            else:
+                request = op.send(response)
+    except StopIteration as stop:
+        result: T = stop.value
+        return result
+
+
+def request_op(request: Request) -> Op[Response]:
+    """The simplest operation: one request, its response."""
+    response = yield request
+    return response
+
+
+def stream_sync(send: Any, stream: Generator[Any, Any, None]) -> Iterator[Any]:
+    """Run a stream op: answer each yielded :class:`Request` with ``send`` and hand every
+    other yielded value (a page) to the caller."""
+    try:
+        item = next(stream)
+        while True:
+            if isinstance(item, Request):
+                try:
+                    response = send(item)
+                except KintoException as exc:
+                    item = stream.throw(exc)
+                else:
+                    item = stream.send(response)
+            else:
+                yield item
+                item = next(stream)
+    except StopIteration:
+        return

@@ -1,0 +1,190 @@
+"""Transports: move the core's :class:`Request` values over the network.
+
+:class:`SyncTransport` uses one ``requests.Session`` (connection reuse). All protocol
+decisions (errors, retries, backoff, pagination) come from ``_protocol``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import Any
+
+import requests
+
+from . import _protocol as core
+from ._version import __version__
+from .auth import describe_auth, to_requests_auth
+
+logger = logging.getLogger("kinto_orm")
+
+USER_AGENT = f"kinto-orm/{__version__}"
+
+Timeout = float | tuple[float, float] | None
+
+
+class TransportSettings:
+    """What both transports share: server URL, auth, headers, timeout, retry, dry mode."""
+
+    def __init__(
+        self,
+        server_url: str,
+        *,
+        auth: Any = None,
+        headers: dict[str, str] | None = None,
+        timeout: Timeout = None,
+        retry: int = 0,
+        retry_after: float | None = None,
+        dry_mode: bool = False,
+    ) -> None:
+        if not isinstance(server_url, str) or not server_url.startswith(("http://", "https://")):
+            raise ValueError(
+                f"server_url must be an http(s) URL such as 'http://localhost:8888/v1', "
+                f"got {server_url!r}."
+            )
+        self.server_url = server_url.rstrip("/")
+        self.auth = auth
+        self.headers = {"User-Agent": USER_AGENT, "Accept": core.JSON, **(headers or {})}
+        self.timeout = timeout
+        self.policy = core.RetryPolicy(retry=retry, retry_after=retry_after)
+        self.dry_mode = dry_mode
+        self._backoff_until = 0.0
+        self._lock = threading.Lock()
+
+    @property
+    def retry(self) -> int:
+        return self.policy.retry
+
+    @property
+    def retry_after(self) -> float | None:
+        return self.policy.retry_after
+
+    def url(self, request: core.Request) -> str:
+        if request.path.startswith(("http://", "https://")):
+            return request.path
+        return self.server_url + request.path
+
+    def backoff_wait(self) -> float:
+        """Seconds still to wait because of a server ``Backoff`` header."""
+        return max(0.0, self._backoff_until - time.monotonic())
+
+    def note(self, response: core.Response) -> None:
+        """Record what a response tells about future requests (``Backoff``, ``Alert``)."""
+        seconds = core.backoff_seconds(response.headers)
+        if seconds:
+            with self._lock:
+                self._backoff_until = time.monotonic() + seconds
+            logger.warning("Kinto asked to back off for %s s", seconds)
+        alert = response.headers.get("Alert")
+        if alert:
+            logger.warning("Kinto alert: %s", alert)
+
+    def dry_response(self, request: core.Request) -> core.Response:
+        """In dry mode nothing is sent: log the request and echo its data back."""
+        logger.info("(dry mode) %s %s params=%s", request.method, self.url(request), request.params)
+        body: dict[str, Any]
+        if request.method in ("GET", "HEAD"):
+            body = {"data": []} if _is_plural(request.path) else {"data": {}, "permissions": {}}
+        elif isinstance(request.json, dict):
+            body = {"data": request.json.get("data", {}), "permissions": {}}
+        else:
+            body = {"data": {}}
+        return core.Response(200, core.Headers(), core.dumps(body), request, self.url(request))
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.server_url} auth={describe_auth(self.auth)}>"
+
+
+def _is_plural(path: str) -> bool:
+    last = path.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
+    return last in ("buckets", "groups", "collections", "records", "history", "permissions")
+
+
+class SyncTransport(TransportSettings):
+    """Blocking transport on ``requests.Session``."""
+
+    def __init__(
+        self, server_url: str, *, session: requests.Session | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(server_url, **kwargs)
+        self.session = session or requests.Session()
+        self._requests_auth = to_requests_auth(self.auth)
+
+    def send(self, request: core.Request) -> core.Response:
+        """Send ``request``, retrying as the policy allows; raise on an error status."""
+        attempt = 0
+        while True:
+            attempt += 1
+            wait = self.backoff_wait()
+            if wait:
+                time.sleep(wait)
+            if self.dry_mode:
+                return self.dry_response(request)
+            try:
+                response = self._send_once(request)
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                delay = self.policy.after_network_error(request, attempt)
+                if delay is None:
+                    raise core.network_error(request, exc, attempt) from exc
+                logger.info("%s failed (%s), retrying in %.2f s", request.describe(), exc, delay)
+                time.sleep(delay)
+                continue
+            self.note(response)
+            if response.status < 400:
+                return response
+            delay = self.policy.after_response(response, attempt)
+            if delay is None:
+                raise core.error_from_response(response, attempt)
+            logger.info("%s got %s, retrying in %.2f s", request.describe(), response.status, delay)
+            time.sleep(delay)
+
+    def _send_once(self, request: core.Request) -> core.Response:
+        url = self.url(request)
+        logger.debug("%s %s params=%s", request.method, url, request.params)
+        raw = self.session.request(
+            request.method,
+            url,
+            params=request.params,
+            data=request.body(),
+            headers={**self.headers, **request.all_headers()},
+            auth=self._requests_auth,
+            timeout=self.timeout,
+            allow_redirects=False,
+        )
+        return core.Response(
+            raw.status_code, core.Headers(raw.headers), raw.content, request, raw.url
+        )
+
+    def close(self) -> None:
+        self.session.close()
+
+    # kinto-http's Session interface, for code that calls client.session directly.
+    @property
+    def nb_retry(self) -> int:
+        return self.retry
+
+    def request(
+        self,
+        method: str,
+        endpoint: str,
+        data: Any = None,
+        permissions: Any = None,
+        payload: Any = None,
+        **kwargs: Any,
+    ) -> tuple[Any, core.Headers]:
+        """kinto-http compatible: send one request, return ``(body, headers)``."""
+        body = dict(payload or {})
+        body.update(core.envelope(data, permissions))
+        method = method.upper()
+        request = core.Request(
+            method,
+            endpoint,
+            params=core.encode_params(kwargs.get("params")),
+            headers=dict(kwargs.get("headers") or {}),
+            json=body if method not in ("GET", "HEAD") else None,
+        )
+        response = self.send(request)
+        if response.status in (204, 304) or method == "HEAD":
+            return None, response.headers
+        return response.json(), response.headers

@@ -1,0 +1,289 @@
+"""Clients: the kinto-http method set plus the object-mapper entry points.
+
+>>> from kinto_orm import Client
+>>> client = Client("http://localhost:8888/v1", auth=("alice", "s3cr3t"), bucket="blog")
+>>> client.create_collection(id="todos", if_not_exists=True)        # kinto-http style
+>>> client.records(Todo).filter(done=False).all()                  # typed queries
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import Any, TypeVar, overload
+
+from . import _protocol as core
+from ._operations import OperationsMixin, sync_method
+from ._transport import SyncTransport, Timeout
+from .auth import parse_auth
+from .endpoints import check_id, endpoint
+from .models import Bucket, Collection, Group, KintoObject, Record, ServerInfo
+from .models.base import Binding
+from .query import Page, Query, Source
+
+T = TypeVar("T")
+M = TypeVar("M", bound=KintoObject)
+R = TypeVar("R", bound=Record)
+
+
+class BaseClient(OperationsMixin):
+    """What the sync and async clients share: defaults, paths and the ORM entry points."""
+
+    def __init__(
+        self,
+        server_url: str | None = None,
+        *,
+        auth: Any = None,
+        bucket: str | None = None,
+        collection: str | None = None,
+        headers: dict[str, str] | None = None,
+        timeout: Timeout = None,
+        retry: int = 0,
+        retry_after: float | None = None,
+        dry_mode: bool = False,
+        session: Any = None,
+        ignore_batch_4xx: bool = False,
+    ) -> None:
+        if bucket is not None:
+            check_id(bucket, "bucket id")
+        if collection is not None:
+            check_id(collection, "collection id")
+        self.bucket_name = bucket
+        self.collection_name = collection
+        self._ignore_batch_4xx = ignore_batch_4xx
+        self._server_info: dict[str, Any] | None = None
+        self._records_timestamp: dict[str, str] = {}
+        if session is not None:
+            if server_url is not None or auth is not None:
+                raise ValueError("Pass either session=... or server_url/auth, not both.")
+            self.session = session
+        else:
+            if server_url is None:
+                raise ValueError(
+                    "Client needs the server URL, e.g. Client('http://localhost:8888/v1')."
+                )
+            auth = parse_auth(auth)
+            setter = getattr(auth, "set_server_url", None)
+            if callable(setter):  # BrowserOAuth needs to know where to log in.
+                setter(server_url)
+            self.session = self._make_transport(
+                server_url,
+                auth=auth,
+                headers=headers,
+                timeout=timeout,
+                retry=retry,
+                retry_after=retry_after,
+                dry_mode=dry_mode,
+            )
+
+    def _make_transport(self, server_url: str, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+    def clone(self, **kwargs: Any) -> Any:
+        """A client sharing this one's transport (connection pool, auth, retry), with
+        some defaults overridden: ``client.clone(collection="orders")``.
+
+        Passing ``server_url`` or ``auth`` builds a new transport instead.
+        """
+        if "server_url" in kwargs or "auth" in kwargs:
+            kwargs.setdefault("server_url", self.session.server_url)
+            kwargs.setdefault("auth", self.session.auth)
+            for name in ("timeout", "retry", "retry_after", "dry_mode"):
+                kwargs.setdefault(name, getattr(self.session, name))
+        else:
+            kwargs.setdefault("session", self.session)
+        kwargs.setdefault("bucket", self.bucket_name)
+        kwargs.setdefault("collection", self.collection_name)
+        kwargs.setdefault("ignore_batch_4xx", self._ignore_batch_4xx)
+        return type(self)(**kwargs)
+
+    def __repr__(self) -> str:
+        if self.collection_name:
+            path = endpoint("collection", bucket=self.bucket_name or "default",
+                            collection=self.collection_name)
+        elif self.bucket_name:
+            path = endpoint("bucket", bucket=self.bucket_name)
+        else:
+            path = "/"
+        return f"<Kinto{type(self).__name__} {self.server_url}{path}>"
+
+    # ------------------------------------------------------------------ running operations
+
+    def _run(self, op: core.Op[T]) -> T:
+        raise NotImplementedError
+
+    async def _arun(self, op: core.Op[T]) -> T:
+        raise NotImplementedError
+
+    def _stream(self, stream: Any) -> Iterator[Any]:
+        raise NotImplementedError
+
+    def _astream(self, stream: Any) -> AsyncIterator[Any]:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ object mapper
+
+    def bucket(self, id: str) -> Bucket:
+        """Bucket ``id``, bound to this client (not fetched)."""
+        return Bucket(id=check_id(id, "bucket id")).bind(self)
+
+    def collection(self, id: str, bucket: str | None = None) -> Collection:
+        """Collection ``id`` of ``bucket`` (default: the client's), bound, not fetched."""
+        coll = Collection(id=check_id(id, "collection id"))
+        return coll.bind(self, bucket=self._bucket(bucket))
+
+    def group(self, id: str, bucket: str | None = None) -> Group:
+        """Group ``id`` of ``bucket`` (default: the client's), bound, not fetched."""
+        return Group(id=check_id(id, "group id")).bind(self, bucket=self._bucket(bucket))
+
+    def buckets(self) -> Query[Bucket]:
+        """A query over every bucket you can read."""
+        return self._query(Bucket, "buckets")
+
+    @overload
+    def records(
+        self, Model: None = None, *, bucket: str | None = None, collection: str | None = None
+    ) -> Query[Record]: ...
+    @overload
+    def records(
+        self, Model: type[R], *, bucket: str | None = None, collection: str | None = None
+    ) -> Query[R]: ...
+    def records(
+        self,
+        Model: type[Any] | None = None,
+        *,
+        bucket: str | None = None,
+        collection: str | None = None,
+    ) -> Query[Any]:
+        """A query over records, typed as ``Model``: ``client.records(Todo).filter(...)``.
+
+        Where: the arguments, else ``Model``'s class keywords, else the client's defaults.
+        """
+        model = Model or Record
+        if not (isinstance(model, type) and issubclass(model, Record)):
+            raise TypeError(f"records() takes a Record subclass, got {model!r}.")
+        bucket = bucket or model.kinto_bucket or self._bucket(None)
+        collection = collection or model.kinto_collection or self.collection_name
+        if collection is None:
+            raise ValueError(
+                f"No collection for {model.__name__}: pass records({model.__name__}, "
+                f"collection='...'), declare it on the class, or set Client(collection='...')."
+            )
+        return self._query(model, "records", bucket=bucket, collection=collection)
+
+    def _bucket(self, bucket: str | None) -> str:
+        return bucket or self.bucket_name or "default"
+
+    def _query(
+        self,
+        model: type[M],
+        name: str,
+        bucket: str | None = None,
+        collection: str | None = None,
+    ) -> Query[M]:
+        path = endpoint(name, bucket=bucket, collection=collection)
+        return Query(self, [Source(model, path, Binding(self, bucket, collection))])
+
+    def _query_many(
+        self, kinds: Sequence[tuple[type[KintoObject], str]], bucket: str | None
+    ) -> Query[Any]:
+        sources = [
+            Source(model, endpoint(name, bucket=bucket), Binding(self, bucket))
+            for model, name in kinds
+        ]
+        return Query(self, sources)
+
+    # ------------------------------------------------------------------ batch seam
+
+    def _op_info(self) -> core.Op[ServerInfo]:
+        return ServerInfo.model_validate((yield from self._op_server_info()))
+
+
+class Client(BaseClient):
+    """The blocking client: the kinto-http method set plus typed models and queries.
+
+    >>> client = Client("http://localhost:8888/v1", auth="alice:s3cr3t", bucket="blog")
+    >>> client.get_records(collection="todos", done=False)
+    >>> client.records(Todo).filter(done=False).all()
+    """
+
+    session: SyncTransport
+
+    def _make_transport(self, server_url: str, **kwargs: Any) -> SyncTransport:
+        return SyncTransport(server_url, **kwargs)
+
+    def _run(self, op: core.Op[T]) -> T:
+        return core.drive_sync(self.session.send, op)
+
+    async def _arun(self, op: core.Op[T]) -> T:
+        raise TypeError(
+            "This object is bound to a sync Client: call the method without the 'a' "
+            "prefix (save() rather than asave()), or bind it to an AsyncClient."
+        )
+
+    def _stream(self, stream: Any) -> Iterator[Page[Any]]:
+        return core.stream_sync(self.session.send, stream)
+
+    def info(self) -> ServerInfo:
+        """The server's description (``GET /v1/``) as a typed :class:`ServerInfo`."""
+        return self._run(self._op_info())
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self.session.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def get_paginated_records(
+        self, *, collection: str | None = None, bucket: str | None = None, **kwargs: Any
+    ) -> Iterator[dict[str, Any]]:
+        """Yield each page body (``{"data": [...]}``) of the records list, lazily."""
+        path = self.get_endpoint("records", bucket=bucket, collection=collection)
+        if_none_match = kwargs.pop("if_none_match", None)
+        headers = {"If-None-Match": core.quote_etag(if_none_match)} if if_none_match else {}
+        first = core.Request("GET", path, params=core.encode_params(kwargs), headers=headers)
+        for response in core.iter_pages_sync(self.session.send, first, self.server_url):
+            if response.status != 304:
+                yield response.json()
+
+    server_info = sync_method(OperationsMixin._op_server_info)
+    create_bucket = sync_method(OperationsMixin._op_create_bucket)
+    update_bucket = sync_method(OperationsMixin._op_update_bucket)
+    patch_bucket = sync_method(OperationsMixin._op_patch_bucket)
+    get_buckets = sync_method(OperationsMixin._op_get_buckets)
+    get_bucket = sync_method(OperationsMixin._op_get_bucket)
+    delete_bucket = sync_method(OperationsMixin._op_delete_bucket)
+    delete_buckets = sync_method(OperationsMixin._op_delete_buckets)
+    get_groups = sync_method(OperationsMixin._op_get_groups)
+    create_group = sync_method(OperationsMixin._op_create_group)
+    update_group = sync_method(OperationsMixin._op_update_group)
+    patch_group = sync_method(OperationsMixin._op_patch_group)
+    get_group = sync_method(OperationsMixin._op_get_group)
+    delete_group = sync_method(OperationsMixin._op_delete_group)
+    delete_groups = sync_method(OperationsMixin._op_delete_groups)
+    get_collections = sync_method(OperationsMixin._op_get_collections)
+    create_collection = sync_method(OperationsMixin._op_create_collection)
+    update_collection = sync_method(OperationsMixin._op_update_collection)
+    patch_collection = sync_method(OperationsMixin._op_patch_collection)
+    get_collection = sync_method(OperationsMixin._op_get_collection)
+    delete_collection = sync_method(OperationsMixin._op_delete_collection)
+    delete_collections = sync_method(OperationsMixin._op_delete_collections)
+    get_records_timestamp = sync_method(OperationsMixin._op_get_records_timestamp)
+    get_records = sync_method(OperationsMixin._op_get_records)
+    get_record = sync_method(OperationsMixin._op_get_record)
+    create_record = sync_method(OperationsMixin._op_create_record)
+    update_record = sync_method(OperationsMixin._op_update_record)
+    patch_record = sync_method(OperationsMixin._op_patch_record)
+    delete_record = sync_method(OperationsMixin._op_delete_record)
+    delete_records = sync_method(OperationsMixin._op_delete_records)
+    get_history = sync_method(OperationsMixin._op_get_history)
+    purge_history = sync_method(OperationsMixin._op_purge_history)
+    get_permissions = sync_method(OperationsMixin._op_get_permissions)
+    get_changeset = sync_method(OperationsMixin._op_get_changeset)
+    request_review = sync_method(OperationsMixin._op_request_review)
+    decline_changes = sync_method(OperationsMixin._op_decline_changes)
+    approve_changes = sync_method(OperationsMixin._op_approve_changes)
+    rollback_changes = sync_method(OperationsMixin._op_rollback_changes)

@@ -1,0 +1,79 @@
+"""Kinto paths: the only place where a URL path is built from ids.
+
+Every id is checked against Kinto's id rule before it goes into a path, so no
+``..``, ``/``, ``?`` or ``#`` can ever reach the server through an id.
+
+>>> endpoint("record", bucket="blog", collection="posts", id="p1")
+'/buckets/blog/collections/posts/records/p1'
+"""
+
+from __future__ import annotations
+
+import re
+
+ID_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_-]*\Z")
+#: Kinto refuses ids longer than this in practice (its storage column is 255 chars).
+MAX_ID_LENGTH = 255
+
+TEMPLATES: dict[str, str] = {
+    "root": "/",
+    "batch": "/batch",
+    "permissions": "/permissions",
+    "buckets": "/buckets",
+    "bucket": "/buckets/{bucket}",
+    "history": "/buckets/{bucket}/history",
+    "groups": "/buckets/{bucket}/groups",
+    "group": "/buckets/{bucket}/groups/{group}",
+    "collections": "/buckets/{bucket}/collections",
+    "collection": "/buckets/{bucket}/collections/{collection}",
+    "records": "/buckets/{bucket}/collections/{collection}/records",
+    "record": "/buckets/{bucket}/collections/{collection}/records/{id}",
+    "attachment": "/buckets/{bucket}/collections/{collection}/records/{id}/attachment",
+    "changeset": "/buckets/{bucket}/collections/{collection}/changeset",
+}
+
+
+def check_id(value: object, what: str = "id") -> str:
+    """Return ``value`` if it is a valid Kinto object id, else raise ``ValueError``.
+
+    Kinto ids match ``^[a-zA-Z0-9][a-zA-Z0-9_-]*$``.
+    """
+    if not isinstance(value, str):
+        raise ValueError(f"Invalid {what} {value!r}: Kinto ids are strings.")
+    if len(value) > MAX_ID_LENGTH or not ID_PATTERN.match(value):
+        shown = value if len(value) <= 60 else value[:57] + "..."
+        raise ValueError(
+            f"Invalid {what} {shown!r}: Kinto ids are 1 to {MAX_ID_LENGTH} characters of "
+            "letters, digits, '-' and '_', starting with a letter or digit."
+        )
+    return value
+
+
+def endpoint(
+    name: str,
+    *,
+    bucket: str | None = None,
+    collection: str | None = None,
+    group: str | None = None,
+    id: str | None = None,
+) -> str:
+    """Build the path of endpoint ``name`` (a key of :data:`TEMPLATES`), checking every id."""
+    try:
+        template = TEMPLATES[name]
+    except KeyError:
+        known = ", ".join(sorted(TEMPLATES))
+        raise ValueError(f"Unknown endpoint {name!r}; known endpoints: {known}.") from None
+    values = {"bucket": bucket, "collection": collection, "group": group, "id": id}
+    needed = re.findall(r"{(\w+)}", template)
+    for key in needed:
+        value = values[key]
+        if value is None:
+            what = "record id" if key == "id" else key
+            raise ValueError(
+                f"Cannot build the {name} path: no {what} given. Pass {key}=... "
+                f"(or set a default, e.g. Client(..., {key}='...'))."
+                if key in ("bucket", "collection")
+                else f"Cannot build the {name} path: no {what} given. Pass {key}=..."
+            )
+        check_id(value, f"{key} id" if key != "id" else "id")
+    return template.format(**{k: values[k] for k in needed})

@@ -1,0 +1,141 @@
+"""Exceptions raised by kinto-orm.
+
+Every error the server answers becomes a :class:`KintoException` subclass chosen by
+status code, carrying Kinto's ``errno``, ``message`` and ``details`` plus the request and
+response that produced it::
+
+    try:
+        todo.save()
+    except PreconditionFailed as exc:
+        print("someone else changed it:", exc.existing)
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._protocol import Request, Response
+
+
+class KintoException(Exception):
+    """Base class of every error kinto-orm raises about a request.
+
+    Compatible with kinto-http's ``KintoException(message, exception)``: when
+    ``exception`` is another :class:`KintoException`, its request and response are kept.
+    """
+
+    request: Request | None
+    response: Response | None
+
+    def __init__(
+        self,
+        message: str | None = None,
+        exception: BaseException | None = None,
+        *,
+        request: Request | None = None,
+        response: Response | None = None,
+        errno: int | None = None,
+        details: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.request = request if request is not None else getattr(exception, "request", None)
+        self.response = response if response is not None else getattr(exception, "response", None)
+        self.errno = errno if errno is not None else getattr(exception, "errno", None)
+        self.details = details if details is not None else getattr(exception, "details", None)
+        if exception is not None:
+            self.__cause__ = exception
+
+    @property
+    def status_code(self) -> int | None:
+        """The HTTP status of the response, or None when no response arrived."""
+        return self.response.status_code if self.response is not None else None
+
+    def __str__(self) -> str:
+        return self.message or self.__class__.__name__
+
+
+KintoError = KintoException
+
+
+class BadRequest(KintoException):
+    """400: the server refused the request (invalid id, schema validation, bad filter...)."""
+
+
+class Unauthorized(KintoException):
+    """401: not authenticated, or wrong credentials."""
+
+
+class Forbidden(KintoException):
+    """403: authenticated but not allowed (also what Kinto answers for unreadable buckets)."""
+
+
+class NotFound(KintoException):
+    """404: the object does not exist (and its parent is readable)."""
+
+
+class BucketNotFound(NotFound):
+    """The bucket does not exist or cannot be read (Kinto answers 403 for both)."""
+
+
+class CollectionNotFound(NotFound):
+    """The collection does not exist."""
+
+
+class PreconditionFailed(KintoException):
+    """412: the object changed (or exists) on the server; ``existing`` is the server's copy.
+
+    ``existing`` is the data dict Kinto returned in ``details.existing``, or ``None`` when
+    the object does not exist on the server (an ``If-Match`` on a deleted object).
+    """
+
+    @property
+    def existing(self) -> dict[str, Any] | None:
+        if isinstance(self.details, dict):
+            existing = self.details.get("existing")
+            if isinstance(existing, dict):
+                return existing
+        return None
+
+
+class ServerError(KintoException):
+    """5xx: the server failed. Retried when ``retry`` allows; raised after the last try."""
+
+
+class UnboundError(KintoException):
+    """An I/O method was called on a model that is not bound to a client."""
+
+
+class KintoBatchException(KintoException):
+    """Some requests of a batch failed; the others were applied.
+
+    ``exceptions`` holds one :class:`KintoException` per failed sub-request and
+    ``results`` the raw answers of every chunk that was sent.
+    """
+
+    def __init__(self, exceptions: list[KintoException], results: list[Any]) -> None:
+        lines = [f"{len(exceptions)} request(s) of the batch failed:"]
+        lines += [f"  - {exc}" for exc in exceptions]
+        super().__init__("\n".join(lines))
+        self.exceptions = exceptions
+        self.results = results
+
+
+BatchError = KintoBatchException
+
+__all__ = [
+    "BadRequest",
+    "BatchError",
+    "BucketNotFound",
+    "CollectionNotFound",
+    "Forbidden",
+    "KintoBatchException",
+    "KintoError",
+    "KintoException",
+    "NotFound",
+    "PreconditionFailed",
+    "ServerError",
+    "Unauthorized",
+    "UnboundError",
+]

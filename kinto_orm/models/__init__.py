@@ -1,0 +1,21 @@
+"""Pydantic models of Kinto objects."""
+
+from .base import Binding, KintoObject
+from .extra import Attachment, HistoryEntry, ServerInfo, ServerSettings, UserInfo
+from .permissions import Permissions
+from .resources import Bucket, Collection, Group, Record
+
+__all__ = [
+    "Attachment",
+    "Binding",
+    "Bucket",
+    "Collection",
+    "Group",
+    "HistoryEntry",
+    "KintoObject",
+    "Permissions",
+    "Record",
+    "ServerInfo",
+    "ServerSettings",
+    "UserInfo",
+]

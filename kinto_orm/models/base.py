@@ -1,0 +1,380 @@
+"""What every Kinto object model shares: id, timestamp, permissions, binding, I/O."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from typing_extensions import Self
+
+from .._protocol import Op
+from ..endpoints import endpoint
+from ..errors import UnboundError
+from ..patch_type import BasicPatch, JSONPatch, PatchType
+from .permissions import Permissions
+
+if TYPE_CHECKING:
+    from ..client import BaseClient
+
+
+class Binding:
+    """Where an object lives: the client it talks through and its parents' ids."""
+
+    __slots__ = ("bucket", "client", "collection")
+
+    def __init__(
+        self, client: BaseClient | None, bucket: str | None = None, collection: str | None = None
+    ) -> None:
+        self.client = client
+        self.bucket = bucket
+        self.collection = collection
+
+    def __repr__(self) -> str:
+        return f"Binding(bucket={self.bucket!r}, collection={self.collection!r})"
+
+
+BINDING_KEY = "kinto_orm.binding"
+
+
+class KintoObject(BaseModel):
+    """Base of :class:`Bucket`, :class:`Group`, :class:`Collection` and :class:`Record`.
+
+    Data fields are model fields (typed) or extra fields (kept as they come: Kinto is
+    schemaless). ``permissions`` is the envelope's permissions, never sent inside data.
+    """
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True, ser_json_inf_nan="null")
+
+    id: str | None = None
+    last_modified: int | None = None
+    permissions: Permissions = Field(default_factory=Permissions, exclude=True, repr=False)
+
+    _binding: Binding | None = PrivateAttr(default=None)
+    _changed: set[str] | None = PrivateAttr(default=None)
+    _loaded_permissions: dict[str, list[str]] | None = PrivateAttr(default=None)
+
+    #: Kinto's name for this kind of object ("bucket", "collection", ...).
+    kinto_kind: ClassVar[str] = ""
+    #: The endpoint keyword that carries this object's own id.
+    _id_key: ClassVar[str] = "id"
+    #: Fields left out of the sent data when they are None.
+    _omit_when_none: ClassVar[frozenset[str]] = frozenset()
+
+    # ------------------------------------------------------------------ pydantic hooks
+
+    def model_post_init(self, context: Any, /) -> None:
+        if isinstance(context, dict):
+            binding = context.get(BINDING_KEY)
+            if binding is not None and self.__pydantic_private__ is not None:
+                self.__pydantic_private__["_binding"] = binding
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        super().__setattr__(name, value)
+        if not name.startswith("_") and name not in ("permissions", "last_modified"):
+            self._mark_changed(name)
+
+    def _mark_changed(self, name: str) -> None:
+        private = self.__pydantic_private__
+        if private is None:
+            return
+        if private.get("_changed") is None:
+            private["_changed"] = set()
+        private["_changed"].add(name)
+
+    # ------------------------------------------------------------------ mapping access
+
+    def __getitem__(self, key: str) -> Any:
+        name = self._field_name(key)
+        if name is not None:
+            return getattr(self, name)
+        extra = self.__pydantic_extra__ or {}
+        if key in extra:
+            return extra[key]
+        raise KeyError(key)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        setattr(self, self._field_name(key) or key, value)
+
+    def __delitem__(self, key: str) -> None:
+        extra = self.__pydantic_extra__ or {}
+        if key not in extra:
+            raise KeyError(
+                f"{key!r} is not an extra field; typed fields cannot be deleted, set them "
+                "to None instead."
+            )
+        del extra[key]
+        self._mark_changed(key)
+
+    def __contains__(self, key: object) -> bool:
+        if not isinstance(key, str):
+            return False
+        if self._field_name(key) is not None:
+            return True
+        return key in (self.__pydantic_extra__ or {})
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """``record.get("field", default)`` like a dict."""
+        try:
+            return self[key]
+        except KeyError:
+            return default
+
+    def keys(self) -> list[str]:
+        """The data keys (as Kinto names them)."""
+        return list(self.to_data(include_meta=True))
+
+    @classmethod
+    def _field_name(cls, key: str) -> str | None:
+        fields = cls.model_fields
+        if key in fields and key != "permissions":
+            return key
+        for name, info in fields.items():
+            if info.alias == key:
+                return name
+        return None
+
+    # ------------------------------------------------------------------ data
+
+    def to_data(self, include_meta: bool = False) -> dict[str, Any]:
+        """The object's data as sent to Kinto (JSON types, Kinto field names).
+
+        ``id`` is left out when None and ``last_modified`` unless ``include_meta``.
+        """
+        exclude = {"permissions"} if include_meta else {"permissions", "last_modified"}
+        data: dict[str, Any] = self.model_dump(mode="json", by_alias=True, exclude=exclude)
+        if data.get("id") is None:
+            data.pop("id", None)
+        for key in self._omit_when_none:
+            if data.get(key) is None:
+                data.pop(key, None)
+        return data
+
+    @classmethod
+    def from_kinto(cls, body: dict[str, Any], binding: Binding | None = None) -> Self:
+        """Build an instance from a Kinto answer ``{"data": ..., "permissions": ...}``."""
+        obj = cls.model_validate(
+            {**(body.get("data") or {}), "permissions": body.get("permissions") or {}},
+            context={BINDING_KEY: binding} if binding is not None else None,
+        )
+        obj._mark_clean()
+        return obj
+
+    def _load(self, body: dict[str, Any]) -> None:
+        """Take the server's answer as the new state of this instance."""
+        fresh = type(self).from_kinto(body)
+        object.__setattr__(self, "__dict__", fresh.__dict__)
+        object.__setattr__(self, "__pydantic_extra__", fresh.__pydantic_extra__)
+        object.__setattr__(self, "__pydantic_fields_set__", fresh.__pydantic_fields_set__)
+        self._mark_clean()
+
+    def _mark_clean(self) -> None:
+        private = self.__pydantic_private__
+        if private is not None:
+            private["_changed"] = None
+            private["_loaded_permissions"] = self.permissions.as_dict()
+
+    def changes(self) -> dict[str, Any]:
+        """The data fields changed since the object was loaded (removed ones as None)."""
+        changed = self._changed or set()
+        data = self.to_data()
+        out: dict[str, Any] = {}
+        for name in changed:
+            info = type(self).model_fields.get(name)
+            key = (info.alias or name) if info is not None else name
+            out[key] = data.get(key)
+        return out
+
+    def _permission_changes(self) -> dict[str, list[str]]:
+        before = self._loaded_permissions or {}
+        now = self.permissions.as_dict()
+        return {
+            key: now.get(key, [])
+            for key in set(before) | set(now)
+            if before.get(key, []) != now.get(key, [])
+        }
+
+    def _dirty_patch(self) -> PatchType | None:
+        """A patch with only what changed, or None when nothing did."""
+        data = self.changes()
+        perms = self._permission_changes()
+        removed = [key for key in data if key not in self.to_data()]
+        if removed:
+            ops: list[dict[str, Any]] = [
+                {"op": "remove", "path": f"/data/{_pointer(k)}"}
+                if k in removed
+                else {"op": "add", "path": f"/data/{_pointer(k)}", "value": v}
+                for k, v in data.items()
+            ]
+            for perm, principals in perms.items():
+                ops.append({"op": "replace", "path": f"/permissions/{perm}", "value": principals})
+            return JSONPatch(ops)
+        if not data and not perms:
+            return None
+        return BasicPatch(data=data or None, permissions=perms or None)
+
+    # ------------------------------------------------------------------ place
+
+    def bind(
+        self,
+        client: BaseClient,
+        *,
+        bucket: str | None = None,
+        collection: str | None = None,
+    ) -> Self:
+        """Bind to ``client`` (and optionally a bucket/collection); returns ``self``.
+
+        >>> todo = Todo(title="buy milk").bind(client)
+        >>> todo.save()
+        """
+        current = self._binding
+        self._binding = Binding(
+            client,
+            bucket or (current.bucket if current else None),
+            collection or (current.collection if current else None),
+        )
+        return self
+
+    @property
+    def client(self) -> BaseClient | None:
+        """The client this object is bound to, if any."""
+        return self._binding.client if self._binding is not None else None
+
+    def _locate(self) -> dict[str, str | None]:
+        """The parent ids of this object (bucket, collection)."""
+        return {}
+
+    def _default_bucket(self) -> str:
+        binding = self._binding
+        if binding is not None and binding.bucket:
+            return binding.bucket
+        client = binding.client if binding is not None else None
+        if client is not None and client.bucket_name:
+            return client.bucket_name
+        return "default"
+
+    @property
+    def path(self) -> str:
+        """This object's path on the server, e.g. ``/buckets/blog/collections/todos``."""
+        if self.id is None:
+            raise ValueError(
+                f"{type(self).__name__} has no id yet: set .id, or create() it and let the "
+                "server choose one."
+            )
+        return endpoint(self.kinto_kind, **self._locate(), **{self._id_key: self.id})
+
+    @property
+    def _plural_path(self) -> str:
+        return endpoint(self.kinto_kind + "s", **self._locate())
+
+    def _require_client(self, client: BaseClient | None, method: str) -> BaseClient:
+        chosen = client or self.client
+        if chosen is None:
+            name = type(self).__name__
+            raise UnboundError(
+                f"{name}(id={self.id!r}) is not bound to a client, so {method}() cannot "
+                f"reach a server. Call obj.bind(client) first, pass {method}(client=...), "
+                "or get the object from a client (client.records(...), client.bucket(...))."
+            )
+        return chosen
+
+    def _binding_for(self, client: BaseClient) -> Binding:
+        loc = self._locate()
+        return Binding(client, loc.get("bucket"), loc.get("collection"))
+
+    # ------------------------------------------------------------------ operations
+
+    def _op_create(
+        self, client: BaseClient, if_not_exists: bool, safe: bool
+    ) -> Op[Self]:
+        perms = self.permissions.as_dict() or None
+        if self.id is None:
+            body = yield from client._op_object_post(self._plural_path, self.to_data(), perms)
+        else:
+            body = yield from client._op_object_create(
+                self.path, self.to_data(), perms, safe, if_not_exists
+            )
+        self._after_write(client, body)
+        return self
+
+    def _op_save(self, client: BaseClient, safe: bool) -> Op[Self]:
+        if self.id is None:
+            return (yield from self._op_create(client, False, safe))
+        perms = self.permissions.as_dict() or None
+        body = yield from client._op_object_save(
+            self.path, self.to_data(), perms, safe, self.last_modified
+        )
+        self._after_write(client, body)
+        return self
+
+    def _op_patch(self, client: BaseClient, changes: Any, safe: bool) -> Op[Self]:
+        patch = self._dirty_patch() if changes is None else changes
+        if patch is None:
+            return self
+        body = yield from client._op_object_patch(self.path, patch, safe, self.last_modified)
+        self._after_write(client, body)
+        return self
+
+    def _op_delete(self, client: BaseClient, if_exists: bool, safe: bool) -> Op[Self]:
+        yield from client._op_object_delete(
+            self.path, safe, self.last_modified, if_exists, self.kinto_kind == "bucket"
+        )
+        return self
+
+    def _op_refresh(self, client: BaseClient) -> Op[Self]:
+        body = yield from client._op_object_get(self.path)
+        self._after_write(client, body)
+        return self
+
+    def _after_write(self, client: BaseClient, body: dict[str, Any]) -> None:
+        binding = self._binding_for(client)
+        self._load(body)
+        self._binding = binding
+
+    # ------------------------------------------------------------------ sync API
+
+    def create(
+        self, if_not_exists: bool = False, safe: bool = True, *, client: BaseClient | None = None
+    ) -> Self:
+        """Create this object on the server (PUT with ``If-None-Match: *``, or POST when
+        ``id`` is None so the server picks one). With ``if_not_exists`` an existing
+        object is fetched into this instance instead of raising ``PreconditionFailed``."""
+        chosen = self._require_client(client, "create")
+        result: Self = chosen._run(self._op_create(chosen, if_not_exists, safe))
+        return result
+
+    def save(self, safe: bool = True, *, client: BaseClient | None = None) -> Self:
+        """Create or replace this object (PUT). When safe: ``If-Match`` with the known
+        ``last_modified``, else ``If-None-Match: *``; a conflict raises
+        ``PreconditionFailed`` with ``.existing`` = the server's copy."""
+        chosen = self._require_client(client, "save")
+        result: Self = chosen._run(self._op_save(chosen, safe))
+        return result
+
+    def patch(
+        self, changes: Any = None, safe: bool = True, *, client: BaseClient | None = None
+    ) -> Self:
+        """Send a PATCH: ``changes`` is a dict, ``BasicPatch``, ``MergePatch`` or
+        ``JSONPatch``; with None only the fields changed since loading are sent."""
+        chosen = self._require_client(client, "patch")
+        result: Self = chosen._run(self._op_patch(chosen, changes, safe))
+        return result
+
+    def delete(
+        self, if_exists: bool = False, safe: bool = True, *, client: BaseClient | None = None
+    ) -> Self:
+        """Delete this object (``If-Match`` when safe and known); ``if_exists`` ignores
+        an already missing object."""
+        chosen = self._require_client(client, "delete")
+        result: Self = chosen._run(self._op_delete(chosen, if_exists, safe))
+        return result
+
+    def refresh(self, *, client: BaseClient | None = None) -> Self:
+        """Reload data, permissions and ``last_modified`` from the server."""
+        chosen = self._require_client(client, "refresh")
+        result: Self = chosen._run(self._op_refresh(chosen))
+        return result
+
+
+def _pointer(key: str) -> str:
+    """Escape a key for a JSON pointer (RFC 6901)."""
+    return key.replace("~", "~0").replace("/", "~1")

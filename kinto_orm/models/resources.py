@@ -1,0 +1,222 @@
+"""Bucket, Group, Collection and Record models."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
+
+from pydantic import Field
+
+from ..endpoints import check_id
+from .base import Binding, KintoObject
+from .extra import Attachment, HistoryEntry
+
+if TYPE_CHECKING:
+    from ..client import BaseClient
+    from ..query import Query
+
+R = TypeVar("R", bound="Record")
+
+
+class Bucket(KintoObject):
+    """A Kinto bucket: the top of the tree, holding collections and groups.
+
+    >>> blog = client.bucket("blog").create(if_not_exists=True)
+    >>> posts = blog.collection("posts").create(if_not_exists=True)
+    """
+
+    kinto_kind: ClassVar[str] = "bucket"
+    _id_key: ClassVar[str] = "bucket"
+
+    def _binding_for(self, client: Any) -> Binding:
+        return Binding(client, self.id)
+
+    @property
+    def parent(self) -> None:
+        """Buckets have no parent."""
+        return None
+
+    def collection(self, id: str) -> Collection:
+        """This bucket's collection ``id`` (bound, not fetched)."""
+        coll = Collection(id=check_id(id, "collection id"))
+        return coll.bind(self._client_or_fail(), bucket=self.id)
+
+    def group(self, id: str) -> Group:
+        """This bucket's group ``id`` (bound, not fetched)."""
+        return Group(id=check_id(id, "group id")).bind(self._client_or_fail(), bucket=self.id)
+
+    def collections(self) -> Query[Collection]:
+        """A query over this bucket's collections."""
+        return self._client_or_fail()._query(Collection, "collections", bucket=self._own_id())
+
+    def groups(self) -> Query[Group]:
+        """A query over this bucket's groups."""
+        return self._client_or_fail()._query(Group, "groups", bucket=self._own_id())
+
+    def history(self, **filters: Any) -> Query[HistoryEntry]:
+        """The bucket's history entries (history plugin), newest first, filtered by
+        ``filters`` (``resource_name="record"``, ``action="delete"``, ...)."""
+        query = self._client_or_fail()._query(HistoryEntry, "history", bucket=self._own_id())
+        return query.filter(**filters) if filters else query
+
+    def children(self, kind: type[Collection] | type[Group] | None = None) -> Query[Any]:
+        """Collections and groups of this bucket (``kind=`` picks one kind)."""
+        if kind is Collection:
+            return self.collections()
+        if kind is Group:
+            return self.groups()
+        if kind is not None:
+            raise TypeError("A bucket's children are Collection or Group.")
+        client = self._client_or_fail()
+        return client._query_many(
+            [(Collection, "collections"), (Group, "groups")], bucket=self._own_id()
+        )
+
+    def _own_id(self) -> str:
+        if self.id is None:
+            raise ValueError("This bucket has no id yet.")
+        return self.id
+
+    def _client_or_fail(self) -> BaseClient:
+        return self._require_client(None, "a query")
+
+
+class _Child(KintoObject):
+    """An object inside a bucket."""
+
+    def _locate(self) -> dict[str, str | None]:
+        return {"bucket": self._default_bucket()}
+
+    @property
+    def bucket_id(self) -> str:
+        """The id of the bucket this object lives in."""
+        bucket = self._locate()["bucket"]
+        assert bucket is not None
+        return bucket
+
+    @property
+    def parent(self) -> Bucket:
+        """The parent bucket (bound, not fetched)."""
+        bucket = Bucket(id=self.bucket_id)
+        if self.client is not None:
+            bucket.bind(self.client)
+        return bucket
+
+
+class Group(_Child):
+    """A group of principals in a bucket; use its URI ``/buckets/b/groups/g`` in
+    permissions."""
+
+    kinto_kind: ClassVar[str] = "group"
+    _id_key: ClassVar[str] = "group"
+
+    members: list[str] = Field(default_factory=list)
+
+    def children(self, kind: Any = None) -> Query[Any]:
+        """Groups have no children: an empty query."""
+        return self._require_client(None, "children")._query_many([], bucket=self.bucket_id)
+
+
+class Collection(_Child):
+    """A collection of records in a bucket.
+
+    >>> todos = client.collection("todos", bucket="blog")
+    >>> todos.records(Todo).filter(done=False).count()
+    """
+
+    kinto_kind: ClassVar[str] = "collection"
+    _id_key: ClassVar[str] = "collection"
+    _omit_when_none: ClassVar[frozenset[str]] = frozenset({"schema", "cache_expires"})
+
+    schema_: dict[str, Any] | None = Field(default=None, alias="schema")
+    cache_expires: int | None = None
+
+    def _binding_for(self, client: Any) -> Binding:
+        return Binding(client, self.bucket_id, self.id)
+
+    @overload
+    def records(self) -> Query[Record]: ...
+    @overload
+    def records(self, Model: type[R]) -> Query[R]: ...
+    def records(self, Model: type[Any] | None = None) -> Query[Any]:
+        """A query over this collection's records, typed as ``Model``."""
+        client = self._require_client(None, "records")
+        return client.records(Model or Record, bucket=self.bucket_id, collection=self._own_id())
+
+    def record(self, id: str, Model: type[Any] | None = None, **fields: Any) -> Any:
+        """Record ``id`` of this collection: with ``fields``, validated like
+        ``Model(id=id, **fields)``; without, an unfetched reference to ``refresh()``."""
+        model = Model or Record
+        check_id(id)
+        obj = model(id=id, **fields) if fields else model.model_construct(id=id)
+        binding = Binding(self.client, self.bucket_id, self._own_id())
+        obj._binding = binding
+        return obj
+
+    def children(self, kind: type[R] | None = None) -> Query[Any]:
+        """This collection's records (``kind=Todo`` to type them)."""
+        return self.records(kind or Record)
+
+    def _own_id(self) -> str:
+        if self.id is None:
+            raise ValueError("This collection has no id yet.")
+        return self.id
+
+
+class Record(KintoObject):
+    """A record. Subclass it with typed fields, naming where it lives::
+
+        class Todo(Record, bucket="blog", collection="todos"):
+            title: str
+            done: bool = False
+
+    Fields not declared are kept as extra fields (``todo["color"]``).
+    """
+
+    kinto_kind: ClassVar[str] = "record"
+    _id_key: ClassVar[str] = "id"
+    #: Default bucket/collection of this model (class keywords ``bucket=``/``collection=``).
+    kinto_bucket: ClassVar[str | None] = None
+    kinto_collection: ClassVar[str | None] = None
+
+    def __init_subclass__(
+        cls, bucket: str | None = None, collection: str | None = None, **kwargs: Any
+    ) -> None:
+        super().__init_subclass__(**kwargs)
+        if bucket is not None:
+            cls.kinto_bucket = check_id(bucket, "bucket id")
+        if collection is not None:
+            cls.kinto_collection = check_id(collection, "collection id")
+
+    def _locate(self) -> dict[str, str | None]:
+        binding = self._binding
+        bucket = (binding.bucket if binding else None) or self.kinto_bucket
+        collection = (binding.collection if binding else None) or self.kinto_collection
+        client = binding.client if binding else None
+        if collection is None and client is not None:
+            collection = client.collection_name
+        if collection is None:
+            raise ValueError(
+                f"{type(self).__name__} does not know its collection: declare "
+                f"`class {type(self).__name__}(Record, collection='...')`, bind it with "
+                "obj.bind(client, collection='...'), or set Client(collection='...')."
+            )
+        return {"bucket": bucket or self._default_bucket(), "collection": collection}
+
+    @property
+    def parent(self) -> Collection:
+        """The collection of this record (bound, not fetched)."""
+        loc = self._locate()
+        coll = Collection(id=loc["collection"])
+        coll._binding = Binding(self.client, loc["bucket"])
+        return coll
+
+    @property
+    def attachment(self) -> Attachment | None:
+        """The file attached by the kinto-attachment plugin, if any."""
+        raw = (self.__pydantic_extra__ or {}).get("attachment")
+        return Attachment.model_validate(raw) if isinstance(raw, dict) else None
+
+    def children(self, kind: Any = None) -> Query[Any]:
+        """Records have no children: an empty query."""
+        client = self._require_client(None, "children")
+        return client._query_many([], bucket=self._locate()["bucket"])

@@ -1,0 +1,484 @@
+"""Lazy, typed queries over Kinto lists.
+
+>>> q = client.records(Todo).filter(done=False, priority__gte=3).sort("-priority")
+>>> for todo in q:          # streams page by page (Next-Page), one page in memory
+...     print(todo.title)
+
+Nothing is sent until the query is iterated or a terminal method is called. Every
+builder method returns a new query; the original is left as it was.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import datetime
+import json
+import uuid
+from collections.abc import AsyncIterator, Generator, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+
+from . import _protocol as core
+from ._protocol import Request, Response
+from .endpoints import check_id
+from .errors import KintoException
+from .models.base import BINDING_KEY, Binding, KintoObject
+
+if TYPE_CHECKING:
+    from .client import BaseClient
+
+T = TypeVar("T", bound=KintoObject)
+OnInvalid = Literal["raise", "skip", "collect"]
+
+#: lookup suffix -> (Kinto prefix, prefix when negated by exclude())
+LOOKUPS: dict[str, tuple[str, str | None]] = {
+    "eq": ("", "not_"),
+    "ne": ("not_", ""),
+    "lt": ("lt_", "min_"),
+    "lte": ("max_", "gt_"),
+    "gt": ("gt_", "max_"),
+    "gte": ("min_", "lt_"),
+    "in": ("in_", "exclude_"),
+    "not_in": ("exclude_", "in_"),
+    "like": ("like_", None),
+    "has": ("has_", "has_"),
+    "contains": ("contains_", None),
+    "contains_any": ("contains_any_", None),
+}
+#: Lookup names users bring from other ORMs, refused with a clear message.
+FOREIGN_LOOKUPS = frozenset(
+    {
+        "exact", "iexact", "icontains", "startswith", "istartswith", "endswith",
+        "iendswith", "range", "isnull", "regex", "iregex", "year", "month", "day",
+        "date", "min", "max", "not", "exclude",
+    }
+)
+
+
+# ---------------------------------------------------------------------------- filters
+
+
+def encode_value(value: Any) -> str:
+    """One filter value as Kinto reads it (Kinto parses values as JSON when it can, so a
+    string that looks like JSON, e.g. ``"42"``, is sent quoted to stay a string)."""
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, (int, float)):
+        return json.dumps(value)
+    if isinstance(value, (datetime.date, datetime.datetime, uuid.UUID)):
+        return core.json_default(value)  # type: ignore[no-any-return]
+    if isinstance(value, str):
+        try:
+            parsed = json.loads(value)
+        except ValueError:
+            return value
+        return value if isinstance(parsed, str) else json.dumps(value)
+    raise TypeError(
+        f"Cannot filter on a {type(value).__name__} value ({value!r}); use str, int, float, "
+        "bool, None, a date, or a list with __in / __contains."
+    )
+
+
+def lookup(key: str, value: Any, negate: bool = False) -> tuple[str, str]:
+    """``("priority__gte", 3)`` -> ``("min_priority", "3")``; ``a__b=1`` is field ``a.b``."""
+    parts = key.split("__")
+    op = "eq"
+    if len(parts) > 1 and parts[-1] in LOOKUPS:
+        op = parts.pop()
+    elif len(parts) > 1 and parts[-1] == "not" and len(parts) > 2 and parts[-2] == "in":
+        op = "not_in"
+        parts = parts[:-2]
+    if len(parts) > 1 and parts[-1] in FOREIGN_LOOKUPS:
+        raise ValueError(
+            f"Unknown lookup {parts[-1]!r} in {key!r}. Kinto supports: "
+            + ", ".join(f"__{name}" for name in LOOKUPS)
+            + ". (Use __like for substring and wildcard matches.)"
+        )
+    name = ".".join(parts)
+    if not name or any(not p for p in parts):
+        raise ValueError(f"Invalid filter {key!r}: empty field name.")
+    prefix, negated = LOOKUPS[op]
+    if negate:
+        if negated is None:
+            raise ValueError(
+                f"{key!r} cannot be used in exclude(): Kinto has no negated form of "
+                f"__{op}."
+            )
+        prefix = negated
+    if op in ("in", "not_in"):
+        if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, set, frozenset)):
+            raise TypeError(f"{key!r} takes a list of values, got {value!r}.")
+        return prefix + name, ",".join(encode_value(v) for v in value)
+    if op in ("contains", "contains_any"):
+        return prefix + name, json.dumps(value, default=core.json_default)
+    if op == "has":
+        present = bool(value) != (negate and prefix == "has_")
+        return prefix + name, "true" if present else "false"
+    if op == "like" and not isinstance(value, str):
+        raise TypeError(f"{key!r} takes a string pattern, got {value!r}.")
+    return prefix + name, encode_value(value)
+
+
+# ---------------------------------------------------------------------------- pages
+
+
+@dataclass
+class Page(Generic[T]):
+    """One page of results: ``items``, the list ``etag`` (timestamp) and ``next_url``."""
+
+    items: list[T]
+    etag: int | None = None
+    next_url: str | None = None
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+@dataclass
+class InvalidItem:
+    """A listed object that did not fit the model (see ``Query.on_invalid``)."""
+
+    id: str | None
+    data: Any
+    error: ValidationError
+
+
+@lru_cache(maxsize=256)
+def _list_adapter(model: type[KintoObject]) -> TypeAdapter[Any]:
+    """A cached validator of a whole list page, read straight from bytes."""
+
+    class ListBody(BaseModel):
+        model_config = ConfigDict(extra="ignore")
+        data: list[model]  # type: ignore[valid-type]
+
+    return TypeAdapter(ListBody)
+
+
+@dataclass
+class Source:
+    """One list endpoint a query reads, the model of its items and their binding."""
+
+    model: type[KintoObject]
+    path: str
+    binding: Binding
+
+
+# ---------------------------------------------------------------------------- query
+
+
+@dataclass
+class _State:
+    filters: dict[str, str] = field(default_factory=dict)
+    sort: tuple[str, ...] = ()
+    fields: tuple[str, ...] = ()
+    page_size: int | None = None
+    limit: int | None = None
+    on_invalid: OnInvalid = "raise"
+
+
+class Query(Generic[T]):
+    """A lazy query over one (or, for a bucket's children, several) Kinto lists.
+
+    Build it with :meth:`filter`, :meth:`exclude`, :meth:`sort`, :meth:`fields`,
+    :meth:`page_size`, :meth:`limit`; read it by iterating or with :meth:`all`,
+    :meth:`first`, :meth:`get`, :meth:`count`, :meth:`exists`, :meth:`pages`.
+    """
+
+    def __init__(self, client: BaseClient, sources: Sequence[Source]) -> None:
+        self._client = client
+        self._sources = list(sources)
+        self._state = _State()
+        #: Objects skipped during the last iteration with ``on_invalid("collect")``.
+        self.invalid: list[InvalidItem] = []
+
+    def __repr__(self) -> str:
+        paths = ", ".join(s.path for s in self._sources) or "nothing"
+        return f"<Query {paths} {self._params(None)}>"
+
+    # ------------------------------------------------------------------ builders
+
+    def _with(self, **changes: Any) -> Query[T]:
+        clone: Query[T] = copy.copy(self)
+        clone._state = dataclasses.replace(self._state, **changes)
+        clone.invalid = []
+        return clone
+
+    def filter(self, **lookups: Any) -> Query[T]:
+        """Keep objects matching every lookup: ``filter(done=False, priority__gte=3)``.
+
+        Lookups: ``f`` (equal), ``f__ne``, ``f__lt``, ``f__lte``, ``f__gt``, ``f__gte``,
+        ``f__in``, ``f__not_in``, ``f__like``, ``f__has``, ``f__contains``,
+        ``f__contains_any``; ``a__b`` (or ``"a.b"``) is the nested field ``a.b``.
+        """
+        filters = dict(self._state.filters)
+        for key, value in lookups.items():
+            name, encoded = lookup(key, value)
+            filters[name] = encoded
+        return self._with(filters=filters)
+
+    def exclude(self, **lookups: Any) -> Query[T]:
+        """Drop objects matching a lookup: ``exclude(tag__in=["x"], done=True)``."""
+        filters = dict(self._state.filters)
+        for key, value in lookups.items():
+            name, encoded = lookup(key, value, negate=True)
+            filters[name] = encoded
+        return self._with(filters=filters)
+
+    def sort(self, *fields: str) -> Query[T]:
+        """Order by fields, ``-`` for descending: ``sort("-priority", "title")``."""
+        for name in fields:
+            if not isinstance(name, str) or not name.lstrip("-"):
+                raise ValueError(f"Invalid sort field {name!r}.")
+        return self._with(sort=tuple(f.replace("__", ".") for f in fields))
+
+    def fields(self, *names: str) -> Query[T]:
+        """Only fetch these fields (``id`` and ``last_modified`` always come)."""
+        for name in names:
+            if not isinstance(name, str) or not name:
+                raise ValueError(f"Invalid field name {name!r}.")
+        return self._with(fields=tuple(n.replace("__", ".") for n in names))
+
+    def page_size(self, size: int) -> Query[T]:
+        """How many objects each request asks for (the server may cap it)."""
+        if not isinstance(size, int) or size < 1:
+            raise ValueError(f"page_size must be a positive integer, got {size!r}.")
+        return self._with(page_size=size)
+
+    def limit(self, count: int) -> Query[T]:
+        """Stop after ``count`` objects, across page boundaries."""
+        if not isinstance(count, int) or count < 0:
+            raise ValueError(f"limit must be a non-negative integer, got {count!r}.")
+        return self._with(limit=count)
+
+    def since(self, etag: int | str) -> Query[T]:
+        """Only objects changed after timestamp ``etag`` (tombstones of deleted ones too)."""
+        return self._with(filters={**self._state.filters, "_since": core.quote_etag(etag)})
+
+    def before(self, etag: int | str) -> Query[T]:
+        """Only objects changed before timestamp ``etag``."""
+        return self._with(filters={**self._state.filters, "_before": core.quote_etag(etag)})
+
+    def on_invalid(self, mode: OnInvalid) -> Query[T]:
+        """What to do with objects that fail model validation: ``"raise"`` (default, names
+        the object), ``"skip"``, or ``"collect"`` (skip and list them in ``.invalid``)."""
+        if mode not in ("raise", "skip", "collect"):
+            raise ValueError("on_invalid takes 'raise', 'skip' or 'collect'.")
+        return self._with(on_invalid=mode)
+
+    # ------------------------------------------------------------------ requests
+
+    def _params(self, remaining: int | None) -> dict[str, str]:
+        state = self._state
+        params = dict(state.filters)
+        if state.sort:
+            params["_sort"] = ",".join(state.sort)
+        if state.fields:
+            params["_fields"] = ",".join(state.fields)
+        size = state.page_size
+        if remaining is not None:
+            size = min(size, remaining) if size else remaining
+        if size:
+            params["_limit"] = str(size)
+        return params
+
+    def _parse(self, source: Source, response: Response) -> Page[T]:
+        context = {BINDING_KEY: source.binding}
+        try:
+            body = _list_adapter(source.model).validate_json(response.content, context=context)
+            items: list[T] = body.data
+        except ValidationError:
+            items = self._parse_slowly(source, response, context)
+        return Page(
+            items,
+            core.etag_value(response.headers),
+            response.headers.get("Next-Page"),
+        )
+
+    def _parse_slowly(
+        self, source: Source, response: Response, context: dict[str, Any]
+    ) -> list[T]:
+        """Validate item by item: tombstones pass, invalid objects follow ``on_invalid``."""
+        items: list[T] = []
+        for raw in response.data():
+            if isinstance(raw, dict) and raw.get("deleted") is True:
+                tombstone = source.model.model_construct(**raw)
+                tombstone._binding = source.binding
+                items.append(tombstone)  # type: ignore[arg-type]
+                continue
+            try:
+                items.append(source.model.model_validate(raw, context=context))  # type: ignore[arg-type]
+            except ValidationError as exc:
+                obj_id = raw.get("id") if isinstance(raw, dict) else None
+                mode = self._state.on_invalid
+                if mode == "raise":
+                    raise ValueError(
+                        f"Object {obj_id!r} of {source.path} does not fit "
+                        f"{source.model.__name__}: {exc}\nUse .on_invalid('skip') or "
+                        ".on_invalid('collect') to read the others anyway."
+                    ) from exc
+                if mode == "collect":
+                    self.invalid.append(InvalidItem(obj_id, raw, exc))
+        return items
+
+    def _stream(self) -> Generator[Request | Page[T], Response | None, None]:
+        """Every page, as a stream op: yields a Request (to be answered with its
+        Response) or a Page (to be handed to the caller)."""
+        self.invalid = []
+        remaining = self._state.limit
+        for source in self._sources:
+            if remaining == 0:
+                return
+            request: Request | None = Request(
+                "GET", source.path, params=self._params(remaining)
+            )
+            while request is not None:
+                response = yield request
+                assert response is not None
+                page = self._parse(source, response)
+                if remaining is not None:
+                    page.items = page.items[:remaining]
+                    remaining -= len(page.items)
+                yield page
+                if remaining == 0:
+                    return
+                request = core.next_page_request(response, self._client.server_url)
+
+    # ------------------------------------------------------------------ sync terminals
+
+    def pages(self) -> Iterator[Page[T]]:
+        """Iterate page by page (``page.items``, ``page.etag``, ``page.next_url``)."""
+        return self._client._stream(self._stream())
+
+    def __iter__(self) -> Iterator[T]:
+        for page in self.pages():
+            yield from page.items
+
+    def all(self) -> list[T]:
+        """Every matching object, in a list."""
+        return list(self)
+
+    def first(self) -> T | None:
+        """The first matching object, or None."""
+        for item in self.limit(1):
+            return item
+        return None
+
+    def get(self, id: str) -> T:
+        """The object with this id (one GET); raises ``NotFound`` when it is missing."""
+        result: T = self._client._run(self._op_get(id))
+        return result
+
+    def count(self) -> int:
+        """How many objects match (HEAD, ``Total-Objects``), capped by :meth:`limit`."""
+        result: int = self._client._run(self._op_count())
+        return result
+
+    def exists(self) -> bool:
+        """Whether at least one object matches."""
+        return self.count() > 0
+
+    def delete(self) -> list[dict[str, Any]]:
+        """Delete every matching object (plural DELETE); returns the tombstones."""
+        result: list[dict[str, Any]] = self._client._run(self._op_delete())
+        return result
+
+    def timestamp(self) -> int:
+        """The list's current timestamp (its ETag)."""
+        result: int = self._client._run(self._op_timestamp())
+        return result
+
+    # ------------------------------------------------------------------ async terminals
+
+    def __aiter__(self) -> AsyncIterator[T]:
+        return self._aiter_items()
+
+    async def _aiter_items(self) -> AsyncIterator[T]:
+        async for page in self.apages():
+            for item in page.items:
+                yield item
+
+    def apages(self) -> AsyncIterator[Page[T]]:
+        """Async :meth:`pages`."""
+        return self._client._astream(self._stream())
+
+    async def aall(self) -> list[T]:
+        """Async :meth:`all`."""
+        return [item async for item in self]
+
+    async def afirst(self) -> T | None:
+        """Async :meth:`first`."""
+        async for item in self.limit(1):
+            return item
+        return None
+
+    async def aget(self, id: str) -> T:
+        """Async :meth:`get`."""
+        result: T = await self._client._arun(self._op_get(id))
+        return result
+
+    async def acount(self) -> int:
+        """Async :meth:`count`."""
+        result: int = await self._client._arun(self._op_count())
+        return result
+
+    async def aexists(self) -> bool:
+        """Async :meth:`exists`."""
+        return await self.acount() > 0
+
+    async def adelete(self) -> list[dict[str, Any]]:
+        """Async :meth:`delete`."""
+        result: list[dict[str, Any]] = await self._client._arun(self._op_delete())
+        return result
+
+    async def atimestamp(self) -> int:
+        """Async :meth:`timestamp`."""
+        result: int = await self._client._arun(self._op_timestamp())
+        return result
+
+    # ------------------------------------------------------------------ operations
+
+    def _op_get(self, id: str) -> core.Op[T]:
+        check_id(id)
+        for source in self._sources:
+            obj = source.model.model_construct(id=id)
+            obj._binding = source.binding
+            try:
+                body = yield from self._client._op_object_get(obj.path)
+            except KintoException as exc:
+                if exc.status_code == 404 and source is not self._sources[-1]:
+                    continue
+                raise
+            result = source.model.from_kinto(body, source.binding)
+            return result  # type: ignore[return-value]
+        raise ValueError("This query reads nothing, so get() cannot find anything.")
+
+    def _op_count(self) -> core.Op[int]:
+        total = 0
+        for source in self._sources:
+            params = {k: v for k, v in self._params(None).items() if not k.startswith("_")}
+            params.update({k: v for k, v in self._state.filters.items() if k.startswith("_")})
+            response = yield Request("HEAD", source.path, params=params)
+            total += int(response.headers.get("Total-Objects", 0))
+        limit = self._state.limit
+        return total if limit is None else min(total, limit)
+
+    def _op_delete(self) -> core.Op[list[dict[str, Any]]]:
+        deleted: list[dict[str, Any]] = []
+        params = {k: v for k, v in self._params(None).items() if k != "_fields"}
+        for source in self._sources:
+            deleted += yield from self._client._paginated(source.path, params, method="DELETE")
+        return deleted
+
+    def _op_timestamp(self) -> core.Op[int]:
+        stamps = []
+        for source in self._sources:
+            response = yield Request("HEAD", source.path)
+            stamps.append(core.etag_value(response.headers) or 0)
+        return max(stamps, default=0)

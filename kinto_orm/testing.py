@@ -1,0 +1,276 @@
+"""A real local Kinto server for tests and development, and pytest fixtures.
+
+>>> with KintoServer() as server:
+...     client = Client(server.url, auth=("alice", "s3cr3t"))
+...     client.create_bucket(id="blog")
+
+Needs the ``kinto`` package (``pip install "kinto-orm[server]"``). The server uses the
+memory backend: everything is gone when it stops.
+
+As a pytest plugin (enabled automatically when kinto-orm is installed) it offers the
+fixtures ``kinto_server`` (one server per test session) and ``kinto_client`` (a
+:class:`~kinto_orm.Client` with its own user and its own bucket, removed afterwards).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import requests
+
+INI_TEMPLATE = """\
+[server:main]
+use = egg:waitress#main
+host = 127.0.0.1
+port = %(http_port)s
+threads = {threads}
+
+[app:main]
+use = egg:kinto
+kinto.storage_backend = kinto.core.storage.memory
+kinto.storage_url =
+kinto.cache_backend = kinto.core.cache.memory
+kinto.cache_url =
+kinto.permission_backend = kinto.core.permission.memory
+kinto.permission_url =
+kinto.includes = {includes}
+kinto.userid_hmac_secret = {secret}
+multiauth.policies = account basicauth
+multiauth.policy.account.use = kinto.plugins.accounts.authentication.AccountsAuthenticationPolicy
+multiauth.policy.basicauth.use = kinto.core.authentication.BasicAuthAuthenticationPolicy
+kinto.account_create_principals = system.Everyone
+kinto.bucket_create_principals = system.Authenticated
+kinto.experimental_collection_schema_validation = true
+kinto.experimental_permissions_endpoint = true
+kinto.flush_endpoint_enabled = true
+kinto.attachment.base_path = {attachments}
+kinto.attachment.base_url = http://127.0.0.1:{port}/attachments
+kinto.attachment.extensions = any
+{extra}
+
+[loggers]
+keys = root
+
+[handlers]
+keys = console
+
+[formatters]
+keys = generic
+
+[logger_root]
+level = WARNING
+handlers = console
+
+[handler_console]
+class = StreamHandler
+args = (sys.stderr,)
+level = NOTSET
+formatter = generic
+
+[formatter_generic]
+format = %%(asctime)s %%(levelname)-5.5s [%%(name)s] %%(message)s
+"""
+
+
+# `python -m kinto` has no __main__ guard; call its entry point the way its script does.
+_START = "import sys; from kinto.__main__ import main; sys.exit(main(sys.argv[1:]))"
+
+
+def free_port() -> int:
+    """A TCP port free on the loopback interface right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _has_module(name: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(name) is not None
+
+
+class KintoServer:
+    """Start a real Kinto (memory backend) on a free loopback port.
+
+    :param paginate_by: page size the server imposes (small values exercise pagination).
+    :param history: include the history plugin (slows writes down).
+    :param attachments: include kinto-attachment (files in a temporary folder).
+    :param settings: more ``kinto.*`` settings, e.g. ``{"kinto.batch_max_requests": "50"}``.
+    """
+
+    def __init__(
+        self,
+        *,
+        port: int | None = None,
+        paginate_by: int | None = None,
+        history: bool = True,
+        attachments: bool = True,
+        settings: dict[str, str] | None = None,
+        threads: int = 8,
+        startup_timeout: float = 60.0,
+    ) -> None:
+        self.port = port or free_port()
+        self.paginate_by = paginate_by
+        self.history = history
+        self.attachments = attachments and _has_module("kinto_attachment")
+        self.settings = dict(settings or {})
+        self.threads = threads
+        self.startup_timeout = startup_timeout
+        self._dir: Path | None = None
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        """The server URL with its ``/v1`` prefix."""
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def _ini(self, folder: Path) -> str:
+        includes = ["kinto.plugins.default_bucket", "kinto.plugins.accounts", "kinto.plugins.flush"]
+        if self.history:
+            includes.append("kinto.plugins.history")
+        if self.attachments:
+            includes.append("kinto_attachment")
+        extra = dict(self.settings)
+        if self.paginate_by:
+            extra.setdefault("kinto.paginate_by", str(self.paginate_by))
+        (folder / "attachments").mkdir(exist_ok=True)
+        return INI_TEMPLATE.format(
+            threads=self.threads,
+            includes=" ".join(includes),
+            secret=secrets.token_hex(16),
+            attachments=folder / "attachments",
+            port=self.port,
+            extra="\n".join(f"{k} = {v}" for k, v in extra.items()),
+        )
+
+    def start(self) -> KintoServer:
+        """Start the server and wait until it answers its heartbeat."""
+        if not _has_module("kinto"):
+            raise RuntimeError(
+                "The Kinto server is not installed: pip install 'kinto-orm[server]'."
+            )
+        self._dir = Path(tempfile.mkdtemp(prefix="kinto-orm-server-"))
+        ini = self._dir / "kinto.ini"
+        ini.write_text(self._ini(self._dir))
+        log = open(self._dir / "server.log", "wb")  # noqa: SIM115 - closed in stop()
+        env = {**os.environ, "KINTO_INI": str(ini)}
+        self._process = subprocess.Popen(
+            [sys.executable, "-c", _START, "start", "--ini", str(ini), "--port", str(self.port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            cwd=self._dir,
+        )
+        self._log = log
+        deadline = time.monotonic() + self.startup_timeout
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                break
+            try:
+                if requests.get(self.url + "/__lbheartbeat__", timeout=1).ok:
+                    return self
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        tail = self.log_tail()
+        self.stop()
+        raise RuntimeError(f"Kinto did not start on {self.url}. Server log:\n{tail}")
+
+    def log_tail(self, size: int = 4000) -> str:
+        if self._dir is None or not (self._dir / "server.log").exists():
+            return ""
+        return (self._dir / "server.log").read_bytes()[-size:].decode(errors="replace")
+
+    def flush(self) -> None:
+        """Erase everything on the server (``POST /__flush__``)."""
+        requests.post(self.url + "/__flush__", timeout=10).raise_for_status()
+
+    def stop(self) -> None:
+        """Stop the server and remove its files."""
+        if self._process is not None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait()
+            self._process = None
+        if getattr(self, "_log", None) is not None:
+            self._log.close()
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+            self._dir = None
+
+    def __enter__(self) -> KintoServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"<KintoServer {self.url} {'running' if self.running else 'stopped'}>"
+
+
+def unique_id(prefix: str = "t") -> str:
+    """A fresh id usable as a Kinto bucket/collection/record id."""
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def new_credentials() -> tuple[str, str]:
+    """Basic-auth credentials of a brand new identity (Kinto's basicauth policy)."""
+    return (unique_id("user"), secrets.token_hex(8))
+
+
+try:  # The pytest plugin: only when pytest is there.
+    import pytest
+except ImportError:  # pragma: no cover
+    pytest = None  # type: ignore[assignment]
+
+if pytest is not None:
+
+    @pytest.fixture(scope="session")
+    def kinto_server() -> Iterator[Any]:
+        """A Kinto server for the whole test session (``KINTO_ORM_TEST_SERVER`` may name
+        an already running one instead)."""
+        url = os.environ.get("KINTO_ORM_TEST_SERVER")
+        if url:
+            yield _External(url)
+            return
+        with KintoServer(paginate_by=int(os.environ.get("KINTO_ORM_PAGINATE_BY", "10"))) as srv:
+            yield srv
+
+    @pytest.fixture
+    def kinto_client(kinto_server: Any) -> Iterator[Any]:
+        """A Client with its own identity and its own (created) bucket."""
+        from .client import Client
+
+        bucket = unique_id("b")
+        client = Client(kinto_server.url, auth=new_credentials(), bucket=bucket)
+        client.create_bucket(id=bucket)
+        try:
+            yield client
+        finally:
+            try:
+                client.delete_bucket(id=bucket, if_exists=True, safe=False)
+            finally:
+                client.close()
+
+
+class _External:
+    def __init__(self, url: str) -> None:
+        self.url = url.rstrip("/")
