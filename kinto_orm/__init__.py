@@ -11,7 +11,7 @@ for the Kinto HTTP storage server.
 
 from ._version import __version__
 from .auth import BearerTokenAuth
-from .client import BaseClient, Client
+from .client import AsyncClient, BaseClient, Client
 from .errors import (
     BadRequest,
     BatchError,
@@ -40,6 +40,7 @@ from .models import (
 from .query import Page, Query
 
 __all__ = [
+    "AsyncClient",
     "Attachment",
     "BadRequest",
     "BaseClient",

@@ -8,9 +8,11 @@ queues their requests: the behaviour lives here only.
 
 from __future__ import annotations
 
+import inspect
 import random
-from collections.abc import Callable, Mapping
-from typing import Any, Concatenate, ParamSpec, TypeVar
+from collections import defaultdict
+from collections.abc import Callable, Coroutine, Mapping
+from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
 from . import _protocol as core
 from ._protocol import Op, Request
@@ -19,12 +21,14 @@ from .errors import (
     BucketNotFound,
     CollectionNotFound,
     Forbidden,
-    KintoException,
     NotFound,
     PreconditionFailed,
     Unauthorized,
 )
 from .patch_type import BasicPatch, PatchType
+
+if TYPE_CHECKING:
+    from .client import AsyncClient, Client
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -706,18 +710,55 @@ class OperationsMixin:
         return (yield from self._review("to-rollback", ("last_editor_comment", message), kwargs))
 
 
-def sync_method(builder: Callable[Concatenate[Any, P], Op[T]]) -> Callable[Concatenate[Any, P], T]:
-    """Turn an ``_op_*`` builder into a blocking client method with the same signature."""
+class KintoMethod(Generic[P, T]):
+    """A kinto-http method, defined once from its ``_op_*`` builder.
 
-    def method(self: Any, /, *args: P.args, **kwargs: P.kwargs) -> T:
-        result: T = self._run(builder(self, *args, **kwargs))
-        return result
+    On a :class:`~kinto_orm.Client` it is a blocking method; on an
+    :class:`~kinto_orm.AsyncClient` a coroutine function with the same parameters.
+    """
 
-    method.__name__ = builder.__name__.removeprefix("_op_")
-    method.__qualname__ = method.__name__
-    method.__doc__ = builder.__doc__
-    method.__wrapped__ = builder  # type: ignore[attr-defined]
-    return method
+    def __init__(self, builder: Callable[Concatenate[Any, P], Op[T]]) -> None:
+        self.builder = builder
+        self.name = builder.__name__.removeprefix("_op_")
+        self.__doc__ = builder.__doc__
+        params = list(inspect.signature(builder).parameters.values())[1:]
+        self.__signature__ = inspect.Signature(params)
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    @overload
+    def __get__(self, obj: None, owner: type) -> KintoMethod[P, T]: ...
+    @overload
+    def __get__(
+        self, obj: AsyncClient, owner: type
+    ) -> Callable[P, Coroutine[Any, Any, T]]: ...
+    @overload
+    def __get__(self, obj: Client, owner: type) -> Callable[P, T]: ...
+    def __get__(self, obj: Any, owner: type) -> Any:
+        if obj is None:
+            return self
+        builder = self.builder
+        method: Any
+        if obj._is_async:
+
+            async def method(*args: Any, **kwargs: Any) -> Any:
+                return await obj._arun(builder(obj, *args, **kwargs), placeholder=_placeholder())
+
+        else:
+
+            def method(*args: Any, **kwargs: Any) -> Any:
+                return obj._run(builder(obj, *args, **kwargs), placeholder=_placeholder())
+
+        method.__name__ = method.__qualname__ = self.name
+        method.__doc__ = self.__doc__
+        method.__signature__ = self.__signature__
+        return method
 
 
-__all__ = ["KintoException", "OperationsMixin", "sync_method"]
+def _placeholder() -> Any:
+    """What a queued kinto-http call returns inside a batch (as kinto-http does)."""
+    return defaultdict(dict)
+
+
+__all__ = ["KintoMethod", "OperationsMixin"]

@@ -18,10 +18,10 @@ import json
 import re
 import time
 import uuid
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 
 from .errors import (
     BadRequest,
@@ -427,27 +427,131 @@ def iter_pages_sync(
         request = next_page_request(response, server_url)
 
 
+# ---------------------------------------------------------------------------- batch
+
+
+def batchable(request: Request) -> bool:
+    """Can ``request`` go inside a ``POST /batch``?
+
+    Not when its path holds ``/batch`` (Kinto refuses such sub-paths, even an id like
+    ``batch-1``), when it is a full URL (a ``Next-Page``), when its body is not an
+    object (JSON Patch lists), or for HEAD (no body to report).
+    """
+    return (
+        request.path.startswith("/")
+        and "/batch" not in request.path
+        and request.method != "HEAD"
+        and (request.json is None or isinstance(request.json, dict))
+    )
+
+
+def batch_subrequest(request: Request) -> dict[str, Any]:
+    """``request`` as one entry of a batch's ``requests`` list."""
+    path = request.path
+    if request.params:
+        path += "?" + urlencode(request.params)
+    sub: dict[str, Any] = {"method": request.method, "path": path}
+    headers = request.all_headers()
+    if headers:
+        sub["headers"] = headers
+    if request.json is not None:
+        sub["body"] = request.json
+    return sub
+
+
+def batch_request(chunk: Sequence[Request]) -> Request:
+    """The ``POST /batch`` carrying ``chunk``. It is safe to repeat when every
+    sub-request is: Kinto runs a batch in one transaction, so a batch that failed with
+    a 5xx/409 applied nothing."""
+    return Request(
+        "POST",
+        "/batch",
+        json={"requests": [batch_subrequest(r) for r in chunk]},
+        idempotent=all(is_idempotent(r) for r in chunk),
+    )
+
+
+def batch_responses(response: Response, chunk: Sequence[Request]) -> list[Response]:
+    """Split a batch answer into one :class:`Response` per sub-request of ``chunk``."""
+    body = response.json()
+    answers = body.get("responses") if isinstance(body, dict) else None
+    if not isinstance(answers, list) or len(answers) != len(chunk):
+        raise KintoException(
+            f"POST /batch - {response.status}: expected {len(chunk)} responses, got "
+            f"{_snippet(response.content)}.",
+            request=response.request,
+            response=response,
+        )
+    out = []
+    for request, answer in zip(chunk, answers):
+        content = dumps(answer.get("body")) if answer.get("body") is not None else b""
+        out.append(
+            Response(
+                int(answer.get("status", 500)),
+                Headers(answer.get("headers") or {}),
+                content,
+                request,
+            )
+        )
+    return out
+
+
+def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """``items`` in slices of at most ``size``."""
+    size = max(1, size)
+    for index in range(0, len(items), size):
+        yield items[index : index + size]
+
+
 # ---------------------------------------------------------------------------- driving ops
 
 
-def drive_sync(send: Any, op: Op[T]) -> T:
+@dataclass(slots=True)
+class Done:
+    """An operation finished with ``value``."""
+
+    value: Any
+
+
+def start(op: Op[Any]) -> Request | Done:
+    """Run ``op`` up to its first request (or to its end, when it needs none)."""
+    try:
+        return next(op)
+    except StopIteration as stop:
+        return Done(stop.value)
+
+
+def resume(
+    op: Op[Any], response: Response | None = None, error: KintoException | None = None
+) -> Request | Done:
+    """Hand ``op`` the answer to its last request (or the error it caused, which the op
+    may catch); returns its next request, or :class:`Done`. Errors it does not catch
+    propagate."""
+    try:
+        if error is not None:
+            return op.throw(error)
+        assert response is not None
+        return op.send(response)
+    except StopIteration as stop:
+        return Done(stop.value)
+
+
+def drive_sync(send: Any, op: Op[T], step: Request | Done | None = None) -> T:
     """Run operation ``op`` to completion, sending each request with ``send``.
 
     Errors raised by ``send`` are thrown into the operation so that it can recover
     (``if_not_exists``, ``if_exists``); anything it does not catch propagates.
     """
-    try:
-        request = next(op)
-        while True:
-            try:
-                response = send(request)
-            except KintoException as exc:
-                request = op.throw(exc)
-            else:
-                request = op.send(response)
-    except StopIteration as stop:
-        result: T = stop.value
-        return result
+    step = start(op) if step is None else step
+    while isinstance(step, Request):
+        try:
+            response = send(step)
+        except KintoException as exc:
+            step = resume(op, error=exc)
+        else:
+            step = resume(op, response)
+    result: T = step.value
+    return result
 
 
 def request_op(request: Request) -> Op[Response]:
@@ -459,18 +563,15 @@ def request_op(request: Request) -> Op[Response]:
 def stream_sync(send: Any, stream: Generator[Any, Any, None]) -> Iterator[Any]:
     """Run a stream op: answer each yielded :class:`Request` with ``send`` and hand every
     other yielded value (a page) to the caller."""
-    try:
-        item = next(stream)
-        while True:
-            if isinstance(item, Request):
-                try:
-                    response = send(item)
-                except KintoException as exc:
-                    item = stream.throw(exc)
-                else:
-                    item = stream.send(response)
+    step = start(stream)
+    while not isinstance(step, Done):
+        if isinstance(step, Request):
+            try:
+                response = send(step)
+            except KintoException as exc:
+                step = resume(stream, error=exc)
             else:
-                yield item
-                item = next(stream)
-    except StopIteration:
-        return
+                step = resume(stream, response)
+        else:
+            yield step
+            step = start(stream)

@@ -6,16 +6,18 @@ decisions (errors, retries, backoff, pagination) come from ``_protocol``.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
 from typing import Any
 
+import httpx
 import requests
 
 from . import _protocol as core
 from ._version import __version__
-from .auth import describe_auth, to_requests_auth
+from .auth import describe_auth, to_httpx_auth, to_requests_auth
 
 logger = logging.getLogger("kinto_orm")
 
@@ -84,7 +86,13 @@ class TransportSettings:
         """In dry mode nothing is sent: log the request and echo its data back."""
         logger.info("(dry mode) %s %s params=%s", request.method, self.url(request), request.params)
         body: dict[str, Any]
-        if request.method in ("GET", "HEAD"):
+        if request.path == "/batch" and isinstance(request.json, dict):
+            body = {"responses": [
+                {"status": 200, "path": sub["path"], "headers": {},
+                 "body": {"data": (sub.get("body") or {}).get("data", {}), "permissions": {}}}
+                for sub in request.json.get("requests", [])
+            ]}
+        elif request.method in ("GET", "HEAD"):
             body = {"data": []} if _is_plural(request.path) else {"data": {}, "permissions": {}}
         elif isinstance(request.json, dict):
             body = {"data": request.json.get("data", {}), "permissions": {}}
@@ -188,3 +196,71 @@ class SyncTransport(TransportSettings):
         if response.status in (204, 304) or method == "HEAD":
             return None, response.headers
         return response.json(), response.headers
+
+
+def _httpx_timeout(timeout: Timeout) -> httpx.Timeout:
+    if isinstance(timeout, tuple):
+        connect, read = timeout
+        return httpx.Timeout(read, connect=connect)
+    return httpx.Timeout(timeout)
+
+
+class AsyncTransport(TransportSettings):
+    """Non-blocking transport on ``httpx.AsyncClient`` (HTTP/1.1 connection pool)."""
+
+    def __init__(
+        self, server_url: str, *, session: httpx.AsyncClient | None = None, **kwargs: Any
+    ) -> None:
+        super().__init__(server_url, **kwargs)
+        self._httpx_auth = to_httpx_auth(self.auth)
+        self.session = session or httpx.AsyncClient(
+            timeout=_httpx_timeout(self.timeout),
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+        )
+
+    async def send(self, request: core.Request) -> core.Response:
+        """Send ``request``, retrying as the policy allows; raise on an error status."""
+        attempt = 0
+        while True:
+            attempt += 1
+            wait = self.backoff_wait()
+            if wait:
+                await asyncio.sleep(wait)
+            if self.dry_mode:
+                return self.dry_response(request)
+            try:
+                response = await self._send_once(request)
+            except httpx.TransportError as exc:
+                delay = self.policy.after_network_error(request, attempt)
+                if delay is None:
+                    raise core.network_error(request, exc, attempt) from exc
+                logger.info("%s failed (%s), retrying in %.2f s", request.describe(), exc, delay)
+                await asyncio.sleep(delay)
+                continue
+            self.note(response)
+            if response.status < 400:
+                return response
+            delay = self.policy.after_response(response, attempt)
+            if delay is None:
+                raise core.error_from_response(response, attempt)
+            logger.info("%s got %s, retrying in %.2f s", request.describe(), response.status, delay)
+            await asyncio.sleep(delay)
+
+    async def _send_once(self, request: core.Request) -> core.Response:
+        url = self.url(request)
+        logger.debug("%s %s params=%s", request.method, url, request.params)
+        raw = await self.session.request(
+            request.method,
+            url,
+            params=request.params,
+            content=request.body(),
+            headers={**self.headers, **request.all_headers()},
+            auth=self._httpx_auth if self._httpx_auth is not None else httpx.USE_CLIENT_DEFAULT,
+            follow_redirects=False,
+        )
+        return core.Response(
+            raw.status_code, core.Headers(raw.headers), raw.content, request, str(raw.url)
+        )
+
+    async def close(self) -> None:
+        await self.session.aclose()

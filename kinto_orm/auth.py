@@ -95,6 +95,20 @@ def to_requests_auth(auth: Any) -> Any:
     return auth
 
 
+def to_httpx_auth(auth: Any) -> Any:
+    """The object handed to ``httpx`` as ``auth=``."""
+    auth = parse_auth(auth)
+    if isinstance(auth, tuple):
+        return httpx.BasicAuth(str(auth[0]), str(auth[1]))
+    if auth is not None and not isinstance(auth, httpx.Auth) and not callable(auth):
+        raise TypeError(f"AsyncClient cannot use {type(auth).__name__} as auth: pass a "
+                        "(user, password) tuple, a token string or an httpx.Auth.")
+    if isinstance(auth, requests.auth.AuthBase) and not isinstance(auth, httpx.Auth):
+        raise TypeError(f"{type(auth).__name__} is a requests auth: AsyncClient needs an "
+                        "httpx.Auth (or a tuple / token string).")
+    return auth
+
+
 def describe_auth(auth: Any) -> str:
     """A safe description of ``auth`` for reprs and logs: never the secret."""
     auth = parse_auth(auth)
@@ -107,4 +121,11 @@ def describe_auth(auth: Any) -> str:
     return f"<{type(auth).__name__}>"
 
 
-__all__ = ["BearerTokenAuth", "TokenAuth", "describe_auth", "parse_auth", "to_requests_auth"]
+__all__ = [
+    "BearerTokenAuth",
+    "TokenAuth",
+    "describe_auth",
+    "parse_auth",
+    "to_httpx_auth",
+    "to_requests_auth",
+]

@@ -12,10 +12,12 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any, TypeVar, overload
 
 from . import _protocol as core
-from ._operations import OperationsMixin, sync_method
-from ._transport import SyncTransport, Timeout
+from ._operations import KintoMethod, OperationsMixin
+from ._transport import AsyncTransport, SyncTransport, Timeout
 from .auth import parse_auth
+from .batch import Batch
 from .endpoints import check_id, endpoint
+from .errors import KintoException
 from .models import Bucket, Collection, Group, KintoObject, Record, ServerInfo
 from .models.base import Binding
 from .query import Page, Query, Source
@@ -50,6 +52,8 @@ class BaseClient(OperationsMixin):
         self.bucket_name = bucket
         self.collection_name = collection
         self._ignore_batch_4xx = ignore_batch_4xx
+        self._batch: Batch | None = None
+        self._last_batch: Batch | None = None
         self._server_info: dict[str, Any] | None = None
         self._records_timestamp: dict[str, str] = {}
         if session is not None:
@@ -108,17 +112,28 @@ class BaseClient(OperationsMixin):
 
     # ------------------------------------------------------------------ running operations
 
-    def _run(self, op: core.Op[T]) -> T:
+    #: True for AsyncClient: its methods are coroutines.
+    _is_async = False
+
+    def _run(self, op: core.Op[T], placeholder: Any = None, name: str = "") -> T:
         raise NotImplementedError
 
-    async def _arun(self, op: core.Op[T]) -> T:
+    async def _arun(self, op: core.Op[T], placeholder: Any = None, name: str = "") -> T:
         raise NotImplementedError
 
     def _stream(self, stream: Any) -> Iterator[Any]:
-        raise NotImplementedError
+        stream.close()
+        raise TypeError(
+            "This query is bound to an AsyncClient: iterate it with `async for`, or use "
+            "await query.aall() / afirst() / acount() / apages()."
+        )
 
     def _astream(self, stream: Any) -> AsyncIterator[Any]:
-        raise NotImplementedError
+        stream.close()
+        raise TypeError(
+            "This query is bound to a sync Client: iterate it with a plain `for`, or use "
+            "query.all() / first() / count() / pages()."
+        )
 
     # ------------------------------------------------------------------ object mapper
 
@@ -192,10 +207,81 @@ class BaseClient(OperationsMixin):
         ]
         return Query(self, sources)
 
-    # ------------------------------------------------------------------ batch seam
+    def _records_request(
+        self, collection: str | None, bucket: str | None, kwargs: dict[str, Any]
+    ) -> core.Request:
+        path = self.get_endpoint("records", bucket=bucket, collection=collection)
+        if_none_match = kwargs.pop("if_none_match", None)
+        headers = {"If-None-Match": core.quote_etag(if_none_match)} if if_none_match else {}
+        return core.Request("GET", path, params=core.encode_params(kwargs), headers=headers)
 
     def _op_info(self) -> core.Op[ServerInfo]:
         return ServerInfo.model_validate((yield from self._op_server_info()))
+
+    # ------------------------------------------------------------------ batch
+
+    def batch(self, ignore_4xx_errors: bool | None = None, **kwargs: Any) -> Batch:
+        """Queue the requests made in the block and send them through ``POST /batch``.
+
+        ``with client.batch() as batch:`` (``async with`` on an AsyncClient). Inside,
+        kinto-http calls on ``batch`` and model calls on objects bound to this client
+        are queued; at the end of the block they are sent in chunks of the server's
+        ``batch_max_requests``. Failed sub-requests raise :class:`KintoBatchException`
+        after the whole batch ran, unless ``ignore_4xx_errors=True``. ``kwargs`` give
+        the batch client other defaults (``bucket=``, ``collection=``).
+        """
+        if ignore_4xx_errors is None:
+            ignore_4xx_errors = self._ignore_batch_4xx
+        return Batch(self, ignore_4xx_errors=ignore_4xx_errors, **kwargs)
+
+    def results(self) -> list[Any]:
+        """The bodies of the requests of the last batch run through this client."""
+        if self._last_batch is None:
+            raise RuntimeError("No batch has run on this client yet.")
+        return self._last_batch.results()
+
+    # ------------------------------------------------------------------ kinto-http method set
+
+    server_info = KintoMethod(OperationsMixin._op_server_info)
+    create_bucket = KintoMethod(OperationsMixin._op_create_bucket)
+    update_bucket = KintoMethod(OperationsMixin._op_update_bucket)
+    patch_bucket = KintoMethod(OperationsMixin._op_patch_bucket)
+    get_buckets = KintoMethod(OperationsMixin._op_get_buckets)
+    get_bucket = KintoMethod(OperationsMixin._op_get_bucket)
+    delete_bucket = KintoMethod(OperationsMixin._op_delete_bucket)
+    delete_buckets = KintoMethod(OperationsMixin._op_delete_buckets)
+    get_groups = KintoMethod(OperationsMixin._op_get_groups)
+    create_group = KintoMethod(OperationsMixin._op_create_group)
+    update_group = KintoMethod(OperationsMixin._op_update_group)
+    patch_group = KintoMethod(OperationsMixin._op_patch_group)
+    get_group = KintoMethod(OperationsMixin._op_get_group)
+    delete_group = KintoMethod(OperationsMixin._op_delete_group)
+    delete_groups = KintoMethod(OperationsMixin._op_delete_groups)
+    get_collections = KintoMethod(OperationsMixin._op_get_collections)
+    create_collection = KintoMethod(OperationsMixin._op_create_collection)
+    update_collection = KintoMethod(OperationsMixin._op_update_collection)
+    patch_collection = KintoMethod(OperationsMixin._op_patch_collection)
+    get_collection = KintoMethod(OperationsMixin._op_get_collection)
+    delete_collection = KintoMethod(OperationsMixin._op_delete_collection)
+    delete_collections = KintoMethod(OperationsMixin._op_delete_collections)
+    get_records_timestamp = KintoMethod(OperationsMixin._op_get_records_timestamp)
+    get_records = KintoMethod(OperationsMixin._op_get_records)
+    get_record = KintoMethod(OperationsMixin._op_get_record)
+    create_record = KintoMethod(OperationsMixin._op_create_record)
+    update_record = KintoMethod(OperationsMixin._op_update_record)
+    patch_record = KintoMethod(OperationsMixin._op_patch_record)
+    delete_record = KintoMethod(OperationsMixin._op_delete_record)
+    delete_records = KintoMethod(OperationsMixin._op_delete_records)
+    get_history = KintoMethod(OperationsMixin._op_get_history)
+    purge_history = KintoMethod(OperationsMixin._op_purge_history)
+    get_permissions = KintoMethod(OperationsMixin._op_get_permissions)
+    get_changeset = KintoMethod(OperationsMixin._op_get_changeset)
+    request_review = KintoMethod(OperationsMixin._op_request_review)
+    decline_changes = KintoMethod(OperationsMixin._op_decline_changes)
+    approve_changes = KintoMethod(OperationsMixin._op_approve_changes)
+    rollback_changes = KintoMethod(OperationsMixin._op_rollback_changes)
+
+
 
 
 class Client(BaseClient):
@@ -211,13 +297,21 @@ class Client(BaseClient):
     def _make_transport(self, server_url: str, **kwargs: Any) -> SyncTransport:
         return SyncTransport(server_url, **kwargs)
 
-    def _run(self, op: core.Op[T]) -> T:
+    def _run(self, op: core.Op[T], placeholder: Any = None, name: str = "") -> T:
+        batch = self._batch
+        if batch is not None and placeholder is not None:
+            queued, value = batch.queue(op, placeholder)
+            if queued:
+                return value  # type: ignore[no-any-return]
+            return core.drive_sync(self.session.send, op, value)
         return core.drive_sync(self.session.send, op)
 
-    async def _arun(self, op: core.Op[T]) -> T:
+    async def _arun(self, op: core.Op[T], placeholder: Any = None, name: str = "") -> T:
+        op.close()
+        sync_name = name.removeprefix("a") if name else "the method without the 'a' prefix"
         raise TypeError(
-            "This object is bound to a sync Client: call the method without the 'a' "
-            "prefix (save() rather than asave()), or bind it to an AsyncClient."
+            f"This object is bound to a sync Client: call {sync_name}() instead of "
+            f"{name or 'the a-prefixed coroutine'}(), or bind it to an AsyncClient."
         )
 
     def _stream(self, stream: Any) -> Iterator[Page[Any]]:
@@ -226,6 +320,15 @@ class Client(BaseClient):
     def info(self) -> ServerInfo:
         """The server's description (``GET /v1/``) as a typed :class:`ServerInfo`."""
         return self._run(self._op_info())
+
+    def get_paginated_records(
+        self, *, collection: str | None = None, bucket: str | None = None, **kwargs: Any
+    ) -> Iterator[dict[str, Any]]:
+        """Yield each page body (``{"data": [...]}``) of the records list, lazily."""
+        first = self._records_request(collection, bucket, kwargs)
+        for response in core.iter_pages_sync(self.session.send, first, self.server_url):
+            if response.status != 304:
+                yield response.json()
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -237,53 +340,84 @@ class Client(BaseClient):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def get_paginated_records(
+
+class AsyncClient(BaseClient):
+    """The asyncio client on httpx: every kinto-http method as a coroutine, and the
+    same models and queries (``await todo.asave()``, ``async for t in query``).
+
+    >>> async with AsyncClient("http://localhost:8888/v1", auth=("alice", "pw")) as client:
+    ...     await client.create_bucket(id="blog", if_not_exists=True)
+    ...     todos = await client.records(Todo).filter(done=False).aall()
+    """
+
+    session: AsyncTransport
+    _is_async = True
+
+    def _make_transport(self, server_url: str, **kwargs: Any) -> AsyncTransport:
+        return AsyncTransport(server_url, **kwargs)
+
+    def _run(self, op: core.Op[T], placeholder: Any = None, name: str = "") -> T:
+        op.close()
+        async_name = f"a{name}" if name else "the a-prefixed coroutine"
+        raise TypeError(
+            f"This object is bound to an AsyncClient: use `await obj.{async_name}()` "
+            f"instead of {name or 'the blocking method'}()."
+        )
+
+    async def _arun(self, op: core.Op[T], placeholder: Any = None, name: str = "") -> T:
+        batch = self._batch
+        step: core.Request | core.Done | None = None
+        if batch is not None and placeholder is not None:
+            queued, value = batch.queue(op, placeholder)
+            if queued:
+                return value  # type: ignore[no-any-return]
+            step = value
+        step = core.start(op) if step is None else step
+        while isinstance(step, core.Request):
+            try:
+                response = await self.session.send(step)
+            except KintoException as exc:
+                step = core.resume(op, error=exc)
+            else:
+                step = core.resume(op, response)
+        result: T = step.value
+        return result
+
+    async def _astream(self, stream: Any) -> AsyncIterator[Page[Any]]:
+        step = core.start(stream)
+        while not isinstance(step, core.Done):
+            if isinstance(step, core.Request):
+                try:
+                    response = await self.session.send(step)
+                except KintoException as exc:
+                    step = core.resume(stream, error=exc)
+                else:
+                    step = core.resume(stream, response)
+            else:
+                yield step
+                step = core.start(stream)
+
+    async def info(self) -> ServerInfo:
+        """The server's description (``GET /v1/``) as a typed :class:`ServerInfo`."""
+        return await self._arun(self._op_info())
+
+    async def get_paginated_records(
         self, *, collection: str | None = None, bucket: str | None = None, **kwargs: Any
-    ) -> Iterator[dict[str, Any]]:
+    ) -> AsyncIterator[dict[str, Any]]:
         """Yield each page body (``{"data": [...]}``) of the records list, lazily."""
-        path = self.get_endpoint("records", bucket=bucket, collection=collection)
-        if_none_match = kwargs.pop("if_none_match", None)
-        headers = {"If-None-Match": core.quote_etag(if_none_match)} if if_none_match else {}
-        first = core.Request("GET", path, params=core.encode_params(kwargs), headers=headers)
-        for response in core.iter_pages_sync(self.session.send, first, self.server_url):
+        request: core.Request | None = self._records_request(collection, bucket, kwargs)
+        while request is not None:
+            response = await self.session.send(request)
             if response.status != 304:
                 yield response.json()
+            request = core.next_page_request(response, self.server_url)
 
-    server_info = sync_method(OperationsMixin._op_server_info)
-    create_bucket = sync_method(OperationsMixin._op_create_bucket)
-    update_bucket = sync_method(OperationsMixin._op_update_bucket)
-    patch_bucket = sync_method(OperationsMixin._op_patch_bucket)
-    get_buckets = sync_method(OperationsMixin._op_get_buckets)
-    get_bucket = sync_method(OperationsMixin._op_get_bucket)
-    delete_bucket = sync_method(OperationsMixin._op_delete_bucket)
-    delete_buckets = sync_method(OperationsMixin._op_delete_buckets)
-    get_groups = sync_method(OperationsMixin._op_get_groups)
-    create_group = sync_method(OperationsMixin._op_create_group)
-    update_group = sync_method(OperationsMixin._op_update_group)
-    patch_group = sync_method(OperationsMixin._op_patch_group)
-    get_group = sync_method(OperationsMixin._op_get_group)
-    delete_group = sync_method(OperationsMixin._op_delete_group)
-    delete_groups = sync_method(OperationsMixin._op_delete_groups)
-    get_collections = sync_method(OperationsMixin._op_get_collections)
-    create_collection = sync_method(OperationsMixin._op_create_collection)
-    update_collection = sync_method(OperationsMixin._op_update_collection)
-    patch_collection = sync_method(OperationsMixin._op_patch_collection)
-    get_collection = sync_method(OperationsMixin._op_get_collection)
-    delete_collection = sync_method(OperationsMixin._op_delete_collection)
-    delete_collections = sync_method(OperationsMixin._op_delete_collections)
-    get_records_timestamp = sync_method(OperationsMixin._op_get_records_timestamp)
-    get_records = sync_method(OperationsMixin._op_get_records)
-    get_record = sync_method(OperationsMixin._op_get_record)
-    create_record = sync_method(OperationsMixin._op_create_record)
-    update_record = sync_method(OperationsMixin._op_update_record)
-    patch_record = sync_method(OperationsMixin._op_patch_record)
-    delete_record = sync_method(OperationsMixin._op_delete_record)
-    delete_records = sync_method(OperationsMixin._op_delete_records)
-    get_history = sync_method(OperationsMixin._op_get_history)
-    purge_history = sync_method(OperationsMixin._op_purge_history)
-    get_permissions = sync_method(OperationsMixin._op_get_permissions)
-    get_changeset = sync_method(OperationsMixin._op_get_changeset)
-    request_review = sync_method(OperationsMixin._op_request_review)
-    decline_changes = sync_method(OperationsMixin._op_decline_changes)
-    approve_changes = sync_method(OperationsMixin._op_approve_changes)
-    rollback_changes = sync_method(OperationsMixin._op_rollback_changes)
+    async def close(self) -> None:
+        """Close the connection pool."""
+        await self.session.close()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()

@@ -372,12 +372,12 @@ class Query(Generic[T]):
 
     def get(self, id: str) -> T:
         """The object with this id (one GET); raises ``NotFound`` when it is missing."""
-        result: T = self._client._run(self._op_get(id))
+        result: T = self._client._run(self._op_get(id), name="get")
         return result
 
     def count(self) -> int:
         """How many objects match (HEAD, ``Total-Objects``), capped by :meth:`limit`."""
-        result: int = self._client._run(self._op_count())
+        result: int = self._client._run(self._op_count(), name="count")
         return result
 
     def exists(self) -> bool:
@@ -386,12 +386,12 @@ class Query(Generic[T]):
 
     def delete(self) -> list[dict[str, Any]]:
         """Delete every matching object (plural DELETE); returns the tombstones."""
-        result: list[dict[str, Any]] = self._client._run(self._op_delete())
+        result: list[dict[str, Any]] = self._client._run(self._op_delete(), name="delete")
         return result
 
     def timestamp(self) -> int:
         """The list's current timestamp (its ETag)."""
-        result: int = self._client._run(self._op_timestamp())
+        result: int = self._client._run(self._op_timestamp(), name="timestamp")
         return result
 
     # ------------------------------------------------------------------ async terminals
@@ -420,12 +420,12 @@ class Query(Generic[T]):
 
     async def aget(self, id: str) -> T:
         """Async :meth:`get`."""
-        result: T = await self._client._arun(self._op_get(id))
+        result: T = await self._client._arun(self._op_get(id), name="aget")
         return result
 
     async def acount(self) -> int:
         """Async :meth:`count`."""
-        result: int = await self._client._arun(self._op_count())
+        result: int = await self._client._arun(self._op_count(), name="acount")
         return result
 
     async def aexists(self) -> bool:
@@ -434,12 +434,12 @@ class Query(Generic[T]):
 
     async def adelete(self) -> list[dict[str, Any]]:
         """Async :meth:`delete`."""
-        result: list[dict[str, Any]] = await self._client._arun(self._op_delete())
+        result: list[dict[str, Any]] = await self._client._arun(self._op_delete(), name="adelete")
         return result
 
     async def atimestamp(self) -> int:
         """Async :meth:`timestamp`."""
-        result: int = await self._client._arun(self._op_timestamp())
+        result: int = await self._client._arun(self._op_timestamp(), name="atimestamp")
         return result
 
     # ------------------------------------------------------------------ operations

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
@@ -330,6 +331,25 @@ class KintoObject(BaseModel):
         self._load(body)
         self._binding = binding
 
+    # ------------------------------------------------------------------ running
+
+    def _sync(
+        self, client: BaseClient | None, name: str, make: Callable[[BaseClient], Op[Self]],
+        queue: bool = True,
+    ) -> Self:
+        chosen = self._require_client(client, name)
+        result: Self = chosen._run(make(chosen), placeholder=self if queue else None, name=name)
+        return result
+
+    async def _async(
+        self, client: BaseClient | None, name: str, make: Callable[[BaseClient], Op[Self]],
+        queue: bool = True,
+    ) -> Self:
+        chosen = self._require_client(client, name)
+        placeholder = self if queue else None
+        result: Self = await chosen._arun(make(chosen), placeholder=placeholder, name=name)
+        return result
+
     # ------------------------------------------------------------------ sync API
 
     def create(
@@ -338,41 +358,63 @@ class KintoObject(BaseModel):
         """Create this object on the server (PUT with ``If-None-Match: *``, or POST when
         ``id`` is None so the server picks one). With ``if_not_exists`` an existing
         object is fetched into this instance instead of raising ``PreconditionFailed``."""
-        chosen = self._require_client(client, "create")
-        result: Self = chosen._run(self._op_create(chosen, if_not_exists, safe))
-        return result
+        return self._sync(client, "create", lambda c: self._op_create(c, if_not_exists, safe))
 
     def save(self, safe: bool = True, *, client: BaseClient | None = None) -> Self:
         """Create or replace this object (PUT). When safe: ``If-Match`` with the known
         ``last_modified``, else ``If-None-Match: *``; a conflict raises
         ``PreconditionFailed`` with ``.existing`` = the server's copy."""
-        chosen = self._require_client(client, "save")
-        result: Self = chosen._run(self._op_save(chosen, safe))
-        return result
+        return self._sync(client, "save", lambda c: self._op_save(c, safe))
 
     def patch(
         self, changes: Any = None, safe: bool = True, *, client: BaseClient | None = None
     ) -> Self:
         """Send a PATCH: ``changes`` is a dict, ``BasicPatch``, ``MergePatch`` or
         ``JSONPatch``; with None only the fields changed since loading are sent."""
-        chosen = self._require_client(client, "patch")
-        result: Self = chosen._run(self._op_patch(chosen, changes, safe))
-        return result
+        return self._sync(client, "patch", lambda c: self._op_patch(c, changes, safe))
 
     def delete(
         self, if_exists: bool = False, safe: bool = True, *, client: BaseClient | None = None
     ) -> Self:
         """Delete this object (``If-Match`` when safe and known); ``if_exists`` ignores
         an already missing object."""
-        chosen = self._require_client(client, "delete")
-        result: Self = chosen._run(self._op_delete(chosen, if_exists, safe))
-        return result
+        return self._sync(client, "delete", lambda c: self._op_delete(c, if_exists, safe))
 
     def refresh(self, *, client: BaseClient | None = None) -> Self:
         """Reload data, permissions and ``last_modified`` from the server."""
-        chosen = self._require_client(client, "refresh")
-        result: Self = chosen._run(self._op_refresh(chosen))
-        return result
+        return self._sync(client, "refresh", self._op_refresh, queue=False)
+
+    # ------------------------------------------------------------------ async API
+
+    async def acreate(
+        self, if_not_exists: bool = False, safe: bool = True, *, client: BaseClient | None = None
+    ) -> Self:
+        """Async :meth:`create`."""
+        return await self._async(
+            client, "acreate", lambda c: self._op_create(c, if_not_exists, safe)
+        )
+
+    async def asave(self, safe: bool = True, *, client: BaseClient | None = None) -> Self:
+        """Async :meth:`save`."""
+        return await self._async(client, "asave", lambda c: self._op_save(c, safe))
+
+    async def apatch(
+        self, changes: Any = None, safe: bool = True, *, client: BaseClient | None = None
+    ) -> Self:
+        """Async :meth:`patch`."""
+        return await self._async(client, "apatch", lambda c: self._op_patch(c, changes, safe))
+
+    async def adelete(
+        self, if_exists: bool = False, safe: bool = True, *, client: BaseClient | None = None
+    ) -> Self:
+        """Async :meth:`delete`."""
+        return await self._async(
+            client, "adelete", lambda c: self._op_delete(c, if_exists, safe)
+        )
+
+    async def arefresh(self, *, client: BaseClient | None = None) -> Self:
+        """Async :meth:`refresh`."""
+        return await self._async(client, "arefresh", self._op_refresh, queue=False)
 
 
 def _pointer(key: str) -> str:
