@@ -161,6 +161,28 @@ def _list_adapter(model: type[KintoObject]) -> TypeAdapter[Any]:
     return TypeAdapter(ListBody)
 
 
+def _only_missing(exc: ValidationError) -> bool:
+    return all(error["type"] == "missing" for error in exc.errors())
+
+
+def _partial(model: type[KintoObject], raw: dict[str, Any], binding: Binding) -> KintoObject:
+    """An object read with ``fields()``: the fields that came are validated one by one,
+    the others are simply absent (required ones included)."""
+    obj = model.model_construct()
+    object.__setattr__(obj, "__pydantic_fields_set__", set())
+    extra: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = model._field_name(key)
+        if name is None:
+            extra[key] = value
+        else:
+            model.__pydantic_validator__.validate_assignment(obj, name, value)
+    object.__setattr__(obj, "__pydantic_extra__", extra)
+    obj._binding = binding
+    obj._changed = None
+    return obj
+
+
 @dataclass
 class Source:
     """One list endpoint a query reads, the model of its items and their binding."""
@@ -316,6 +338,9 @@ class Query(Generic[T]):
                 items.append(source.model.model_validate(raw, context=context))  # type: ignore[arg-type]
             except ValidationError as exc:
                 obj_id = raw.get("id") if isinstance(raw, dict) else None
+                if self._state.fields and _only_missing(exc):
+                    items.append(_partial(source.model, raw, source.binding))  # type: ignore[arg-type]
+                    continue
                 mode = self._state.on_invalid
                 if mode == "raise":
                     raise ValueError(
