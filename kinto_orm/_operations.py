@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Coroutine, Mapping
 from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
+from . import _files
 from . import _protocol as core
 from ._protocol import Op, Request
 from .endpoints import endpoint
@@ -657,6 +658,38 @@ class OperationsMixin:
         if exclude_resource_names:
             filters["exclude_resource_name"] = list(exclude_resource_names)
         return (yield from self._paginated(self.get_endpoint("permissions"), filters))
+
+    # ------------------------------------------------------------------ attachments
+
+    def _op_add_attachment(
+        self,
+        /,
+        id: str,
+        filepath: Any,
+        filename: str | None = None,
+        bucket: str | None = None,
+        collection: str | None = None,
+        data: Data | None = None,
+        permissions: Any = None,
+        mimetype: str | None = None,
+    ) -> Op[Data]:
+        """Upload ``filepath`` (a path or a binary file object) as the attachment of
+        record ``id`` (created if needed, with ``data``); returns the attachment metadata."""
+        path = self.get_endpoint("attachment", id=id, bucket=bucket, collection=collection)
+        request = _files.upload_request(
+            path, filepath, filename=filename, mimetype=mimetype, data=data,
+            permissions=permissions,
+        )
+        response = yield request
+        return dict(response.json())
+
+    def _op_remove_attachment(
+        self, /, id: str, bucket: str | None = None, collection: str | None = None
+    ) -> Op[Any]:
+        """Remove the attachment of record ``id`` (the record stays)."""
+        path = self.get_endpoint("attachment", id=id, bucket=bucket, collection=collection)
+        response = yield Request("DELETE", path)
+        return response.json() if response.content else None
 
     # ------------------------------------------------------------------ remote-settings
 

@@ -112,6 +112,9 @@ class Request:
     content_type: str = JSON
     #: None lets the method and headers decide (see :func:`is_idempotent`).
     idempotent: bool | None = None
+    #: Multipart upload: ``[(field, (filename, content, mimetype))]`` plus form fields.
+    files: list[tuple[str, tuple[str, bytes, str]]] | None = None
+    form: dict[str, str] | None = None
 
     @property
     def path_url(self) -> str:
@@ -442,6 +445,7 @@ def batchable(request: Request) -> bool:
         and "/batch" not in request.path
         and request.method != "HEAD"
         and (request.json is None or isinstance(request.json, dict))
+        and request.files is None
     )
 
 

@@ -7,10 +7,13 @@ decisions (errors, retries, backoff, pagination) come from ``_protocol``.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import threading
 import time
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import requests
@@ -18,6 +21,7 @@ import requests
 from . import _protocol as core
 from ._version import __version__
 from .auth import describe_auth, to_httpx_auth, to_requests_auth
+from .errors import KintoException
 
 logger = logging.getLogger("kinto_orm")
 
@@ -66,6 +70,19 @@ class TransportSettings:
         if request.path.startswith(("http://", "https://")):
             return request.path
         return self.server_url + request.path
+
+    def same_origin(self, url: str) -> bool:
+        ours, theirs = urlsplit(self.server_url), urlsplit(url)
+        return (ours.scheme, ours.netloc) == (theirs.scheme, theirs.netloc)
+
+    @property
+    def file_headers(self) -> dict[str, str]:
+        return {"User-Agent": USER_AGENT}
+
+    @staticmethod
+    def check_download(url: str, status: int) -> None:
+        if status >= 400:
+            raise KintoException(f"GET {url} - {status}: the attachment could not be downloaded.")
 
     def backoff_wait(self) -> float:
         """Seconds still to wait because of a server ``Backoff`` header."""
@@ -154,7 +171,8 @@ class SyncTransport(TransportSettings):
             request.method,
             url,
             params=request.params,
-            data=request.body(),
+            data=request.form if request.files else request.body(),
+            files=request.files,
             headers={**self.headers, **request.all_headers()},
             auth=self._requests_auth,
             timeout=self.timeout,
@@ -166,6 +184,25 @@ class SyncTransport(TransportSettings):
 
     def close(self) -> None:
         self.session.close()
+
+    def download(self, url: str, dest: Path, chunk_size: int) -> tuple[int, str]:
+        """Stream ``url`` into ``dest``; returns (size, sha256). Credentials go only to
+        the Kinto server's own origin, never to a CDN."""
+        digest, size = hashlib.sha256(), 0
+        auth = self._requests_auth if self.same_origin(url) else None
+        try:
+            with self.session.get(
+                url, stream=True, timeout=self.timeout, auth=auth, headers=self.file_headers
+            ) as raw:
+                self.check_download(url, raw.status_code)
+                with dest.open("wb") as handle:
+                    for chunk in raw.iter_content(chunk_size):
+                        handle.write(chunk)
+                        digest.update(chunk)
+                        size += len(chunk)
+        except requests.RequestException as exc:
+            raise KintoException(f"GET {url} - download failed: {exc}", exc) from exc
+        return size, digest.hexdigest()
 
     # kinto-http's Session interface, for code that calls client.session directly.
     @property
@@ -253,7 +290,9 @@ class AsyncTransport(TransportSettings):
             request.method,
             url,
             params=request.params,
-            content=request.body(),
+            content=None if request.files else request.body(),
+            data=request.form if request.files else None,
+            files=request.files,
             headers={**self.headers, **request.all_headers()},
             auth=self._httpx_auth if self._httpx_auth is not None else httpx.USE_CLIENT_DEFAULT,
             follow_redirects=False,
@@ -261,6 +300,24 @@ class AsyncTransport(TransportSettings):
         return core.Response(
             raw.status_code, core.Headers(raw.headers), raw.content, request, str(raw.url)
         )
+
+    async def download(self, url: str, dest: Path, chunk_size: int) -> tuple[int, str]:
+        """Async :meth:`SyncTransport.download`."""
+        digest, size = hashlib.sha256(), 0
+        auth = self._httpx_auth if self.same_origin(url) else None
+        try:
+            async with self.session.stream(
+                "GET", url, auth=auth or httpx.USE_CLIENT_DEFAULT, headers=self.file_headers
+            ) as raw:
+                self.check_download(url, raw.status_code)
+                with dest.open("wb") as handle:
+                    async for chunk in raw.aiter_bytes(chunk_size):
+                        handle.write(chunk)
+                        digest.update(chunk)
+                        size += len(chunk)
+        except httpx.HTTPError as exc:
+            raise KintoException(f"GET {url} - download failed: {exc}", exc) from exc
+        return size, digest.hexdigest()
 
     async def close(self) -> None:
         await self.session.aclose()

@@ -8,9 +8,11 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any, TypeVar, overload
 
+from . import _files
 from . import _protocol as core
 from ._operations import KintoMethod, OperationsMixin
 from ._transport import AsyncTransport, SyncTransport, Timeout
@@ -280,6 +282,8 @@ class BaseClient(OperationsMixin):
     decline_changes = KintoMethod(OperationsMixin._op_decline_changes)
     approve_changes = KintoMethod(OperationsMixin._op_approve_changes)
     rollback_changes = KintoMethod(OperationsMixin._op_rollback_changes)
+    add_attachment = KintoMethod(OperationsMixin._op_add_attachment)
+    remove_attachment = KintoMethod(OperationsMixin._op_remove_attachment)
 
 
 
@@ -329,6 +333,27 @@ class Client(BaseClient):
         for response in core.iter_pages_sync(self.session.send, first, self.server_url):
             if response.status != 304:
                 yield response.json()
+
+    def download_attachment(
+        self,
+        record: dict[str, Any],
+        filepath: str | os.PathLike[str] | None = None,
+        save_metadata: bool = False,
+        overwrite: bool = False,
+        chunk_size: int = 8 * 1024,
+    ) -> str:
+        """Stream ``record``'s attachment to ``filepath`` (a file, a folder, or the file
+        name in the current folder), check its sha256 and size, return the path. A file
+        that already matches is not downloaded again unless ``overwrite``."""
+        plan = _files.DownloadPlan(self._run(self._op_server_info()), record, filepath, overwrite)
+        if plan.up_to_date:
+            return str(plan.target)
+        try:
+            size, sha256 = self.session.download(plan.url, plan.partial, chunk_size)
+        except BaseException:
+            plan.abandon()
+            raise
+        return plan.finish(size, sha256, save_metadata)
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -411,6 +436,26 @@ class AsyncClient(BaseClient):
             if response.status != 304:
                 yield response.json()
             request = core.next_page_request(response, self.server_url)
+
+    async def download_attachment(
+        self,
+        record: dict[str, Any],
+        filepath: str | os.PathLike[str] | None = None,
+        save_metadata: bool = False,
+        overwrite: bool = False,
+        chunk_size: int = 8 * 1024,
+    ) -> str:
+        """Async :meth:`Client.download_attachment`."""
+        info = await self._arun(self._op_server_info())
+        plan = _files.DownloadPlan(info, record, filepath, overwrite)
+        if plan.up_to_date:
+            return str(plan.target)
+        try:
+            size, sha256 = await self.session.download(plan.url, plan.partial, chunk_size)
+        except BaseException:
+            plan.abandon()
+            raise
+        return plan.finish(size, sha256, save_metadata)
 
     async def close(self) -> None:
         """Close the connection pool."""

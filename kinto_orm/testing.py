@@ -14,6 +14,8 @@ fixtures ``kinto_server`` (one server per test session) and ``kinto_client`` (a
 
 from __future__ import annotations
 
+import functools
+import http.server
 import os
 import secrets
 import shutil
@@ -21,6 +23,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -55,7 +58,7 @@ kinto.experimental_collection_schema_validation = true
 kinto.experimental_permissions_endpoint = true
 kinto.flush_endpoint_enabled = true
 kinto.attachment.base_path = {attachments}
-kinto.attachment.base_url = http://127.0.0.1:{port}/attachments
+kinto.attachment.base_url = {files_url}
 kinto.attachment.extensions = any
 {extra}
 
@@ -129,6 +132,19 @@ class KintoServer:
         self.startup_timeout = startup_timeout
         self._dir: Path | None = None
         self._process: subprocess.Popen[bytes] | None = None
+        self._files: http.server.ThreadingHTTPServer | None = None
+        self.files_port = free_port() if self.attachments else 0
+
+    @property
+    def files_url(self) -> str:
+        """Where attached files are served (a small static server: Kinto does not serve
+        local attachments itself)."""
+        return f"http://127.0.0.1:{self.files_port}/"
+
+    def _serve_files(self, folder: Path) -> None:
+        handler = functools.partial(_QuietFiles, directory=str(folder))
+        self._files = http.server.ThreadingHTTPServer(("127.0.0.1", self.files_port), handler)
+        threading.Thread(target=self._files.serve_forever, daemon=True).start()
 
     @property
     def url(self) -> str:
@@ -154,7 +170,7 @@ class KintoServer:
             includes=" ".join(includes),
             secret=secrets.token_hex(16),
             attachments=folder / "attachments",
-            port=self.port,
+            files_url=self.files_url,
             extra="\n".join(f"{k} = {v}" for k, v in extra.items()),
         )
 
@@ -167,6 +183,8 @@ class KintoServer:
         self._dir = Path(tempfile.mkdtemp(prefix="kinto-orm-server-"))
         ini = self._dir / "kinto.ini"
         ini.write_text(self._ini(self._dir))
+        if self.attachments:
+            self._serve_files(self._dir / "attachments")
         log = open(self._dir / "server.log", "wb")  # noqa: SIM115 - closed in stop()
         env = {**os.environ, "KINTO_INI": str(ini)}
         self._process = subprocess.Popen(
@@ -210,6 +228,10 @@ class KintoServer:
                 self._process.kill()
                 self._process.wait()
             self._process = None
+        if self._files is not None:
+            self._files.shutdown()
+            self._files.server_close()
+            self._files = None
         if getattr(self, "_log", None) is not None:
             self._log.close()
         if self._dir is not None:
@@ -224,6 +246,11 @@ class KintoServer:
 
     def __repr__(self) -> str:
         return f"<KintoServer {self.url} {'running' if self.running else 'stopped'}>"
+
+
+class _QuietFiles(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
 
 
 def unique_id(prefix: str = "t") -> str:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, overload
+import os
+from typing import IO, TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 
 from pydantic import Field
+from typing_extensions import Self
 
+from .._protocol import Op, new_record_id
 from ..endpoints import check_id
 from .base import Binding, KintoObject
 from .extra import Attachment, HistoryEntry
@@ -215,6 +218,76 @@ class Record(KintoObject):
         """The file attached by the kinto-attachment plugin, if any."""
         raw = (self.__pydantic_extra__ or {}).get("attachment")
         return Attachment.model_validate(raw) if isinstance(raw, dict) else None
+
+    # ------------------------------------------------------------------ attachments
+
+    def _op_attach(self, client: BaseClient, source: Any, mimetype: str | None) -> Op[Self]:
+        if self.id is None:
+            self.id = new_record_id()
+        loc = self._locate()
+        yield from client._op_add_attachment(
+            self.id, source, bucket=loc["bucket"], collection=loc["collection"],
+            data=self.to_data(), mimetype=mimetype,
+        )
+        return (yield from self._op_refresh(client))
+
+    def _op_detach(self, client: BaseClient) -> Op[Self]:
+        loc = self._locate()
+        assert self.id is not None
+        yield from client._op_remove_attachment(
+            self.id, bucket=loc["bucket"], collection=loc["collection"]
+        )
+        return (yield from self._op_refresh(client))
+
+    def attach(
+        self, source: str | os.PathLike[str] | IO[bytes], mimetype: str | None = None,
+        *, client: BaseClient | None = None,
+    ) -> Self:
+        """Upload a file (a path or a binary file object) as this record's attachment
+        (kinto-attachment), creating the record if needed; the instance then holds the
+        server's record with its ``attachment``."""
+        return self._sync(client, "attach", lambda c: self._op_attach(c, source, mimetype),
+                          queue=False)
+
+    def detach(self, *, client: BaseClient | None = None) -> Self:
+        """Remove this record's attachment (the record stays)."""
+        return self._sync(client, "detach", self._op_detach, queue=False)
+
+    def download(
+        self, to: str | os.PathLike[str] | None = None, *, client: BaseClient | None = None
+    ) -> str:
+        """Download the attachment to ``to`` (file or folder), verify its sha256 and size,
+        and return the path of the verified file."""
+        chosen = self._require_client(client, "download")
+        if chosen._is_async:
+            raise TypeError("This record is bound to an AsyncClient: use "
+                            "`await record.adownload()`.")
+        path: str = chosen.download_attachment(self.to_data(include_meta=True), to)  # type: ignore[attr-defined]
+        return path
+
+    async def aattach(
+        self, source: str | os.PathLike[str] | IO[bytes], mimetype: str | None = None,
+        *, client: BaseClient | None = None,
+    ) -> Self:
+        """Async :meth:`attach`."""
+        return await self._async(
+            client, "aattach", lambda c: self._op_attach(c, source, mimetype), queue=False
+        )
+
+    async def adetach(self, *, client: BaseClient | None = None) -> Self:
+        """Async :meth:`detach`."""
+        return await self._async(client, "adetach", self._op_detach, queue=False)
+
+    async def adownload(
+        self, to: str | os.PathLike[str] | None = None, *, client: BaseClient | None = None
+    ) -> str:
+        """Async :meth:`download`."""
+        chosen = self._require_client(client, "adownload")
+        if not chosen._is_async:
+            raise TypeError("This record is bound to a sync Client: use record.download().")
+        data = self.to_data(include_meta=True)
+        path: str = await chosen.download_attachment(data, to)  # type: ignore[attr-defined]
+        return path
 
     def children(self, kind: Any = None) -> Query[Any]:
         """Records have no children: an empty query."""
