@@ -313,6 +313,11 @@ def error_from_response(response: Response, attempts: int = 1) -> KintoException
         )
         if described and described not in reason:
             reason = f"{reason} ({described})" if reason else described
+    if status == 412:
+        if response.request.headers.get("If-None-Match") == "*":
+            reason += " (it already exists)"
+        elif "If-Match" in response.request.headers:
+            reason += " (it changed or was deleted since you read it; see .existing)"
     message = f"{response.request.describe()} - {status} {reason}".rstrip()
     if attempts > 1:
         message += f" (after {attempts} attempts)"

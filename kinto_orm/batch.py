@@ -26,12 +26,14 @@ if TYPE_CHECKING:
 class _Entry:
     """A queued operation: the request it is waiting on, and later its outcome."""
 
-    __slots__ = ("body", "op", "request")
+    __slots__ = ("body", "error", "op", "request", "tag")
 
-    def __init__(self, request: Request, op: Op[Any]) -> None:
+    def __init__(self, request: Request, op: Op[Any], tag: Any = None) -> None:
         self.request = request
         self.op = op
+        self.tag = tag
         self.body: Any = None
+        self.error: KintoException | None = None
 
 
 def continue_op(op: Op[Any], step: Request | Done) -> Op[Any]:
@@ -61,18 +63,21 @@ class Batch:
         self._bodies: list[Any] = []
         self._errors: list[KintoException] = []
         self._view: BaseClient | None = None
+        #: After the flush: ``(tag, error)`` of every failed queued operation.
+        self.failures: list[tuple[Any, KintoException | None]] = []
 
     # ------------------------------------------------------------------ queueing
 
-    def queue(self, op: Op[Any], placeholder: Any) -> tuple[bool, Any]:
+    def queue(self, op: Op[Any], placeholder: Any, tag: Any = None) -> tuple[bool, Any]:
         """Queue ``op``'s first request. Returns ``(True, placeholder)`` when queued,
-        ``(False, step)`` when the request cannot be batched and must be sent now."""
+        ``(False, step)`` when the request cannot be batched and must be sent now.
+        ``tag`` is kept with the entry, to tell later which failures are whose."""
         step = core.start(op)
         if isinstance(step, Done):
             return True, step.value
         if not core.batchable(step):
             return False, step
-        self._entries.append(_Entry(step, op))
+        self._entries.append(_Entry(step, op, tag))
         return True, placeholder
 
     def __len__(self) -> int:
@@ -98,12 +103,17 @@ class Batch:
                     try:
                         yield from continue_op(entry.op, follow)
                     except KintoException as exc:
-                        self._errors.append(exc)
+                        self._fail(entry, exc)
         self._bodies = [entry.body for entry in entries]
+        self.failures = [(entry.tag, entry.error) for entry in entries if entry.error]
         if self._errors:
             errors, self._errors = self._errors, []
             raise KintoBatchException(errors, self._bodies)
         return self._bodies
+
+    def _fail(self, entry: _Entry, exc: KintoException) -> None:
+        entry.error = exc
+        self._errors.append(exc)
 
     def _settle(self, entry: _Entry, answer: Response) -> Request | None:
         """Resume ``entry``'s operation with its sub-response; returns a follow-up
@@ -117,7 +127,7 @@ class Batch:
             step = core.resume(entry.op, error=error)
         except KintoException as exc:
             if not (self.ignore_4xx_errors and 400 <= answer.status < 500):
-                self._errors.append(exc)
+                self._fail(entry, exc)
             return None
         return step if isinstance(step, Request) else None
 
@@ -125,12 +135,13 @@ class Batch:
         """A whole chunk failed (after the transport's retries): nothing of it applied."""
         for entry in chunk:
             entry.body = exc
-            self._errors.append(
+            self._fail(
+                entry,
                 KintoException(
                     f"{entry.request.describe()} - not applied: its batch failed ({exc})",
                     exc,
                     request=entry.request,
-                )
+                ),
             )
             entry.op.close()
 

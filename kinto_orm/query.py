@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from . import _protocol as core
 from ._protocol import Request, Response
+from .bulk import BulkMixin
 from .endpoints import check_id
 from .errors import KintoException
 from .models.base import BINDING_KEY, Binding, KintoObject
@@ -205,7 +206,7 @@ class _State:
     on_invalid: OnInvalid = "raise"
 
 
-class Query(Generic[T]):
+class Query(BulkMixin, Generic[T]):
     """A lazy query over one (or, for a bucket's children, several) Kinto lists.
 
     Build it with :meth:`filter`, :meth:`exclude`, :meth:`sort`, :meth:`fields`,

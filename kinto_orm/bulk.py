@@ -1,0 +1,249 @@
+"""Bulk writes for pipelines: many saves, creates or deletes, chunked through batch.
+
+>>> result = client.records(Todo).bulk_save(todos, progress=print)
+>>> result.done, [str(f) for f in result.failed]
+>>> result = await aclient.records(Todo).abulk_create(todos, concurrency=8)
+
+Nothing is lost silently: every item that was not written is in ``result.failed`` with
+its id and the error, and the others are on the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ._protocol import Op, Request
+from .batch import Batch, continue_op
+from .errors import KintoBatchException, KintoException
+from .models.base import KintoObject
+
+if TYPE_CHECKING:
+    from .client import BaseClient
+    from .query import Source
+
+Progress = Callable[[int, "int | None"], Any]
+MakeOp = Callable[[Any], Op[Any]]
+
+
+@dataclass
+class BulkFailure:
+    """One item that was not written: the item, its id, and why."""
+
+    item: Any
+    id: str | None
+    error: Exception
+
+    def __str__(self) -> str:
+        return f"{self.id}: {self.error}"
+
+
+@dataclass
+class BulkResult:
+    """What a bulk operation did: ``done`` items written, ``failed`` the others."""
+
+    done: int = 0
+    failed: list[BulkFailure] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when every item was written."""
+        return not self.failed
+
+    @property
+    def failed_ids(self) -> list[str | None]:
+        return [failure.id for failure in self.failed]
+
+    def fail(self, item: Any, error: Exception) -> None:
+        if isinstance(item, str):
+            item_id: str | None = item
+        elif isinstance(item, dict):
+            item_id = item.get("id")
+        else:
+            item_id = getattr(item, "id", None)
+        self.failed.append(BulkFailure(item, item_id, error))
+
+    def raise_on_failure(self) -> None:
+        """Raise :class:`KintoBatchException` listing every failed item, if any."""
+        if self.failed:
+            errors = [
+                e.error if isinstance(e.error, KintoException) else KintoException(str(e), e.error)
+                for e in self.failed
+            ]
+            raise KintoBatchException(errors, [])
+
+    def __repr__(self) -> str:
+        return f"<BulkResult done={self.done} failed={len(self.failed)}>"
+
+
+def iter_chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
+    """Lazily cut ``items`` (any iterable, even a generator) into lists of ``size``."""
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
+
+
+def chunk_op(client: BaseClient, items: list[Any], make_op: MakeOp, result: BulkResult) -> Op[None]:
+    """Write one chunk: its batchable requests in one batch, the others one by one."""
+    batch = Batch(client)
+    direct: list[tuple[Any, Op[Any], Request]] = []
+    for item in items:
+        try:
+            op = make_op(item)
+            queued, step = batch.queue(op, placeholder=True, tag=item)
+        except (ValueError, TypeError, KintoException) as exc:
+            result.fail(item, exc)
+            continue
+        if not queued:
+            direct.append((item, op, step))
+    queued_count = len(batch)
+    if queued_count:
+        try:
+            yield from batch._op_flush()
+        except KintoBatchException:
+            pass
+        for item, error in batch.failures:
+            result.fail(item, error or KintoException("failed"))
+        result.done += queued_count - len(batch.failures)
+    for item, op, step in direct:
+        try:
+            yield from continue_op(op, step)
+        except KintoException as exc:
+            result.fail(item, exc)
+        else:
+            result.done += 1
+
+
+def _batch_size(info: dict[str, Any]) -> int:
+    return int((info.get("settings") or {}).get("batch_max_requests") or 25)
+
+
+def _total(items: Iterable[Any]) -> int | None:
+    return len(items) if hasattr(items, "__len__") else None  # type: ignore[arg-type]
+
+
+def run_bulk(
+    client: BaseClient, items: Iterable[Any], make_op: MakeOp, progress: Progress | None
+) -> BulkResult:
+    """Blocking bulk run: chunk after chunk."""
+    size = _batch_size(client._run(client._op_server_info()))
+    result, total = BulkResult(), _total(items)
+    for chunk in iter_chunks(items, size):
+        client._run(chunk_op(client, chunk, make_op, result))
+        if progress is not None:
+            progress(result.done + len(result.failed), total)
+    return result
+
+
+async def arun_bulk(
+    client: BaseClient,
+    items: Iterable[Any],
+    make_op: MakeOp,
+    progress: Progress | None,
+    concurrency: int,
+) -> BulkResult:
+    """Async bulk run: up to ``concurrency`` chunks in flight at once."""
+    if concurrency < 1:
+        raise ValueError("concurrency must be at least 1.")
+    size = _batch_size(await client._arun(client._op_server_info()))
+    result, total = BulkResult(), _total(items)
+    slots = asyncio.Semaphore(concurrency)
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def send(chunk: list[Any]) -> None:
+        try:
+            await client._arun(chunk_op(client, chunk, make_op, result))
+            if progress is not None:
+                progress(result.done + len(result.failed), total)
+        finally:
+            slots.release()
+
+    for chunk in iter_chunks(items, size):
+        await slots.acquire()
+        task = asyncio.create_task(send(chunk))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+    if tasks:
+        await asyncio.gather(*tasks)
+    return result
+
+
+class BulkMixin:
+    """Bulk methods of :class:`~kinto_orm.Query`: items go to the query's collection."""
+
+    _client: BaseClient
+    _sources: list[Source]
+
+    def _placed(self, item: Any) -> KintoObject:
+        source = self._sources[0]
+        if isinstance(item, dict):
+            item = source.model.model_validate(item)
+        if isinstance(item, str):
+            item = source.model.model_construct(id=item)
+        if not isinstance(item, KintoObject):
+            name = source.model.__name__
+            raise TypeError(f"Cannot write {item!r}: pass {name} objects, dicts or ids.")
+        item._binding = source.binding
+        return item
+
+    def _save_op(self, safe: bool) -> MakeOp:
+        return lambda item: self._placed(item)._op_save(self._client, safe)
+
+    def _create_op(self, if_not_exists: bool) -> MakeOp:
+        return lambda item: self._placed(item)._op_create(self._client, if_not_exists, True)
+
+    def _delete_op(self, if_exists: bool) -> MakeOp:
+        return lambda item: self._placed(item)._op_delete(self._client, if_exists, True)
+
+    def bulk_save(
+        self, items: Iterable[Any], *, safe: bool = True, progress: Progress | None = None
+    ) -> BulkResult:
+        """Save (create or replace) every item, in batches; see :class:`BulkResult`.
+
+        ``progress(done, total)`` is called after each chunk (``total`` is None for a
+        generator). Items can be models or dicts; they go to this query's collection.
+        """
+        return run_bulk(self._client, items, self._save_op(safe), progress)
+
+    def bulk_create(
+        self, items: Iterable[Any], *, if_not_exists: bool = False,
+        progress: Progress | None = None,
+    ) -> BulkResult:
+        """Create every item (an existing id is a failure, unless ``if_not_exists``)."""
+        return run_bulk(self._client, items, self._create_op(if_not_exists), progress)
+
+    def bulk_delete(
+        self, items_or_ids: Iterable[Any], *, if_exists: bool = False,
+        progress: Progress | None = None,
+    ) -> BulkResult:
+        """Delete every item (models or ids); ``if_exists`` ignores missing ones."""
+        return run_bulk(self._client, items_or_ids, self._delete_op(if_exists), progress)
+
+    async def abulk_save(
+        self, items: Iterable[Any], *, safe: bool = True, concurrency: int = 4,
+        progress: Progress | None = None,
+    ) -> BulkResult:
+        """Async :meth:`bulk_save`, with up to ``concurrency`` batches in flight."""
+        return await arun_bulk(self._client, items, self._save_op(safe), progress, concurrency)
+
+    async def abulk_create(
+        self, items: Iterable[Any], *, if_not_exists: bool = False, concurrency: int = 4,
+        progress: Progress | None = None,
+    ) -> BulkResult:
+        """Async :meth:`bulk_create`, with up to ``concurrency`` batches in flight."""
+        make = self._create_op(if_not_exists)
+        return await arun_bulk(self._client, items, make, progress, concurrency)
+
+    async def abulk_delete(
+        self, items_or_ids: Iterable[Any], *, if_exists: bool = False, concurrency: int = 4,
+        progress: Progress | None = None,
+    ) -> BulkResult:
+        """Async :meth:`bulk_delete`, with up to ``concurrency`` batches in flight."""
+        make = self._delete_op(if_exists)
+        return await arun_bulk(self._client, items_or_ids, make, progress, concurrency)
+
+
+__all__ = ["BulkFailure", "BulkMixin", "BulkResult"]
