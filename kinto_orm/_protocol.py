@@ -145,6 +145,9 @@ class Headers(dict[str, str]):
     def __getitem__(self, key: str) -> str:
         return super().__getitem__(key.lower())
 
+    def __setitem__(self, key: str, value: str) -> None:
+        super().__setitem__(key.lower(), value)
+
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and super().__contains__(key.lower())
 
@@ -259,7 +262,9 @@ def encode_params(params: Mapping[str, Any] | None) -> dict[str, str] | None:
         elif value is None:
             continue
         elif key.startswith(("in_", "exclude_")):
-            out[key] = f"{value}," if isinstance(value, str) else ",".join(map(str, value))
+            out[key] = f"{value}," if isinstance(value, str) else ",".join(
+                v if isinstance(v, str) else json.dumps(v, default=json_default) for v in value
+            )
         elif isinstance(value, str):
             out[key] = value
         else:
@@ -400,6 +405,15 @@ def backoff_seconds(headers: Mapping[str, str]) -> float | None:
 # ---------------------------------------------------------------------------- pagination
 
 
+def origin(url: str) -> tuple[str, str | None, str, int | None]:
+    """(scheme, user, host, port) of ``url``, normalised: host case and default ports
+    do not matter, embedded credentials do."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    port = parts.port or {"http": 80, "https": 443}.get(scheme)
+    return scheme, parts.username, (parts.hostname or "").lower(), port
+
+
 def next_page_request(response: Response, server_url: str) -> Request | None:
     """The request for the page after ``response``, or None on the last page.
 
@@ -409,8 +423,7 @@ def next_page_request(response: Response, server_url: str) -> Request | None:
     url = response.headers.get("Next-Page")
     if not url:
         return None
-    wanted, got = urlsplit(server_url), urlsplit(url)
-    if (wanted.scheme, wanted.netloc) != (got.scheme, got.netloc):
+    if origin(server_url) != origin(url):
         raise KintoException(
             f"The server's Next-Page {url!r} points outside {server_url!r}; refusing to "
             "follow it. Use the server's own public URL as server_url.",

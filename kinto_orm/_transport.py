@@ -13,7 +13,6 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import requests
@@ -72,8 +71,7 @@ class TransportSettings:
         return self.server_url + request.path
 
     def same_origin(self, url: str) -> bool:
-        ours, theirs = urlsplit(self.server_url), urlsplit(url)
-        return (ours.scheme, ours.netloc) == (theirs.scheme, theirs.netloc)
+        return core.origin(self.server_url) == core.origin(url)
 
     @property
     def file_headers(self) -> dict[str, str]:

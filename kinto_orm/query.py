@@ -74,10 +74,10 @@ def encode_value(value: Any) -> str:
         return core.json_default(value)  # type: ignore[no-any-return]
     if isinstance(value, str):
         try:
-            parsed = json.loads(value)
+            json.loads(value)
         except ValueError:
             return value
-        return value if isinstance(parsed, str) else json.dumps(value)
+        return json.dumps(value)  # it would be read as JSON: quote it to stay a string
     raise TypeError(
         f"Cannot filter on a {type(value).__name__} value ({value!r}); use str, int, float, "
         "bool, None, a date, or a list with __in / __contains."
