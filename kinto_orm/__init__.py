@@ -10,7 +10,7 @@ for the Kinto HTTP storage server.
 """
 
 from ._version import __version__
-from .auth import BearerTokenAuth
+from .auth import BearerTokenAuth, BrowserOAuth
 from .client import AsyncClient, BaseClient, Client
 from .errors import (
     BadRequest,
@@ -46,6 +46,7 @@ __all__ = [
     "BaseClient",
     "BatchError",
     "BearerTokenAuth",
+    "BrowserOAuth",
     "Bucket",
     "BucketNotFound",
     "Client",

@@ -40,27 +40,7 @@ port = %(http_port)s
 threads = {threads}
 
 [app:main]
-use = egg:kinto
-kinto.storage_backend = kinto.core.storage.memory
-kinto.storage_url =
-kinto.cache_backend = kinto.core.cache.memory
-kinto.cache_url =
-kinto.permission_backend = kinto.core.permission.memory
-kinto.permission_url =
-kinto.includes = {includes}
-kinto.userid_hmac_secret = {secret}
-multiauth.policies = account basicauth
-multiauth.policy.account.use = kinto.plugins.accounts.authentication.AccountsAuthenticationPolicy
-multiauth.policy.basicauth.use = kinto.core.authentication.BasicAuthAuthenticationPolicy
-kinto.account_create_principals = system.Everyone
-kinto.bucket_create_principals = system.Authenticated
-kinto.experimental_collection_schema_validation = true
-kinto.experimental_permissions_endpoint = true
-kinto.flush_endpoint_enabled = true
-kinto.attachment.base_path = {attachments}
-kinto.attachment.base_url = {files_url}
-kinto.attachment.extensions = any
-{extra}
+{app}
 
 [loggers]
 keys = root
@@ -109,7 +89,9 @@ class KintoServer:
     :param paginate_by: page size the server imposes (small values exercise pagination).
     :param history: include the history plugin (slows writes down).
     :param attachments: include kinto-attachment (files in a temporary folder).
-    :param settings: more ``kinto.*`` settings, e.g. ``{"kinto.batch_max_requests": "50"}``.
+    :param settings: more settings (they win over the defaults), e.g.
+        ``{"kinto.batch_max_requests": "50"}``.
+    :param includes: more plugins for ``kinto.includes``.
     """
 
     def __init__(
@@ -120,6 +102,7 @@ class KintoServer:
         history: bool = True,
         attachments: bool = True,
         settings: dict[str, str] | None = None,
+        includes: list[str] | None = None,
         threads: int = 8,
         startup_timeout: float = 60.0,
     ) -> None:
@@ -128,6 +111,7 @@ class KintoServer:
         self.history = history
         self.attachments = attachments and _has_module("kinto_attachment")
         self.settings = dict(settings or {})
+        self.includes = list(includes or [])
         self.threads = threads
         self.startup_timeout = startup_timeout
         self._dir: Path | None = None
@@ -161,18 +145,38 @@ class KintoServer:
             includes.append("kinto.plugins.history")
         if self.attachments:
             includes.append("kinto_attachment")
-        extra = dict(self.settings)
-        if self.paginate_by:
-            extra.setdefault("kinto.paginate_by", str(self.paginate_by))
+        includes += self.includes
         (folder / "attachments").mkdir(exist_ok=True)
-        return INI_TEMPLATE.format(
-            threads=self.threads,
-            includes=" ".join(includes),
-            secret=secrets.token_hex(16),
-            attachments=folder / "attachments",
-            files_url=self.files_url,
-            extra="\n".join(f"{k} = {v}" for k, v in extra.items()),
-        )
+        app = {
+            "use": "egg:kinto",
+            "kinto.storage_backend": "kinto.core.storage.memory",
+            "kinto.storage_url": "",
+            "kinto.cache_backend": "kinto.core.cache.memory",
+            "kinto.cache_url": "",
+            "kinto.permission_backend": "kinto.core.permission.memory",
+            "kinto.permission_url": "",
+            "kinto.includes": " ".join(includes),
+            "kinto.userid_hmac_secret": secrets.token_hex(16),
+            "multiauth.policies": "account basicauth",
+            "multiauth.policy.account.use":
+                "kinto.plugins.accounts.authentication.AccountsAuthenticationPolicy",
+            "multiauth.policy.basicauth.use":
+                "kinto.core.authentication.BasicAuthAuthenticationPolicy",
+            "kinto.account_create_principals": "system.Everyone",
+            "kinto.bucket_create_principals": "system.Authenticated",
+            "kinto.experimental_collection_schema_validation": "true",
+            "kinto.experimental_permissions_endpoint": "true",
+            "kinto.flush_endpoint_enabled": "true",
+        }
+        if self.attachments:
+            app["kinto.attachment.base_path"] = str(folder / "attachments")
+            app["kinto.attachment.base_url"] = self.files_url
+            app["kinto.attachment.extensions"] = "any"
+        if self.paginate_by:
+            app["kinto.paginate_by"] = str(self.paginate_by)
+        app.update(self.settings)
+        body = "\n".join(f"{key} = {value}".rstrip() for key, value in app.items())
+        return INI_TEMPLATE.format(threads=self.threads, app=body.replace("%", "%%"))
 
     def start(self) -> KintoServer:
         """Start the server and wait until it answers its heartbeat."""
