@@ -167,7 +167,7 @@ def test_login_that_never_comes_times_out_clearly(openid_server: Any) -> None:
 def test_unknown_provider_is_named(openid_server: Any) -> None:
     server, _ = openid_server
     auth = BrowserOAuth("nope", opener=lambda url: True, timeout=1)
-    with pytest.raises(ValueError, match="Unknown OpenID provider 'nope'.*fakeid"):
+    with pytest.raises(ValueError, match=r"Unknown OpenID provider 'nope'.*fakeid"):
         Client(server.url, auth=auth).server_info()
 
 
