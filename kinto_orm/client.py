@@ -20,7 +20,15 @@ from .auth import parse_auth
 from .batch import Batch
 from .endpoints import check_id, endpoint
 from .errors import KintoException
-from .models import Bucket, Collection, Group, KintoObject, Record, ServerInfo
+from .models import (
+    Bucket,
+    Collection,
+    Group,
+    KintoObject,
+    PermissionEntry,
+    Record,
+    ServerInfo,
+)
 from .models.base import Binding
 from .query import Page, Query, Source
 
@@ -155,6 +163,12 @@ class BaseClient(OperationsMixin):
     def buckets(self) -> Query[Bucket]:
         """A query over every bucket you can read."""
         return self._query(Bucket, "buckets")
+
+    def permissions(self, **filters: Any) -> Query[PermissionEntry]:
+        """A query over the objects you have permissions on (permissions endpoint):
+        ``client.permissions(resource_name="bucket")``."""
+        query = self._query(PermissionEntry, "permissions")
+        return query.filter(**filters) if filters else query
 
     @overload
     def records(

@@ -1,7 +1,14 @@
 """Pydantic models of Kinto objects."""
 
 from .base import Binding, KintoObject
-from .extra import Attachment, HistoryEntry, ServerInfo, ServerSettings, UserInfo
+from .extra import (
+    Attachment,
+    HistoryEntry,
+    PermissionEntry,
+    ServerInfo,
+    ServerSettings,
+    UserInfo,
+)
 from .permissions import Permissions
 from .resources import Bucket, Collection, Group, Record
 
@@ -13,6 +20,7 @@ __all__ = [
     "Group",
     "HistoryEntry",
     "KintoObject",
+    "PermissionEntry",
     "Permissions",
     "Record",
     "ServerInfo",

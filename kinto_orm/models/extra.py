@@ -41,6 +41,24 @@ class HistoryEntry(KintoObject):
         raise ValueError("History entries are read-only: they have no path of their own.")
 
 
+class PermissionEntry(KintoObject):
+    """One object you have permissions on (``GET /permissions``)."""
+
+    kinto_kind: ClassVar[str] = "permission"
+
+    #: The permissions you have on it, e.g. ``["read", "write"]``.
+    permissions: list[str] = Field(default_factory=list)  # type: ignore[assignment]
+    uri: str = ""
+    resource_name: str = ""
+    bucket_id: str | None = None
+    collection_id: str | None = None
+    group_id: str | None = None
+    record_id: str | None = None
+
+    def _locate(self) -> dict[str, str | None]:
+        raise ValueError("Permission entries are read-only: they have no path of their own.")
+
+
 class ServerSettings(BaseModel):
     """The public settings of a Kinto server."""
 
