@@ -314,9 +314,9 @@ def error_from_response(response: Response, attempts: int = 1) -> KintoException
         described = "; ".join(
             f"{d.get('name') or d.get('location')}: {d.get('description')}"
             for d in details
-            if isinstance(d, dict)
+            if isinstance(d, dict) and str(d.get("description")) not in reason
         )
-        if described and described not in reason:
+        if described:
             reason = f"{reason} ({described})" if reason else described
     if status == 412:
         if response.request.headers.get("If-None-Match") == "*":

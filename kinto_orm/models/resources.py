@@ -12,6 +12,7 @@ from .._protocol import Op, new_record_id
 from ..endpoints import check_id
 from .base import Binding, KintoObject
 from .extra import Attachment, HistoryEntry
+from .schema import to_kinto_schema
 
 if TYPE_CHECKING:
     from ..client import BaseClient
@@ -155,6 +156,20 @@ class Collection(_Child):
         obj._binding = binding
         return obj
 
+    def set_schema(self, Model: type[Record] | None, *, client: BaseClient | None = None) -> Self:
+        """Make the server validate this collection's records with ``Model``'s JSON
+        schema (``Model.kinto_schema()``); ``None`` removes the schema. Needs the
+        server's schema capability (``experimental_collection_schema_validation``)."""
+        changes = {"schema": Model.kinto_schema() if Model is not None else {}}
+        return self.patch(changes, client=client)
+
+    async def aset_schema(
+        self, Model: type[Record] | None, *, client: BaseClient | None = None
+    ) -> Self:
+        """Async :meth:`set_schema`."""
+        changes = {"schema": Model.kinto_schema() if Model is not None else {}}
+        return await self.apatch(changes, client=client)
+
     def children(self, kind: type[R] | None = None) -> Query[Any]:
         """This collection's records (``kind=Todo`` to type them)."""
         return self.records(kind or Record)
@@ -189,6 +204,12 @@ class Record(KintoObject):
             cls.kinto_bucket = check_id(bucket, "bucket id")
         if collection is not None:
             cls.kinto_collection = check_id(collection, "collection id")
+
+    @classmethod
+    def kinto_schema(cls) -> dict[str, Any]:
+        """This model's JSON schema in the Draft 7 form Kinto validates records with
+        (see :meth:`Collection.set_schema`)."""
+        return to_kinto_schema(cls.model_json_schema())
 
     def _locate(self) -> dict[str, str | None]:
         binding = self._binding

@@ -1,0 +1,73 @@
+"""Pydantic JSON Schema -> the Draft 7 JSON Schema that Kinto validates records with.
+
+Pydantic writes JSON Schema 2020-12: ``$defs`` and ``#/$defs/...`` references,
+``prefixItems`` for tuples. Kinto checks collection schemas as Draft 7, so those become
+``definitions``, ``#/definitions/...`` and ``items: [...]``. The fields Kinto manages
+(``id``, ``last_modified``, ``schema``) and the envelope's ``permissions`` are left out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+DRAFT7 = "http://json-schema.org/draft-07/schema#"
+KINTO_FIELDS = ("id", "last_modified", "schema", "permissions")
+
+
+def _convert(node: Any) -> Any:
+    if isinstance(node, list):
+        return [_convert(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "$defs":
+            out["definitions"] = {name: _convert(sub) for name, sub in value.items()}
+        elif key == "$ref" and isinstance(value, str):
+            out["$ref"] = value.replace("#/$defs/", "#/definitions/")
+        elif key == "prefixItems":
+            out["items"] = _convert(value)
+            if "items" in node and node["items"] is not False:
+                out["additionalItems"] = _convert(node["items"])
+            else:
+                out["additionalItems"] = False
+        elif key == "items" and "prefixItems" in node:
+            continue
+        elif key in ("properties", "patternProperties", "definitions"):
+            out[key] = {name: _convert(sub) for name, sub in value.items()}
+        else:
+            out[key] = _convert(value)
+    return out
+
+
+def to_kinto_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """Convert a Pydantic model JSON schema into Kinto's Draft 7 record schema."""
+    converted: dict[str, Any] = _convert(schema)
+    properties = converted.get("properties") or {}
+    for name in KINTO_FIELDS:
+        properties.pop(name, None)
+    required = [name for name in converted.get("required", []) if name not in KINTO_FIELDS]
+    if required:
+        converted["required"] = required
+    else:
+        converted.pop("required", None)
+    _prune_definitions(converted)
+    converted["$schema"] = DRAFT7
+    return converted
+
+
+def _prune_definitions(schema: dict[str, Any]) -> None:
+    """Drop the definitions nothing refers to any more (e.g. ``Permissions``)."""
+    definitions = schema.get("definitions")
+    if not definitions:
+        return
+    while True:
+        text = repr({k: v for k, v in schema.items() if k != "definitions"})
+        text += repr(definitions)
+        unused = [name for name in definitions if f"#/definitions/{name}'" not in text]
+        if not unused:
+            break
+        for name in unused:
+            del definitions[name]
+    if not definitions:
+        del schema["definitions"]
