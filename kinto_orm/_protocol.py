@@ -67,8 +67,15 @@ def json_default(value: Any) -> Any:
 
 
 def dumps(value: Any) -> bytes:
-    """Serialize ``value`` to compact JSON bytes."""
-    return json.dumps(value, default=json_default, separators=(",", ":")).encode()
+    """Serialize ``value`` to compact JSON bytes (NaN and infinities are refused: JSON has
+    no such numbers)."""
+    try:
+        text = json.dumps(value, default=json_default, separators=(",", ":"), allow_nan=False)
+    except (ValueError, OverflowError) as exc:
+        raise ValueError(
+            f"Cannot send this value to Kinto: {exc}. Replace NaN/Infinity by null or a string."
+        ) from exc
+    return text.encode()
 
 
 def new_record_id() -> str:
@@ -147,6 +154,19 @@ class Headers(dict[str, str]):
 
     def __setitem__(self, key: str, value: str) -> None:
         super().__setitem__(key.lower(), value)
+
+    def __delitem__(self, key: str) -> None:
+        super().__delitem__(key.lower())
+
+    def pop(self, key: str, *default: Any) -> Any:
+        return super().pop(key.lower(), *default)
+
+    def setdefault(self, key: str, default: str = "") -> str:
+        return super().setdefault(key.lower(), default)
+
+    def update(self, *args: Any, **kwargs: str) -> None:
+        for key, value in dict(*args, **kwargs).items():
+            self[key] = value
 
     def __contains__(self, key: object) -> bool:
         return isinstance(key, str) and super().__contains__(key.lower())

@@ -13,6 +13,7 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import httpx
 import requests
@@ -48,8 +49,9 @@ class TransportSettings:
                 f"server_url must be an http(s) URL such as 'http://localhost:8888/v1', "
                 f"got {server_url!r}."
             )
-        self.server_url = server_url.rstrip("/")
-        self.auth = auth
+        server_url, url_auth = split_credentials(server_url.rstrip("/"))
+        self.server_url = server_url
+        self.auth = auth if auth is not None else url_auth
         self.headers = {"User-Agent": USER_AGENT, "Accept": core.JSON, **(headers or {})}
         self.timeout = timeout
         self.policy = core.RetryPolicy(retry=retry, retry_after=retry_after)
@@ -117,6 +119,20 @@ class TransportSettings:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.server_url} auth={describe_auth(self.auth)}>"
+
+
+def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
+    """``http://user:pw@host/v1`` -> (``http://host/v1``, ("user", "pw")): credentials
+    never stay in a URL that ends up in reprs and logs."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url, None
+    host = parts.hostname or ""
+    netloc = f"[{host}]" if ":" in host else host
+    if parts.port:
+        netloc += f":{parts.port}"
+    clean = urlunsplit(parts._replace(netloc=netloc))
+    return clean, (unquote(parts.username or ""), unquote(parts.password or ""))
 
 
 def _is_plural(path: str) -> bool:

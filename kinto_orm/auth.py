@@ -220,6 +220,11 @@ def _callback_handler(nonce: str, received: dict[str, Any]) -> type[Any]:
     return Callback
 
 
+#: Authorization schemes recognised in ``"<scheme> <token>"`` strings; for anything else
+#: with a colon, ``"user name:password"`` is Basic auth, as in kinto-http.
+AUTH_SCHEMES = frozenset({"bearer", "token", "basic", "jwt", "portier", "mac", "digest"})
+
+
 def parse_auth(auth: Any) -> Any:
     """Normalise the ``auth`` argument: strings become a tuple or a :class:`BearerTokenAuth`.
 
@@ -232,7 +237,8 @@ def parse_auth(auth: Any) -> Any:
         return None
     if isinstance(auth, str):
         colon, space = auth.find(":"), auth.find(" ")
-        if space > 0 and (colon == -1 or space < colon):
+        scheme = auth[:space].lower() if space > 0 else ""
+        if space > 0 and (colon == -1 or scheme in AUTH_SCHEMES):
             kind, token = auth.split(" ", 1)
             return BearerTokenAuth(token.strip(), type=kind)
         if colon > 0:

@@ -54,8 +54,7 @@ LOOKUPS: dict[str, tuple[str, str | None]] = {
 FOREIGN_LOOKUPS = frozenset(
     {
         "exact", "iexact", "icontains", "startswith", "istartswith", "endswith",
-        "iendswith", "range", "isnull", "regex", "iregex", "year", "month", "day",
-        "date", "min", "max", "not", "exclude",
+        "iendswith", "range", "isnull", "regex", "iregex", "not",
     }
 )
 
@@ -93,7 +92,7 @@ def lookup(key: str, value: Any, negate: bool = False) -> tuple[str, str]:
     elif len(parts) > 1 and parts[-1] == "not" and len(parts) > 2 and parts[-2] == "in":
         op = "not_in"
         parts = parts[:-2]
-    if len(parts) > 1 and parts[-1] in FOREIGN_LOOKUPS:
+    if op == "eq" and len(parts) > 1 and parts[-1] in FOREIGN_LOOKUPS:
         raise ValueError(
             f"Unknown lookup {parts[-1]!r} in {key!r}. Kinto supports: "
             + ", ".join(f"__{name}" for name in LOOKUPS)
@@ -122,6 +121,21 @@ def lookup(key: str, value: Any, negate: bool = False) -> tuple[str, str]:
     if op == "like" and not isinstance(value, str):
         raise TypeError(f"{key!r} takes a string pattern, got {value!r}.")
     return prefix + name, encode_value(value)
+
+
+def _merge(filters: dict[str, str], lookups: dict[str, Any], negate: bool) -> dict[str, str]:
+    """Add lookups to ``filters``; Kinto takes one value per filter, so two different
+    values for the same one are refused rather than silently dropped."""
+    merged = dict(filters)
+    for key, value in lookups.items():
+        name, encoded = lookup(key, value, negate)
+        if name in merged and merged[name] != encoded:
+            raise ValueError(
+                f"{key!r} sets Kinto's filter {name!r} again ({merged[name]!r} then "
+                f"{encoded!r}); Kinto takes one value per filter: keep the stricter one."
+            )
+        merged[name] = encoded
+    return merged
 
 
 # ---------------------------------------------------------------------------- pages
@@ -240,19 +254,11 @@ class Query(BulkMixin, Generic[T]):
         ``f__in``, ``f__not_in``, ``f__like``, ``f__has``, ``f__contains``,
         ``f__contains_any``; ``a__b`` (or ``"a.b"``) is the nested field ``a.b``.
         """
-        filters = dict(self._state.filters)
-        for key, value in lookups.items():
-            name, encoded = lookup(key, value)
-            filters[name] = encoded
-        return self._with(filters=filters)
+        return self._with(filters=_merge(self._state.filters, lookups, negate=False))
 
     def exclude(self, **lookups: Any) -> Query[T]:
         """Drop objects matching a lookup: ``exclude(tag__in=["x"], done=True)``."""
-        filters = dict(self._state.filters)
-        for key, value in lookups.items():
-            name, encoded = lookup(key, value, negate=True)
-            filters[name] = encoded
-        return self._with(filters=filters)
+        return self._with(filters=_merge(self._state.filters, lookups, negate=True))
 
     def sort(self, *fields: str) -> Query[T]:
         """Order by fields, ``-`` for descending: ``sort("-priority", "title")``."""
