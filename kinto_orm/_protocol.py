@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
+import pydantic_core
+
 from .errors import (
     BadRequest,
     Forbidden,
@@ -47,23 +49,26 @@ PRECONDITION_HEADERS = ("If-Match", "If-None-Match")
 
 
 def json_default(value: Any) -> Any:
-    """Encode the Python values Kinto users put in data: dates as ISO 8601, UUIDs as text,
-    Decimals as JSON numbers, sets and tuples as lists, Pydantic models as their dump."""
+    """Encode the Python values Kinto users put in data: Decimals as JSON numbers, and
+    the rest as Pydantic does (dates as ISO 8601, UUIDs as text, sets as lists, enums
+    as their value, models as their dump...)."""
+    if isinstance(value, decimal.Decimal):
+        if not value.is_finite():
+            raise ValueError(f"Out of range value {value}")
+        return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
         return value.isoformat()
     if isinstance(value, uuid.UUID):
         return str(value)
-    if isinstance(value, decimal.Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
     if isinstance(value, (set, frozenset, tuple)):
         return list(value)
-    dump = getattr(value, "model_dump", None)
-    if callable(dump):
-        return dump(mode="json")
-    raise TypeError(
-        f"Object of type {type(value).__name__} is not JSON serializable; "
-        "convert it to str, int, float, bool, list or dict first."
-    )
+    try:
+        return pydantic_core.to_jsonable_python(value)
+    except pydantic_core.PydanticSerializationError:
+        raise TypeError(
+            f"Object of type {type(value).__name__} is not JSON serializable; "
+            "convert it to str, int, float, bool, list or dict first."
+        ) from None
 
 
 def dumps(value: Any) -> bytes:

@@ -502,10 +502,26 @@ class Query(BulkMixin, Generic[T]):
         return total if limit is None else min(total, limit)
 
     def _op_delete(self) -> core.Op[list[dict[str, Any]]]:
+        # No _sort/_fields: a sorted plural DELETE's Next-Page matches nothing on Kinto.
+        filters = dict(self._state.filters)
+        remaining = self._state.limit
         deleted: list[dict[str, Any]] = []
-        params = {k: v for k, v in self._params(None).items() if k != "_fields"}
         for source in self._sources:
-            deleted += yield from self._client._paginated(source.path, params, method="DELETE")
+            request: Request | None = None
+            if remaining != 0:
+                params = dict(filters)
+                if remaining is not None:
+                    params["_limit"] = str(remaining)
+                request = Request("DELETE", source.path, params=params)
+            while request is not None:
+                response = yield request
+                page = response.data()
+                deleted += page
+                if remaining is not None:
+                    remaining -= len(page)
+                    if remaining <= 0:
+                        break
+                request = core.next_page_request(response, self._client.server_url)
         return deleted
 
     def _op_timestamp(self) -> core.Op[int]:

@@ -142,7 +142,9 @@ class KintoObject(BaseModel):
         ``id`` is left out when None and ``last_modified`` unless ``include_meta``.
         """
         exclude = {"permissions"} if include_meta else {"permissions", "last_modified"}
-        data: dict[str, Any] = self.model_dump(mode="json", by_alias=True, exclude=exclude)
+        # Python mode: the JSON encoder then sends Decimals as numbers (Pydantic's JSON
+        # mode would make them strings) and everything else as Pydantic would.
+        data: dict[str, Any] = self.model_dump(by_alias=True, exclude=exclude)
         if data.get("id") is None:
             data.pop("id", None)
         for key in self._omit_when_none:
@@ -278,6 +280,18 @@ class KintoObject(BaseModel):
             )
         return chosen
 
+    def _use_client(self, client: BaseClient | None, method: str) -> BaseClient:
+        """The client for an I/O call; an explicit ``client=`` also becomes this object's
+        client, so that its defaults (bucket, collection) place the object."""
+        chosen = self._require_client(client, method)
+        if client is not None and client is not self.client:
+            current = self._binding
+            self._binding = Binding(
+                client, current.bucket if current else None,
+                current.collection if current else None,
+            )
+        return chosen
+
     def _binding_for(self, client: BaseClient) -> Binding:
         loc = self._locate()
         return Binding(client, loc.get("bucket"), loc.get("collection"))
@@ -337,7 +351,7 @@ class KintoObject(BaseModel):
         self, client: BaseClient | None, name: str, make: Callable[[BaseClient], Op[Self]],
         queue: bool = True,
     ) -> Self:
-        chosen = self._require_client(client, name)
+        chosen = self._use_client(client, name)
         result: Self = chosen._run(make(chosen), placeholder=self if queue else None, name=name)
         return result
 
@@ -345,7 +359,7 @@ class KintoObject(BaseModel):
         self, client: BaseClient | None, name: str, make: Callable[[BaseClient], Op[Self]],
         queue: bool = True,
     ) -> Self:
-        chosen = self._require_client(client, name)
+        chosen = self._use_client(client, name)
         placeholder = self if queue else None
         result: Self = await chosen._arun(make(chosen), placeholder=placeholder, name=name)
         return result
