@@ -14,7 +14,8 @@ from typing import Any, TypeVar, overload
 
 from . import _files
 from . import _protocol as core
-from ._operations import KintoMethod, OperationsMixin
+from ._methods import OperationsMixin
+from ._operations import KintoMethod
 from ._transport import AsyncTransport, SyncTransport, Timeout
 from .auth import parse_auth
 from .batch import Batch
