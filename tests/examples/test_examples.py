@@ -1,0 +1,30 @@
+"""The examples run as a user runs them: each starts its own embedded Kinto."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        ("pipeline.py", ["imported 8 tasks in one batch", "3 urgent open tasks", "merged:"]),
+        ("async_pipeline.py", ["created 500 readings", "20 readings below zero",
+                               "sum of the good readings: 12475.0"]),
+        ("conflicts.py", ["conflict: the server has", "final: title='Kinto 26 is out'",
+                          "a blind save of an existing record is refused"]),
+    ],
+)
+def test_example_runs(script: str, expected: list[str]) -> None:
+    done = subprocess.run(
+        [sys.executable, str(EXAMPLES / script)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    for text in expected:
+        assert text in done.stdout
