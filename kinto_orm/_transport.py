@@ -11,6 +11,7 @@ import hashlib
 import logging
 import threading
 import time
+from collections.abc import Generator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -99,6 +100,40 @@ class TransportSettings:
         if alert:
             logger.warning("Kinto alert: %s", alert)
 
+    def delivery(
+        self, request: core.Request
+    ) -> Generator[core.Request | float, core.Response | Exception | None, core.Response]:
+        """The decisions of one delivery, for both transports: yields a number of
+        seconds to sleep, or the request to send (answered with its response or the
+        network exception); returns the final response or raises the final error."""
+        attempt = 0
+        while True:
+            attempt += 1
+            wait = self.backoff_wait()
+            if wait:
+                yield wait
+            if self.dry_mode:
+                return self.dry_response(request)
+            outcome = yield request
+            if isinstance(outcome, Exception):
+                delay = self.policy.after_network_error(request, attempt)
+                if delay is None:
+                    raise core.network_error(request, outcome, attempt) from outcome
+                logger.info("%s failed (%s), retrying in %.2f s", request.describe(), outcome,
+                            delay)
+                yield delay
+                continue
+            assert outcome is not None
+            self.note(outcome)
+            if outcome.status < 400:
+                return outcome
+            delay = self.policy.after_response(outcome, attempt)
+            if delay is None:
+                raise core.error_from_response(outcome, attempt)
+            logger.info("%s got %s, retrying in %.2f s", request.describe(), outcome.status,
+                        delay)
+            yield delay
+
     def dry_response(self, request: core.Request) -> core.Response:
         """In dry mode nothing is sent: log the request and echo its data back."""
         logger.info("(dry mode) %s %s params=%s", request.method, self.url(request), request.params)
@@ -152,31 +187,23 @@ class SyncTransport(TransportSettings):
 
     def send(self, request: core.Request) -> core.Response:
         """Send ``request``, retrying as the policy allows; raise on an error status."""
-        attempt = 0
-        while True:
-            attempt += 1
-            wait = self.backoff_wait()
-            if wait:
-                time.sleep(wait)
-            if self.dry_mode:
-                return self.dry_response(request)
-            try:
-                response = self._send_once(request)
-            except (requests.ConnectionError, requests.Timeout) as exc:
-                delay = self.policy.after_network_error(request, attempt)
-                if delay is None:
-                    raise core.network_error(request, exc, attempt) from exc
-                logger.info("%s failed (%s), retrying in %.2f s", request.describe(), exc, delay)
-                time.sleep(delay)
-                continue
-            self.note(response)
-            if response.status < 400:
-                return response
-            delay = self.policy.after_response(response, attempt)
-            if delay is None:
-                raise core.error_from_response(response, attempt)
-            logger.info("%s got %s, retrying in %.2f s", request.describe(), response.status, delay)
-            time.sleep(delay)
+        flow = self.delivery(request)
+        try:
+            step = next(flow)
+            while True:
+                if not isinstance(step, core.Request):
+                    time.sleep(step)
+                    step = flow.send(None)
+                    continue
+                try:
+                    response = self._send_once(step)
+                except (requests.ConnectionError, requests.Timeout) as exc:
+                    step = flow.send(exc)
+                else:
+                    step = flow.send(response)
+        except StopIteration as stop:
+            result: core.Response = stop.value
+            return result
 
     def _send_once(self, request: core.Request) -> core.Response:
         url = self.url(request)
@@ -271,31 +298,23 @@ class AsyncTransport(TransportSettings):
 
     async def send(self, request: core.Request) -> core.Response:
         """Send ``request``, retrying as the policy allows; raise on an error status."""
-        attempt = 0
-        while True:
-            attempt += 1
-            wait = self.backoff_wait()
-            if wait:
-                await asyncio.sleep(wait)
-            if self.dry_mode:
-                return self.dry_response(request)
-            try:
-                response = await self._send_once(request)
-            except httpx.TransportError as exc:
-                delay = self.policy.after_network_error(request, attempt)
-                if delay is None:
-                    raise core.network_error(request, exc, attempt) from exc
-                logger.info("%s failed (%s), retrying in %.2f s", request.describe(), exc, delay)
-                await asyncio.sleep(delay)
-                continue
-            self.note(response)
-            if response.status < 400:
-                return response
-            delay = self.policy.after_response(response, attempt)
-            if delay is None:
-                raise core.error_from_response(response, attempt)
-            logger.info("%s got %s, retrying in %.2f s", request.describe(), response.status, delay)
-            await asyncio.sleep(delay)
+        flow = self.delivery(request)
+        try:
+            step = next(flow)
+            while True:
+                if not isinstance(step, core.Request):
+                    await asyncio.sleep(step)
+                    step = flow.send(None)
+                    continue
+                try:
+                    response = await self._send_once(step)
+                except httpx.TransportError as exc:
+                    step = flow.send(exc)
+                else:
+                    step = flow.send(response)
+        except StopIteration as stop:
+            result: core.Response = stop.value
+            return result
 
     async def _send_once(self, request: core.Request) -> core.Response:
         url = self.url(request)
