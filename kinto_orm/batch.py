@@ -8,11 +8,17 @@
 
 The flush is one operation (see ``_protocol.Op``), run by the sync or the async
 transport alike. Each queued operation is resumed with its own sub-response, so a model
-saved in the block holds its server state afterwards.
+saved in the block holds its server state afterwards. Requests Kinto refuses inside a
+batch (a path holding ``/batch``, JSON Patch bodies) keep their place in the queue and
+are sent on their own at flush time.
+
+The open batch belongs to the task (or thread) that opened it: other asyncio tasks and
+threads using the same client are not captured by it.
 """
 
 from __future__ import annotations
 
+import contextvars
 from typing import TYPE_CHECKING, Any
 
 from . import _protocol as core
@@ -22,18 +28,31 @@ from .errors import KintoBatchException, KintoException
 if TYPE_CHECKING:
     from .client import BaseClient
 
+#: The batches open in the current context, by client.
+_OPEN: contextvars.ContextVar[dict[int, Batch] | None] = contextvars.ContextVar(
+    "kinto_orm_open_batches", default=None
+)
+
+
+def open_batch(client: BaseClient) -> Batch | None:
+    """The batch ``client`` queues into in the current task/thread, if any."""
+    batches = _OPEN.get()
+    return batches.get(id(client)) if batches else None
+
 
 class _Entry:
-    """A queued operation: the request it is waiting on, and later its outcome."""
+    """A queued operation: the request it waits on, and later its outcome."""
 
-    __slots__ = ("body", "error", "op", "request", "tag")
+    __slots__ = ("body", "error", "key", "op", "request", "superseded_by", "tag")
 
-    def __init__(self, request: Request, op: Op[Any], tag: Any = None) -> None:
+    def __init__(self, request: Request, op: Op[Any], tag: Any, key: Any) -> None:
         self.request = request
         self.op = op
         self.tag = tag
+        self.key = key
         self.body: Any = None
         self.error: KintoException | None = None
+        self.superseded_by: _Entry | None = None
 
 
 def continue_op(op: Op[Any], step: Request | Done) -> Op[Any]:
@@ -63,25 +82,33 @@ class Batch:
         self._bodies: list[Any] = []
         self._errors: list[KintoException] = []
         self._view: BaseClient | None = None
+        self._token: contextvars.Token[dict[int, Batch] | None] | None = None
         #: After the flush: ``(tag, error)`` of every failed queued operation.
         self.failures: list[tuple[Any, KintoException | None]] = []
 
     # ------------------------------------------------------------------ queueing
 
-    def queue(self, op: Op[Any], placeholder: Any, tag: Any = None) -> tuple[bool, Any]:
-        """Queue ``op``'s first request. Returns ``(True, placeholder)`` when queued,
-        ``(False, step)`` when the request cannot be batched and must be sent now.
-        ``tag`` is kept with the entry, to tell later which failures are whose."""
+    def queue(self, op: Op[Any], placeholder: Any, tag: Any = None, key: Any = None) -> Any:
+        """Queue ``op`` (run up to its first request); returns ``placeholder``.
+
+        ``tag`` is kept to tell later whose a failure is. ``key`` names what the op
+        writes: a later op with the same key replaces this one (saving a model twice in
+        a batch sends its last version once).
+        """
         step = core.start(op)
         if isinstance(step, Done):
-            return True, step.value
-        if not core.batchable(step):
-            return False, step
-        self._entries.append(_Entry(step, op, tag))
-        return True, placeholder
+            return step.value
+        entry = _Entry(step, op, tag if tag is not None else placeholder, key)
+        if key is not None:
+            for earlier in self._entries:
+                if earlier.key == key and earlier.superseded_by is None:
+                    earlier.superseded_by = entry
+                    earlier.op.close()
+        self._entries.append(entry)
+        return placeholder
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return sum(1 for entry in self._entries if entry.superseded_by is None)
 
     # ------------------------------------------------------------------ flushing
 
@@ -89,49 +116,70 @@ class Batch:
         info = yield from self.client._op_server_info()
         size = int((info.get("settings") or {}).get("batch_max_requests") or 25)
         entries, self._entries = self._entries, []
-        for chunk in core.chunks(entries, size):
-            requests = [entry.request for entry in chunk]
+        live = [entry for entry in entries if entry.superseded_by is None]
+        for group in _segments(live, size):
+            if len(group) == 1 and not core.batchable(group[0].request):
+                yield from self._send_alone(group[0])
+                continue
+            requests = [entry.request for entry in group]
             try:
                 response = yield core.batch_request(requests)
                 answers = core.batch_responses(response, requests)
             except KintoException as exc:
-                self._chunk_failed(chunk, exc)
+                self._chunk_failed(group, exc)
                 continue
-            for entry, answer in zip(chunk, answers):
-                follow = self._settle(entry, answer)
-                if follow is not None:
-                    try:
-                        yield from continue_op(entry.op, follow)
-                    except KintoException as exc:
-                        self._fail(entry, exc)
+            for entry, answer in zip(group, answers):
+                yield from self._settle(entry, answer)
+        for entry in entries:
+            final = entry
+            while final.superseded_by is not None:
+                final = final.superseded_by
+            entry.body = final.body
         self._bodies = [entry.body for entry in entries]
-        self.failures = [(entry.tag, entry.error) for entry in entries if entry.error]
+        self.failures = [(entry.tag, entry.error) for entry in live if entry.error]
         if self._errors:
             errors, self._errors = self._errors, []
             raise KintoBatchException(errors, self._bodies)
         return self._bodies
 
+    def _send_alone(self, entry: _Entry) -> Op[None]:
+        """A request Kinto refuses inside a batch: sent by itself, in its place."""
+        try:
+            response = yield entry.request
+        except KintoException as exc:
+            if exc.response is None:
+                self._fail(entry, exc)
+                return
+            response = exc.response
+        yield from self._settle(entry, response)
+
+    def _settle(self, entry: _Entry, answer: Response) -> Op[None]:
+        """Finish ``entry``'s operation from its answer; follow-up requests it needs
+        (``if_not_exists`` reads...) are sent outside the batch."""
+        entry.body = answer.json() if answer.content else None
+        try:
+            if answer.status < 400:
+                step = core.resume(entry.op, answer)
+            else:  # the op may recover (if_exists, if_not_exists)
+                step = core.resume(entry.op, error=core.error_from_response(answer))
+            while isinstance(step, Request):
+                try:
+                    response = yield step
+                except KintoException as exc:
+                    step = core.resume(entry.op, error=exc)
+                else:
+                    entry.body = response.json() if response.content else None
+                    step = core.resume(entry.op, response)
+        except KintoException as exc:
+            status = exc.status_code or 0
+            if not (self.ignore_4xx_errors and 400 <= status < 500):
+                self._fail(entry, exc)
+
     def _fail(self, entry: _Entry, exc: KintoException) -> None:
         entry.error = exc
         self._errors.append(exc)
 
-    def _settle(self, entry: _Entry, answer: Response) -> Request | None:
-        """Resume ``entry``'s operation with its sub-response; returns a follow-up
-        request it needs (sent outside the batch), or None."""
-        entry.body = answer.json() if answer.content else None
-        if answer.status < 400:
-            step = core.resume(entry.op, answer)
-            return step if isinstance(step, Request) else None
-        error = core.error_from_response(answer)
-        try:
-            step = core.resume(entry.op, error=error)
-        except KintoException as exc:
-            if not (self.ignore_4xx_errors and 400 <= answer.status < 500):
-                self._fail(entry, exc)
-            return None
-        return step if isinstance(step, Request) else None
-
-    def _chunk_failed(self, chunk: list[_Entry] | Any, exc: KintoException) -> None:
+    def _chunk_failed(self, chunk: list[_Entry], exc: KintoException) -> None:
         """A whole chunk failed (after the transport's retries): nothing of it applied."""
         for entry in chunk:
             entry.body = exc
@@ -153,20 +201,20 @@ class Batch:
     # ------------------------------------------------------------------ context managers
 
     def _enter(self) -> BaseClient:
-        if self.client._batch is not None:
+        if open_batch(self.client) is not None:
             raise RuntimeError("A batch is already open on this client; batches do not nest.")
         view: BaseClient = self.client.clone(**self._clone_kwargs)
-        view._batch = self
         view._last_batch = self
-        self.client._batch = self
         self.client._last_batch = self
         self._view = view
+        opened = {**(_OPEN.get() or {}), id(self.client): self, id(view): self}
+        self._token = _OPEN.set(opened)
         return view
 
     def _leave(self) -> None:
-        self.client._batch = None
-        if self._view is not None:
-            self._view._batch = None
+        if self._token is not None:
+            _OPEN.reset(self._token)
+            self._token = None
 
     def __enter__(self) -> Any:
         if self.client._is_async:
@@ -179,7 +227,7 @@ class Batch:
         if exc_type is None:
             self.client._run(self._op_flush())
         else:
-            self._entries = []
+            self._discard()
 
     async def __aenter__(self) -> Any:
         if not self.client._is_async:
@@ -192,4 +240,29 @@ class Batch:
         if exc_type is None:
             await self.client._arun(self._op_flush())
         else:
-            self._entries = []
+            self._discard()
+
+    def _discard(self) -> None:
+        for entry in self._entries:
+            entry.op.close()
+        self._entries = []
+
+
+def _segments(entries: list[_Entry], size: int) -> list[list[_Entry]]:
+    """Consecutive batchable entries in chunks of ``size``; each other entry alone."""
+    groups: list[list[_Entry]] = []
+    current: list[_Entry] = []
+    for entry in entries:
+        if core.batchable(entry.request):
+            current.append(entry)
+            if len(current) == size:
+                groups.append(current)
+                current = []
+        else:
+            if current:
+                groups.append(current)
+                current = []
+            groups.append([entry])
+    if current:
+        groups.append(current)
+    return groups

@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ._protocol import Op, Request
-from .batch import Batch, continue_op
+from ._protocol import Op
+from .batch import Batch
 from .errors import KintoBatchException, KintoException
 from .models.base import KintoObject
 
@@ -89,32 +89,20 @@ def iter_chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
 def chunk_op(client: BaseClient, items: list[Any], make_op: MakeOp, result: BulkResult) -> Op[None]:
     """Write one chunk: its batchable requests in one batch, the others one by one."""
     batch = Batch(client)
-    direct: list[tuple[Any, Op[Any], Request]] = []
     for item in items:
         try:
-            op = make_op(item)
-            queued, step = batch.queue(op, placeholder=True, tag=item)
+            batch.queue(make_op(item), placeholder=True, tag=item)
         except (ValueError, TypeError, KintoException) as exc:
             result.fail(item, exc)
-            continue
-        if not queued:
-            direct.append((item, op, step))
-    queued_count = len(batch)
-    if queued_count:
+    queued = len(batch)
+    if queued:
         try:
             yield from batch._op_flush()
         except KintoBatchException:
             pass
         for item, error in batch.failures:
             result.fail(item, error or KintoException("failed"))
-        result.done += queued_count - len(batch.failures)
-    for item, op, step in direct:
-        try:
-            yield from continue_op(op, step)
-        except KintoException as exc:
-            result.fail(item, exc)
-        else:
-            result.done += 1
+        result.done += queued - len(batch.failures)
 
 
 def _batch_size(info: dict[str, Any]) -> int:

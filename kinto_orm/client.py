@@ -18,7 +18,7 @@ from ._methods import OperationsMixin
 from ._operations import KintoMethod
 from ._transport import AsyncTransport, SyncTransport, Timeout
 from .auth import parse_auth
-from .batch import Batch
+from .batch import Batch, open_batch
 from .endpoints import check_id, endpoint
 from .errors import KintoException
 from .models import (
@@ -63,7 +63,6 @@ class BaseClient(OperationsMixin):
         self.bucket_name = bucket
         self.collection_name = collection
         self._ignore_batch_4xx = ignore_batch_4xx
-        self._batch: Batch | None = None
         self._last_batch: Batch | None = None
         self._server_info: dict[str, Any] | None = None
         self._records_timestamp: dict[str, str] = {}
@@ -317,12 +316,9 @@ class Client(BaseClient):
         return SyncTransport(server_url, **kwargs)
 
     def _run(self, op: core.Op[T], placeholder: Any = None, name: str = "") -> T:
-        batch = self._batch
-        if batch is not None and placeholder is not None:
-            queued, value = batch.queue(op, placeholder)
-            if queued:
-                return value  # type: ignore[no-any-return]
-            return core.drive_sync(self.session.send, op, value)
+        batch = open_batch(self) if placeholder is not None else None
+        if batch is not None:
+            return batch.queue(op, placeholder, key=_write_key(placeholder, name))  # type: ignore[no-any-return]
         return core.drive_sync(self.session.send, op)
 
     async def _arun(self, op: core.Op[T], placeholder: Any = None, name: str = "") -> T:
@@ -405,14 +401,10 @@ class AsyncClient(BaseClient):
         )
 
     async def _arun(self, op: core.Op[T], placeholder: Any = None, name: str = "") -> T:
-        batch = self._batch
-        step: core.Request | core.Done | None = None
-        if batch is not None and placeholder is not None:
-            queued, value = batch.queue(op, placeholder)
-            if queued:
-                return value  # type: ignore[no-any-return]
-            step = value
-        step = core.start(op) if step is None else step
+        batch = open_batch(self) if placeholder is not None else None
+        if batch is not None:
+            return batch.queue(op, placeholder, key=_write_key(placeholder, name))  # type: ignore[no-any-return]
+        step = core.start(op)
         while isinstance(step, core.Request):
             try:
                 response = await self.session.send(step)
@@ -481,3 +473,10 @@ class AsyncClient(BaseClient):
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
+
+
+def _write_key(placeholder: Any, name: str) -> Any:
+    """What a queued model save writes: a later save of the same object replaces it."""
+    if name in ("save", "asave") and isinstance(placeholder, KintoObject):
+        return (id(placeholder), "save")
+    return None

@@ -342,7 +342,8 @@ class Query(BulkMixin, Generic[T]):
                 items.append(tombstone)  # type: ignore[arg-type]
                 continue
             try:
-                items.append(source.model.model_validate(raw, context=context))  # type: ignore[arg-type]
+                data = source.model.incoming(raw) if isinstance(raw, dict) else raw
+                items.append(source.model.model_validate(data, context=context))  # type: ignore[arg-type]
             except ValidationError as exc:
                 obj_id = raw.get("id") if isinstance(raw, dict) else None
                 if self._state.fields and _only_missing(exc):
@@ -497,7 +498,13 @@ class Query(BulkMixin, Generic[T]):
             params = {k: v for k, v in self._params(None).items() if not k.startswith("_")}
             params.update({k: v for k, v in self._state.filters.items() if k.startswith("_")})
             response = yield Request("HEAD", source.path, params=params)
-            total += int(response.headers.get("Total-Objects", 0))
+            counted = response.headers.get("Total-Objects")
+            if counted is None:  # e.g. the history endpoint: count page by page
+                listed = yield from self._client._paginated(
+                    source.path, {**params, "_fields": "id"}
+                )
+                counted = len(listed)
+            total += int(counted)
         limit = self._state.limit
         return total if limit is None else min(total, limit)
 

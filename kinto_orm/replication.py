@@ -39,7 +39,8 @@ def replicate(origin: Client, destination: Client) -> int:
         if_not_exists=True,
     )
     copied = 0
-    for page in origin.get_paginated_records():
+    # `_since=0`: Kinto then lists tombstones too, so deletions are replicated.
+    for page in origin.get_paginated_records(_since=0):
         with destination.batch() as batch:
             copied += sum(1 for _ in _queue_page(batch, page["data"]))
     logger.info("Replicated %s records", copied)
@@ -56,7 +57,7 @@ async def areplicate(origin: AsyncClient, destination: AsyncClient) -> int:
         if_not_exists=True,
     )
     copied = 0
-    async for page in origin.get_paginated_records():
+    async for page in origin.get_paginated_records(_since=0):
         async with destination.batch() as batch:
             for call in _queue_page(batch, page["data"]):
                 await call

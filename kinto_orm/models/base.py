@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -13,6 +14,7 @@ from ..endpoints import endpoint
 from ..errors import UnboundError
 from ..patch_type import BasicPatch, JSONPatch, PatchType
 from .permissions import Permissions
+from .schema import sent_names
 
 if TYPE_CHECKING:
     from ..client import BaseClient
@@ -155,12 +157,22 @@ class KintoObject(BaseModel):
     @classmethod
     def from_kinto(cls, body: dict[str, Any], binding: Binding | None = None) -> Self:
         """Build an instance from a Kinto answer ``{"data": ..., "permissions": ...}``."""
+        data = cls.incoming(body.get("data") or {})
         obj = cls.model_validate(
-            {**(body.get("data") or {}), "permissions": body.get("permissions") or {}},
+            {**data, "permissions": body.get("permissions") or {}},
             context={BINDING_KEY: binding} if binding is not None else None,
         )
         obj._mark_clean()
         return obj
+
+    @classmethod
+    def incoming(cls, data: dict[str, Any]) -> dict[str, Any]:
+        """Server data with the keys this model reads: a field sent under a
+        ``serialization_alias`` is read back under its own name."""
+        renames = _read_names(cls)
+        if not renames:
+            return data
+        return {renames.get(key, key): value for key, value in data.items()}
 
     def _load(self, body: dict[str, Any]) -> None:
         """Take the server's answer as the new state of this instance."""
@@ -434,3 +446,8 @@ class KintoObject(BaseModel):
 def _pointer(key: str) -> str:
     """Escape a key for a JSON pointer (RFC 6901)."""
     return key.replace("~", "~0").replace("/", "~1")
+
+
+@functools.lru_cache(maxsize=512)
+def _read_names(model: type[KintoObject]) -> dict[str, str]:
+    return {sent: read for read, sent in sent_names(model).items()}

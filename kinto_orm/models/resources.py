@@ -12,7 +12,7 @@ from .._protocol import Op, new_record_id
 from ..endpoints import check_id
 from .base import Binding, KintoObject
 from .extra import Attachment, HistoryEntry
-from .schema import to_kinto_schema
+from .schema import sent_names, to_kinto_schema
 
 if TYPE_CHECKING:
     from ..client import BaseClient
@@ -196,6 +196,11 @@ class Record(KintoObject):
     kinto_bucket: ClassVar[str | None] = None
     kinto_collection: ClassVar[str | None] = None
 
+    #: ``schema`` in the data: the collection schema's timestamp Kinto stamps on records
+    #: it validated (declared so that models with ``extra="forbid"`` accept it).
+    schema_timestamp: Any = Field(default=None, alias="schema", repr=False)
+    _omit_when_none: ClassVar[frozenset[str]] = frozenset({"schema"})
+
     def __init_subclass__(
         cls, bucket: str | None = None, collection: str | None = None, **kwargs: Any
     ) -> None:
@@ -209,7 +214,7 @@ class Record(KintoObject):
     def kinto_schema(cls) -> dict[str, Any]:
         """This model's JSON schema in the Draft 7 form Kinto validates records with
         (see :meth:`Collection.set_schema`)."""
-        return to_kinto_schema(cls.model_json_schema())
+        return to_kinto_schema(cls.model_json_schema(), sent_names(cls))
 
     def _locate(self) -> dict[str, str | None]:
         binding = self._binding

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import BaseModel
+
 DRAFT7 = "http://json-schema.org/draft-07/schema#"
 KINTO_FIELDS = ("id", "last_modified", "schema", "permissions")
 
@@ -40,10 +42,32 @@ def _convert(node: Any) -> Any:
     return out
 
 
-def to_kinto_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    """Convert a Pydantic model JSON schema into Kinto's Draft 7 record schema."""
+def sent_names(model: type[BaseModel]) -> dict[str, str]:
+    """Validation name -> name in the data sent, where they differ
+    (``Field(serialization_alias=...)``)."""
+    names: dict[str, str] = {}
+    for name, field in model.model_fields.items():
+        read = field.validation_alias if isinstance(field.validation_alias, str) else None
+        read = read or field.alias or name
+        sent = field.serialization_alias or field.alias or name
+        if read != sent:
+            names[read] = sent
+    return names
+
+
+def to_kinto_schema(
+    schema: dict[str, Any], renames: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Convert a Pydantic model JSON schema into Kinto's Draft 7 record schema
+    (``renames``: properties to rename to the names the data is sent with)."""
     converted: dict[str, Any] = _convert(schema)
     properties = converted.get("properties") or {}
+    for read, sent in (renames or {}).items():
+        if read in properties:
+            properties[sent] = properties.pop(read)
+            converted["required"] = [
+                sent if name == read else name for name in converted.get("required", [])
+            ]
     for name in KINTO_FIELDS:
         properties.pop(name, None)
     required = [name for name in converted.get("required", []) if name not in KINTO_FIELDS]
