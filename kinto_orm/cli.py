@@ -18,8 +18,11 @@ Server options (``-s/--server``, ``-a/--auth``, ...) default to ``KINTO_SERVER_U
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
+import os
+import signal
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -30,6 +33,7 @@ from . import __version__
 from . import _codegen as codegen
 from .cli_utils import add_parser_options, create_client_from_args, setup_logger
 from .client import Client
+from .endpoints import check_id
 from .errors import KintoException
 from .models import Record
 
@@ -68,9 +72,10 @@ class Output:
 
         return show
 
-    def end_progress(self) -> None:
+    def end_progress(self, label: str = "", done: int | None = None) -> None:
         if self.tty and not self.quiet:
-            sys.stderr.write("\n")
+            final = f"\r{label} {done}" if label and done is not None else ""
+            sys.stderr.write(final + "\n")
 
 
 # ---------------------------------------------------------------------------- commands
@@ -109,10 +114,29 @@ def _need(args: argparse.Namespace, *names: str) -> None:
             raise UsageError(f"--{name} is required for '{args.command}'.")
 
 
-def _open_output(path: str | None) -> IO[str]:
+def _format(chosen: str | None, path: str | None) -> str:
+    """``--format``, else JSON for a ``.json`` file name, else JSON Lines."""
+    if chosen:
+        return chosen
+    return "json" if path and path.endswith(".json") else "jsonl"
+
+
+@contextlib.contextmanager
+def _atomic_output(path: str | None) -> Iterator[IO[str]]:
+    """Standard output, or a file written in full or not at all: a command that fails
+    half way never destroys the previous file."""
     if path in (None, "-"):
-        return sys.stdout
-    return open(path, "w", encoding="utf-8")
+        yield sys.stdout
+        return
+    assert path is not None
+    target = Path(path)
+    partial = target.with_name(target.name + ".part")
+    try:
+        with partial.open("w", encoding="utf-8") as handle:
+            yield handle
+        os.replace(partial, target)
+    finally:
+        partial.unlink(missing_ok=True)
 
 
 def _records_of(client: Client, bucket: str, collection: str) -> Iterator[dict[str, Any]]:
@@ -131,34 +155,37 @@ def cmd_export(client: Client, args: argparse.Namespace, out: Output) -> int:
             for record in _records_of(client, args.bucket, coll["id"])
         )
     show = out.progress("exported")
-    handle = _open_output(args.output)
+    fmt = _format(args.format, args.output)
     count = 0
-    try:
-        if args.format == "json":
+    with _atomic_output(args.output) as handle:
+        if fmt == "json":
             handle.write("[")
         for count, row in enumerate(rows, 1):
             line = json.dumps(row, ensure_ascii=False, sort_keys=True)
-            if args.format == "json":
+            if fmt == "json":
                 handle.write(("\n" if count == 1 else ",\n") + line)
             else:
                 handle.write(line + "\n")
             show(count, None)
-        if args.format == "json":
-            handle.write("\n]\n")
-    finally:
-        if handle is not sys.stdout:
-            handle.close()
-    out.end_progress()
+        if fmt == "json":
+            handle.write("\n]\n" if count else "]\n")
+    out.end_progress("exported", count)
     out.say(f"exported {count} record(s)")
     return EXIT_OK
 
 
 def _read_rows(path: str, fmt: str | None) -> Iterator[tuple[int, Any]]:
     """(line number, parsed object or the JSON error) of each input record."""
-    source: IO[str] = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
     try:
-        if fmt == "json" or (fmt is None and path.endswith(".json")):
-            data = json.load(source)
+        source: IO[str] = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    try:
+        if _format(fmt, path) == "json":
+            try:
+                data = json.load(source)
+            except ValueError as exc:
+                raise UsageError(f"{path} is not valid JSON: {exc}") from exc
             if not isinstance(data, list):
                 raise UsageError(f"{path}: a JSON file to import must hold a list of records.")
             yield from enumerate(data, 1)
@@ -179,34 +206,45 @@ def cmd_import(client: Client, args: argparse.Namespace, out: Output) -> int:
     _need(args, "bucket", "collection")
     failures: list[str] = []
     lines: dict[int, int] = {}  # id(item) -> line number
+    created = False
 
     def items() -> Iterator[dict[str, Any]]:
+        nonlocal created
         for number, row in _read_rows(args.file, args.format):
             if isinstance(row, dict) and "data" in row and "collection" in row:
                 row = row["data"]  # a line of a bucket export
             if not isinstance(row, dict):
                 failures.append(f"line {number}: not a JSON object ({row})")
                 continue
+            if "id" in row:
+                try:
+                    check_id(row["id"])
+                except ValueError as exc:
+                    failures.append(f"line {number} (id {row['id']}): {exc}")
+                    continue
+            if not created and not args.dry_run:
+                client.create_bucket(id=args.bucket, if_not_exists=True)
+                client.create_collection(id=args.collection, bucket=args.bucket,
+                                         if_not_exists=True)
+                created = True
             lines[id(row)] = number
             yield row
 
     if args.dry_run:
         count = sum(1 for _ in items())
         for failure in failures:
-            out.say(failure)
+            print(failure, file=sys.stderr)
         out.say(f"dry run: {count} record(s) would be written to "
                 f"{args.bucket}/{args.collection}, {len(failures)} line(s) refused")
         return EXIT_FAILED if failures else EXIT_OK
-    client.create_bucket(id=args.bucket, if_not_exists=True)
-    client.create_collection(id=args.collection, bucket=args.bucket, if_not_exists=True)
     query = client.records(Record, bucket=args.bucket, collection=args.collection)
     result = query.bulk_save(items(), safe=False, progress=out.progress("imported"))
-    out.end_progress()
+    out.end_progress("imported", result.done + len(result.failed))
     for failed in result.failed:
         number = lines.get(id(failed.item), "?")
         failures.append(f"line {number} (id {failed.id}): {failed.error}")
     for failure in failures:
-        out.say(failure)
+        print(failure, file=sys.stderr)  # the report of failures shows even with -q
     out.say(f"imported {result.done} record(s), {len(failures)} failed")
     return EXIT_FAILED if failures else EXIT_OK
 
@@ -223,12 +261,36 @@ def cmd_dump(client: Client, args: argparse.Namespace, out: Output) -> int:
     }
     for coll in client.get_collections(bucket=args.bucket):
         full = client.get_collection(id=coll["id"], bucket=args.bucket)
-        full["records"] = list(_records_of(client, args.bucket, coll["id"]))
+        full["records"] = _with_permissions(client, args.bucket, coll["id"])
         dump["collections"].append(full)
         out.say(f"  {coll['id']}: {len(full['records'])} record(s)")
     _write_structured(dump, args.output)
     out.say(f"dumped bucket {args.bucket}")
     return EXIT_OK
+
+
+def _with_permissions(client: Client, bucket: str, collection: str) -> list[dict[str, Any]]:
+    """Every record with its own permissions (lists do not carry them: one batched GET
+    per record)."""
+    ids = [record["id"] for record in _records_of(client, bucket, collection)]
+    if not ids:
+        return []
+    with client.batch() as batch:
+        for record_id in ids:
+            batch.get_record(id=record_id, bucket=bucket, collection=collection)
+    return [
+        {"data": body["data"], "permissions": body.get("permissions") or {}}
+        for body in batch.results()
+        if isinstance(body, dict) and "data" in body
+    ]
+
+
+def _record_of(entry: dict[str, Any]) -> Record:
+    """A dumped record: ``{"data", "permissions"}`` (or, from older dumps, bare data)."""
+    if set(entry) == {"data", "permissions"} and isinstance(entry["data"], dict):
+        return Record.from_kinto({"data": _strip(entry["data"]),
+                                  "permissions": entry["permissions"]})
+    return Record.model_validate(_strip(entry))
 
 
 def _strip(obj: dict[str, Any]) -> dict[str, Any]:
@@ -251,7 +313,7 @@ def cmd_load(client: Client, args: argparse.Namespace, out: Output) -> int:
         cid = coll["data"]["id"]
         client.update_collection(id=cid, bucket=bucket_id, data=_strip(coll["data"]),
                                  permissions=coll.get("permissions") or None, safe=False)
-        records = [_strip(r) for r in coll.get("records", []) if not r.get("deleted")]
+        records = [_record_of(r) for r in coll.get("records", [])]
         query = client.records(Record, bucket=bucket_id, collection=cid)
         result = query.bulk_save(records, safe=False, progress=out.progress(f"  {cid}"))
         out.end_progress()
@@ -280,16 +342,20 @@ def cmd_codegen(client: Client, args: argparse.Namespace, out: Output) -> int:
     if not isinstance(schema, dict) or not schema:
         raise UsageError(f"{args.bucket}/{args.collection} has no schema to generate from.")
     source = codegen.record_class(schema, args.bucket, args.collection, args.class_name)
-    handle = _open_output(args.output)
-    handle.write(source)
-    if handle is not sys.stdout:
-        handle.close()
+    with _atomic_output(args.output) as handle:
+        handle.write(source)
     return EXIT_OK
 
 
 def cmd_serve(args: argparse.Namespace, out: Output) -> int:
     from .testing import KintoServer
 
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    # Also when started in the background (where SIGINT is ignored) or stopped by `kill`.
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
     server = KintoServer(port=args.port, paginate_by=args.paginate_by)
     with server:
         print(f"Kinto is running at {server.url} (memory backend; Ctrl-C stops it)", flush=True)
@@ -306,19 +372,24 @@ def cmd_serve(args: argparse.Namespace, out: Output) -> int:
 
 def _write_structured(data: Any, path: str | None) -> None:
     if path and path.endswith((".yaml", ".yml")):
-        yaml = _yaml()
-        text = yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+        text = _yaml().safe_dump(data, sort_keys=False, allow_unicode=True)
     else:
         text = json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
-    handle = _open_output(path)
-    handle.write(text)
-    if handle is not sys.stdout:
-        handle.close()
+    with _atomic_output(path) as handle:
+        handle.write(text)
 
 
 def _read_structured(path: str) -> dict[str, Any]:
-    text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    data = _yaml().safe_load(text) if path.endswith((".yaml", ".yml")) else json.loads(text)
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    yaml_file = path.endswith((".yaml", ".yml"))
+    try:
+        data = _yaml().safe_load(text) if yaml_file else json.loads(text)
+    except (ValueError, _yaml().YAMLError) as exc:
+        kind = "YAML" if yaml_file else "JSON"
+        raise UsageError(f"{path} is not valid {kind}: {exc}") from exc
     if not isinstance(data, dict) or "bucket" not in data:
         raise UsageError(f"{path} is not a kinto-orm dump (no 'bucket').")
     return data
@@ -372,9 +443,9 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("-o", "--output", default=None,
                              help="Output file (default: standard output).")
         if name in ("export", "import"):
-            sub.add_argument("--format", choices=("jsonl", "json"),
-                             default="jsonl" if name == "export" else None,
-                             help="JSON Lines (default) or one JSON list.")
+            sub.add_argument("--format", choices=("jsonl", "json"), default=None,
+                             help="JSON Lines, or one JSON list (default: JSON for a .json "
+                             "file name, else JSON Lines).")
         if name in ("import", "load"):
             sub.add_argument("file", help="Input file ('-' for standard input).")
         if name == "import":
@@ -394,8 +465,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out = Output(quiet=getattr(args, "verbosity", None) == logging.CRITICAL)
     debug = getattr(args, "verbosity", None) == logging.DEBUG
-    if getattr(args, "verbosity", None):
-        setup_logger(logger, args)
+    setup_logger(logger, args)
     handler, _ = COMMANDS[args.command]
     try:
         if args.command == "serve":

@@ -114,10 +114,15 @@ set_parser_server_options = add_parser_options
 
 
 def setup_logger(logger: logging.Logger, args: argparse.Namespace) -> None:
-    """Send ``logger``'s records to stderr at the verbosity chosen by ``-v/-q/-D``."""
-    logger.addHandler(logging.StreamHandler())
-    if getattr(args, "verbosity", None):
-        logger.setLevel(args.verbosity)
+    """Send ``logger``'s records to stderr at the verbosity chosen by ``-v/-q/-D``
+    (calling it again replaces the earlier set-up instead of adding to it)."""
+    for handler in list(logger.handlers):
+        if getattr(handler, "_kinto_orm", False):
+            logger.removeHandler(handler)
+    handler = logging.StreamHandler()
+    handler._kinto_orm = True  # type: ignore[attr-defined]
+    logger.addHandler(handler)
+    logger.setLevel(getattr(args, "verbosity", None) or logging.WARNING)
 
 
 def create_client_from_args(args: argparse.Namespace) -> Client:
