@@ -189,6 +189,8 @@ class Response:
     content: bytes
     request: Request
     url: str = ""
+    #: How many times the request was sent to get this response.
+    attempts: int = 1
 
     @property
     def status_code(self) -> int:
@@ -366,6 +368,44 @@ def network_error(request: Request, exc: BaseException, attempts: int) -> KintoE
         exc,
         request=request,
     )
+
+
+def recovered_write(request: Request, response: Response) -> Response | None:
+    """After a retry, a 412 or 404 may be the trace of our own first attempt, which the
+    server applied although its answer was lost. Returns the answer that attempt would
+    have had, or None when the error is real.
+
+    - create/replace (PUT/POST with a precondition): 412 whose ``details.existing``
+      holds exactly the data we sent;
+    - shallow PATCH: 412 whose ``existing`` holds every field we sent;
+    - DELETE: 404 (the object is gone, which is what we asked).
+    """
+    method = request.method
+    if response.status == 404 and method == "DELETE":
+        object_id = request.path.rstrip("/").rsplit("/", 1)[-1]
+        body = {"data": {"id": object_id, "deleted": True}}
+        return Response(200, Headers(), dumps(body), request, response.url, response.attempts)
+    if response.status != 412 or not isinstance(request.json, dict):
+        return None
+    if method not in ("PUT", "POST", "PATCH") or request.content_type != JSON:
+        return None
+    try:
+        details = json.loads(response.content).get("details") or {}
+    except (ValueError, AttributeError):
+        return None
+    existing = details.get("existing") if isinstance(details, dict) else None
+    sent = json.loads(dumps(request.json.get("data") or {}))
+    if not isinstance(existing, dict) or not isinstance(sent, dict):
+        return None
+    ignored = ("last_modified", "schema")
+    same = all(existing.get(k) == v for k, v in sent.items() if k not in ignored)
+    if method != "PATCH":
+        same = same and set(existing) - set(ignored) - {"id"} <= set(sent)
+    if not same:
+        return None
+    headers = Headers({"ETag": f'"{existing.get("last_modified")}"'})
+    body = {"data": existing, "permissions": {}}
+    return Response(200, headers, dumps(body), request, response.url, response.attempts)
 
 
 # ---------------------------------------------------------------------------- retries

@@ -124,9 +124,15 @@ class TransportSettings:
                 yield delay
                 continue
             assert outcome is not None
+            outcome.attempts = attempt
             self.note(outcome)
             if outcome.status < 400:
                 return outcome
+            if attempt > 1:  # did the answer of an earlier attempt get lost?
+                recovered = core.recovered_write(request, outcome)
+                if recovered is not None:
+                    logger.info("%s: the earlier attempt was applied", request.describe())
+                    return recovered
             delay = self.policy.after_response(outcome, attempt)
             if delay is None:
                 raise core.error_from_response(outcome, attempt)
@@ -197,7 +203,7 @@ class SyncTransport(TransportSettings):
                     continue
                 try:
                     response = self._send_once(step)
-                except (requests.ConnectionError, requests.Timeout) as exc:
+                except requests.RequestException as exc:  # truncated bodies too
                     step = flow.send(exc)
                 else:
                     step = flow.send(response)

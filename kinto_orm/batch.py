@@ -128,7 +128,12 @@ class Batch:
             except KintoException as exc:
                 self._chunk_failed(group, exc)
                 continue
+            except Exception as exc:  # never let one chunk hide the ones after it
+                self._chunk_failed(group, KintoException(f"{type(exc).__name__}: {exc}", exc))
+                continue
             for entry, answer in zip(group, answers):
+                if response.attempts > 1 and answer.status >= 400:
+                    answer = core.recovered_write(entry.request, answer) or answer
                 yield from self._settle(entry, answer)
         for entry in entries:
             final = entry
@@ -180,13 +185,20 @@ class Batch:
         self._errors.append(exc)
 
     def _chunk_failed(self, chunk: list[_Entry], exc: KintoException) -> None:
-        """A whole chunk failed (after the transport's retries): nothing of it applied."""
+        """A whole chunk failed (after the transport's retries). Kinto runs a batch in one
+        transaction, so an error answer means nothing of it applied; without a readable
+        answer (connection lost, garbage) nobody can tell."""
+        status = exc.status_code or 0
+        if status >= 400:
+            outcome = "not applied: its batch failed"
+        else:
+            outcome = "outcome unknown: its batch may or may not have been applied"
         for entry in chunk:
             entry.body = exc
             self._fail(
                 entry,
                 KintoException(
-                    f"{entry.request.describe()} - not applied: its batch failed ({exc})",
+                    f"{entry.request.describe()} - {outcome} ({exc})",
                     exc,
                     request=entry.request,
                 ),
