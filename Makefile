@@ -34,6 +34,10 @@ test: lint type
 demo: $(STAMP)
 	$(PY) examples/pipeline.py
 
+## build the documentation site (warnings are errors) into site/
+docs: $(STAMP)
+	$(VENV)/bin/mkdocs build --strict -d site
+
 ## re-record the vcrpy cassettes from a live local Kinto server
 cassettes: $(STAMP)
 	KINTO_ORM_RECORD=1 $(PY) -m pytest -q -p no:cacheprovider tests/unit/test_cassettes.py

@@ -180,7 +180,7 @@ def _only_missing(exc: ValidationError) -> bool:
     return all(error["type"] == "missing" for error in exc.errors())
 
 
-def _partial(model: type[KintoObject], raw: dict[str, Any], binding: Binding) -> KintoObject:
+def _partial_object(model: type[KintoObject], raw: dict[str, Any], binding: Binding) -> KintoObject:
     """An object read with ``fields()``: the fields that came are validated one by one,
     the others are simply absent (required ones included)."""
     obj = model.model_construct()
@@ -324,6 +324,9 @@ class Query(BulkMixin, Generic[T]):
             items: list[T] = body.data
         except ValidationError:
             items = self._parse_slowly(source, response, context)
+        if self._state.fields:
+            for item in items:
+                item._partial = True
         return Page(
             items,
             core.etag_value(response.headers),
@@ -347,7 +350,7 @@ class Query(BulkMixin, Generic[T]):
             except ValidationError as exc:
                 obj_id = raw.get("id") if isinstance(raw, dict) else None
                 if self._state.fields and _only_missing(exc):
-                    items.append(_partial(source.model, raw, source.binding))  # type: ignore[arg-type]
+                    items.append(_partial_object(source.model, raw, source.binding))  # type: ignore[arg-type]
                     continue
                 mode = self._state.on_invalid
                 if mode == "raise":

@@ -55,6 +55,8 @@ class KintoObject(BaseModel):
     _binding: Binding | None = PrivateAttr(default=None)
     _changed: set[str] | None = PrivateAttr(default=None)
     _loaded_permissions: dict[str, list[str]] | None = PrivateAttr(default=None)
+    #: Read with ``Query.fields()``: only some fields came from the server.
+    _partial: bool = PrivateAttr(default=False)
 
     #: Kinto's name for this kind of object ("bucket", "collection", ...).
     kinto_kind: ClassVar[str] = ""
@@ -139,7 +141,8 @@ class KintoObject(BaseModel):
     # ------------------------------------------------------------------ data
 
     def to_data(self, include_meta: bool = False) -> dict[str, Any]:
-        """The object's data as sent to Kinto (JSON types, Kinto field names).
+        """The object's data as sent to Kinto: Kinto's field names, Python values (the
+        JSON encoder turns dates into ISO strings, Decimals into numbers...).
 
         ``id`` is left out when None and ``last_modified`` unless ``include_meta``.
         """
@@ -186,6 +189,7 @@ class KintoObject(BaseModel):
         private = self.__pydantic_private__
         if private is not None:
             private["_changed"] = None
+            private["_partial"] = False
             private["_loaded_permissions"] = self.permissions.as_dict()
 
     def changes(self) -> dict[str, Any]:
@@ -324,6 +328,12 @@ class KintoObject(BaseModel):
         return self
 
     def _op_save(self, client: BaseClient, safe: bool) -> Op[Self]:
+        if self._partial:
+            raise ValueError(
+                f"{type(self).__name__}(id={self.id!r}) was read with fields(): save() would "
+                "replace the record with only those fields. Use patch() to send changes, "
+                "or refresh() it first."
+            )
         if self.id is None:
             return (yield from self._op_create(client, False, safe))
         perms = self.permissions.as_dict() or None
