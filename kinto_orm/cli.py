@@ -466,6 +466,7 @@ def main(argv: list[str] | None = None) -> int:
     out = Output(quiet=getattr(args, "verbosity", None) == logging.CRITICAL)
     debug = getattr(args, "verbosity", None) == logging.DEBUG
     setup_logger(logger, args)
+    logger.setLevel(getattr(args, "verbosity", None) or logging.WARNING)
     handler, _ = COMMANDS[args.command]
     try:
         if args.command == "serve":

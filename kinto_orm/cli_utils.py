@@ -122,7 +122,8 @@ def setup_logger(logger: logging.Logger, args: argparse.Namespace) -> None:
     handler = logging.StreamHandler()
     handler._kinto_orm = True  # type: ignore[attr-defined]
     logger.addHandler(handler)
-    logger.setLevel(getattr(args, "verbosity", None) or logging.WARNING)
+    if getattr(args, "verbosity", None):
+        logger.setLevel(args.verbosity)
 
 
 def create_client_from_args(args: argparse.Namespace) -> Client:
