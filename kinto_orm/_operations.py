@@ -196,6 +196,13 @@ class OperationsBase:
             raise
         return response.data()
 
+    def _delete_all(
+        self, path: str, safe: bool, if_match: Any, filters: Mapping[str, Any] | None = None
+    ) -> Op[list[Data]]:
+        """Plural DELETE (with ``filters``), following the pages; returns the tombstones."""
+        headers = core.if_match_headers(safe, if_match=if_match)
+        return (yield from self._paginated(path, filters, method="DELETE", headers=headers))
+
     def _get(self, path: str, params: dict[str, Any] | None = None) -> Op[Data]:
         response = yield Request("GET", path, params=core.encode_params(params))
         return dict(response.json())

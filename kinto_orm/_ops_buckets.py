@@ -6,7 +6,6 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from . import _protocol as core
 from ._operations import _CREATE_HINT, Data, OperationsBase
 from ._protocol import Op
 from .errors import BucketNotFound, CollectionNotFound, Forbidden, NotFound, Unauthorized
@@ -97,9 +96,7 @@ class BucketOperations(OperationsBase):
 
     def _op_delete_buckets(self, /, *, safe: bool = True, if_match: Any = None) -> Op[Any]:
         """Delete every bucket you can write; returns the tombstones."""
-        headers = core.if_match_headers(safe, if_match=if_match)
-        path = self.get_endpoint("buckets")
-        return (yield from self._paginated(path, method="DELETE", headers=headers))
+        return (yield from self._delete_all(self.get_endpoint("buckets"), safe, if_match))
 
     # ------------------------------------------------------------------ groups
 
@@ -182,9 +179,8 @@ class BucketOperations(OperationsBase):
         self, /, *, bucket: str | None = None, safe: bool = True, if_match: Any = None
     ) -> Op[Any]:
         """Delete every group of the bucket."""
-        headers = core.if_match_headers(safe, if_match=if_match)
         path = self.get_endpoint("groups", bucket=bucket)
-        return (yield from self._paginated(path, method="DELETE", headers=headers))
+        return (yield from self._delete_all(path, safe, if_match))
 
     # ------------------------------------------------------------------ collections
 
@@ -270,9 +266,8 @@ class BucketOperations(OperationsBase):
         self, /, *, bucket: str | None = None, safe: bool = True, if_match: Any = None
     ) -> Op[Any]:
         """Delete every collection of the bucket."""
-        headers = core.if_match_headers(safe, if_match=if_match)
         path = self.get_endpoint("collections", bucket=bucket)
-        return (yield from self._paginated(path, method="DELETE", headers=headers))
+        return (yield from self._delete_all(path, safe, if_match))
 
     # ------------------------------------------------------------------ remote-settings
 

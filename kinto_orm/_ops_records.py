@@ -126,9 +126,8 @@ class RecordOperations(OperationsBase):
         **filters: Any,
     ) -> Op[Any]:
         """Delete the records matching ``filters`` (all of them without filters)."""
-        headers = core.if_match_headers(safe, if_match=if_match)
         path = self.get_endpoint("records", bucket=bucket, collection=collection)
-        return (yield from self._paginated(path, filters, method="DELETE", headers=headers))
+        return (yield from self._delete_all(path, safe, if_match, filters))
 
     # ------------------------------------------------------------------ history & permissions
 
@@ -146,9 +145,8 @@ class RecordOperations(OperationsBase):
         **kwargs: Any,
     ) -> Op[Any]:
         """Delete the bucket's history entries (matching ``kwargs`` filters)."""
-        headers = core.if_match_headers(safe, if_match=if_match)
         path = self.get_endpoint("history", bucket=bucket)
-        return (yield from self._paginated(path, kwargs, method="DELETE", headers=headers))
+        return (yield from self._delete_all(path, safe, if_match, kwargs))
 
     def _op_get_permissions(
         self, /, exclude_resource_names: list[str] | None = None, **kwargs: Any
