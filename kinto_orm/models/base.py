@@ -6,7 +6,7 @@ import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
+from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import Self
 
 from .._protocol import Op
@@ -50,13 +50,20 @@ class KintoObject(BaseModel):
 
     id: str | None = None
     last_modified: int | None = None
-    permissions: Permissions = Field(default_factory=Permissions, exclude=True, repr=False)
+    # Stored as None until first used (see _LazyPermissions): building a Permissions
+    # model for each listed record would cost more than the record itself.
+    permissions: Permissions = Field(  # type: ignore[assignment]
+        default=None, exclude=True, repr=False, validate_default=False
+    )
 
-    _binding: Binding | None = PrivateAttr(default=None)
-    _changed: set[str] | None = PrivateAttr(default=None)
-    _loaded_permissions: dict[str, list[str]] | None = PrivateAttr(default=None)
-    #: Read with ``Query.fields()``: only some fields came from the server.
-    _partial: bool = PrivateAttr(default=False)
+    if TYPE_CHECKING:
+        # Per-instance state, kept in ``__pydantic_private__`` by hand (see _STATE): Pydantic
+        # private attributes would cost a dict of defaults for every listed record.
+        _binding: Binding | None
+        _changed: set[str] | None
+        _loaded_permissions: dict[str, list[str]] | None
+        #: Read with ``Query.fields()``: only some fields came from the server.
+        _partial: bool
 
     #: Kinto's name for this kind of object ("bucket", "collection", ...).
     kinto_kind: ClassVar[str] = ""
@@ -70,21 +77,29 @@ class KintoObject(BaseModel):
     def model_post_init(self, context: Any, /) -> None:
         if isinstance(context, dict):
             binding = context.get(BINDING_KEY)
-            if binding is not None and self.__pydantic_private__ is not None:
-                self.__pydantic_private__["_binding"] = binding
+            if binding is not None:
+                object.__setattr__(self, "__pydantic_private__", {"_binding": binding})
 
     def __setattr__(self, name: str, value: Any) -> None:
+        if name in _STATE:
+            self._state()[name] = value
+            return
         super().__setattr__(name, value)
         if not name.startswith("_") and name not in ("permissions", "last_modified"):
             self._mark_changed(name)
 
-    def _mark_changed(self, name: str) -> None:
+    def _state(self) -> dict[str, Any]:
         private = self.__pydantic_private__
         if private is None:
-            return
-        if private.get("_changed") is None:
-            private["_changed"] = set()
-        private["_changed"].add(name)
+            private = {}
+            object.__setattr__(self, "__pydantic_private__", private)
+        return private
+
+    def _mark_changed(self, name: str) -> None:
+        state = self._state()
+        if state.get("_changed") is None:
+            state["_changed"] = set()
+        state["_changed"].add(name)
 
     # ------------------------------------------------------------------ mapping access
 
@@ -186,11 +201,10 @@ class KintoObject(BaseModel):
         self._mark_clean()
 
     def _mark_clean(self) -> None:
-        private = self.__pydantic_private__
-        if private is not None:
-            private["_changed"] = None
-            private["_partial"] = False
-            private["_loaded_permissions"] = self.permissions.as_dict()
+        state = self._state()
+        state["_changed"] = None
+        state["_partial"] = False
+        state["_loaded_permissions"] = self.permissions.as_dict()
 
     def changes(self) -> dict[str, Any]:
         """The data fields changed since the object was loaded (removed ones as None)."""
@@ -451,6 +465,64 @@ class KintoObject(BaseModel):
     async def arefresh(self, *, client: BaseClient | None = None) -> Self:
         """Async :meth:`refresh`."""
         return await self._async(client, "arefresh", self._op_refresh, queue=False)
+
+
+class _LazyPermissions(property):
+    """``obj.permissions``: the stored :class:`Permissions`, created empty on first use.
+
+    A ``property`` so that Pydantic's ``__setattr__`` hands assignments to it. Pydantic
+    takes it as the field default of subclasses: it then stands for "not created yet",
+    copies as itself and pickles by name."""
+
+    def __init__(self) -> None:
+        super().__init__(self._get, self._set)
+
+    @staticmethod
+    def _get(obj: Any) -> Any:
+        value = obj.__dict__.get("permissions")
+        if value is None or value is _LAZY_PERMISSIONS:
+            value = obj.__dict__["permissions"] = Permissions()
+        return value
+
+    def __copy__(self) -> _LazyPermissions:
+        return self
+
+    def __deepcopy__(self, memo: Any) -> _LazyPermissions:
+        return self
+
+    def __reduce__(self) -> str:
+        return "_LAZY_PERMISSIONS"
+
+    @staticmethod
+    def _set(obj: Any, value: Any) -> None:
+        if isinstance(value, dict):
+            value = Permissions.model_validate(value)
+        obj.__dict__["permissions"] = value
+        if obj.__pydantic_fields_set__ is not None:
+            obj.__pydantic_fields_set__.add("permissions")
+
+
+_LAZY_PERMISSIONS = _LazyPermissions()
+KintoObject.permissions = _LAZY_PERMISSIONS  # type: ignore[assignment]
+
+#: Per-instance state and its defaults (read through the properties below).
+_STATE: dict[str, Any] = {
+    "_binding": None, "_changed": None, "_loaded_permissions": None, "_partial": False,
+}
+
+
+def _state_property(name: str) -> property:
+    default = _STATE[name]
+
+    def get(obj: Any) -> Any:
+        private = obj.__pydantic_private__
+        return default if private is None else private.get(name, default)
+
+    return property(get)
+
+
+for _name in _STATE:
+    setattr(KintoObject, _name, _state_property(_name))
 
 
 def _pointer(key: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -41,13 +42,18 @@ class HistoryEntry(KintoObject):
         raise ValueError("History entries are read-only: they have no path of their own.")
 
 
-class PermissionEntry(KintoObject):
+with warnings.catch_warnings():  # its `permissions` is a list, on purpose
+    warnings.filterwarnings("ignore", message='Field name "permissions"')
+
+    class _PermissionEntryBase(KintoObject):
+        permissions: list[str] = Field(default_factory=list)  # type: ignore[assignment]
+
+
+class PermissionEntry(_PermissionEntryBase):
     """One object you have permissions on (``GET /permissions``)."""
 
     kinto_kind: ClassVar[str] = "permission"
 
-    #: The permissions you have on it, e.g. ``["read", "write"]``.
-    permissions: list[str] = Field(default_factory=list)  # type: ignore[assignment]
     uri: str = ""
     resource_name: str = ""
     bucket_id: str | None = None

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import warnings
 from typing import IO, TYPE_CHECKING, Any, ClassVar, TypeVar, overload
 
 from pydantic import Field
+from pydantic.json_schema import PydanticJsonSchemaWarning
 from typing_extensions import Self
 
 from .._protocol import Op, new_record_id
@@ -214,7 +216,10 @@ class Record(KintoObject):
     def kinto_schema(cls) -> dict[str, Any]:
         """This model's JSON schema in the Draft 7 form Kinto validates records with
         (see :meth:`Collection.set_schema`)."""
-        return to_kinto_schema(cls.model_json_schema(), sent_names(cls))
+        with warnings.catch_warnings():  # the envelope's permissions are left out anyway
+            warnings.filterwarnings("ignore", category=PydanticJsonSchemaWarning)
+            schema = cls.model_json_schema()
+        return to_kinto_schema(schema, sent_names(cls))
 
     def _locate(self) -> dict[str, str | None]:
         binding = self._binding
