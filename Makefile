@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check kinto_orm tests examples
+	$(VENV)/bin/ruff check kinto_orm tests examples benchmarks
 
 type: $(STAMP)
 	$(VENV)/bin/mypy --strict kinto_orm
@@ -41,6 +41,10 @@ docs: $(STAMP)
 ## re-record the vcrpy cassettes from a live local Kinto server
 cassettes: $(STAMP)
 	KINTO_ORM_RECORD=1 $(PY) -m pytest -q -p no:cacheprovider tests/unit/test_cassettes.py
+
+## benchmarks against local Kinto servers (options: .venv/bin/python benchmarks/run.py --help)
+bench: $(STAMP)
+	$(PY) benchmarks/run.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info

@@ -79,6 +79,7 @@ class Batch:
         self.ignore_4xx_errors = ignore_4xx_errors
         self._clone_kwargs = kwargs
         self._entries: list[_Entry] = []
+        self._by_key: dict[Any, _Entry] = {}  # the live entry of each write key
         self._bodies: list[Any] = []
         self._errors: list[KintoException] = []
         self._view: BaseClient | None = None
@@ -100,10 +101,11 @@ class Batch:
             return step.value
         entry = _Entry(step, op, tag if tag is not None else placeholder, key)
         if key is not None:
-            for earlier in self._entries:
-                if earlier.key == key and earlier.superseded_by is None:
-                    earlier.superseded_by = entry
-                    earlier.op.close()
+            earlier = self._by_key.get(key)
+            if earlier is not None:
+                earlier.superseded_by = entry
+                earlier.op.close()
+            self._by_key[key] = entry
         self._entries.append(entry)
         return placeholder
 
@@ -116,6 +118,7 @@ class Batch:
         info = yield from self.client._op_server_info()
         size = int((info.get("settings") or {}).get("batch_max_requests") or 25)
         entries, self._entries = self._entries, []
+        self._by_key = {}
         live = [entry for entry in entries if entry.superseded_by is None]
         for group in _segments(live, size):
             if len(group) == 1 and not core.batchable(group[0].request):
@@ -258,6 +261,7 @@ class Batch:
         for entry in self._entries:
             entry.op.close()
         self._entries = []
+        self._by_key = {}
 
 
 def _segments(entries: list[_Entry], size: int) -> list[list[_Entry]]:

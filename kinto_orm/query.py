@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from . import _protocol as core
 from ._protocol import Request, Response
 from .bulk import BulkMixin
-from .endpoints import check_id
+from .endpoints import check_id, endpoint
 from .errors import KintoException
 from .models.base import BINDING_KEY, Binding, KintoObject
 
@@ -206,6 +206,15 @@ class Source:
     path: str
     binding: Binding
 
+    def item_path(self, id: str) -> str:
+        """The path of the object ``id`` of this list."""
+        parents = {"bucket": self.binding.bucket, "collection": self.binding.collection}
+        kind = self.model.kinto_kind
+        wanted = {"record": ("bucket", "collection"), "collection": ("bucket",),
+                  "group": ("bucket",)}.get(kind, ())
+        ids = {name: parents[name] for name in wanted}
+        return endpoint(kind, **ids, **{self.model._id_key: id})
+
 
 # ---------------------------------------------------------------------------- query
 
@@ -382,9 +391,11 @@ class Query(BulkMixin, Generic[T]):
                     page.items = page.items[:remaining]
                     remaining -= len(page.items)
                 yield page
+                del page
                 if remaining == 0:
                     return
                 request = core.next_page_request(response, self._client.server_url)
+                del response
 
     # ------------------------------------------------------------------ sync terminals
 
@@ -394,7 +405,10 @@ class Query(BulkMixin, Generic[T]):
 
     def __iter__(self) -> Iterator[T]:
         for page in self.pages():
-            yield from page.items
+            items = page.items
+            del page  # hold one page, not two, while the next one loads
+            yield from items
+            items = []
 
     def all(self) -> list[T]:
         """Every matching object, in a list."""
@@ -437,8 +451,11 @@ class Query(BulkMixin, Generic[T]):
 
     async def _aiter_items(self) -> AsyncIterator[T]:
         async for page in self.apages():
-            for item in page.items:
+            items = page.items
+            del page  # hold one page, not two, while the next one loads
+            for item in items:
                 yield item
+            items = []
 
     def apages(self) -> AsyncIterator[Page[T]]:
         """Async :meth:`pages`."""
@@ -483,10 +500,8 @@ class Query(BulkMixin, Generic[T]):
     def _op_get(self, id: str) -> core.Op[T]:
         check_id(id)
         for source in self._sources:
-            obj = source.model.model_construct(id=id)
-            obj._binding = source.binding
             try:
-                body = yield from self._client._op_object_get(obj.path)
+                body = yield from self._client._op_object_get(source.item_path(id))
             except KintoException as exc:
                 if exc.status_code == 404 and source is not self._sources[-1]:
                     continue

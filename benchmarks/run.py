@@ -1,0 +1,382 @@
+"""kinto-orm vs kinto-http vs plain requests, against local Kinto servers, in one run.
+
+    make bench                                         # = .venv/bin/python benchmarks/run.py
+    .venv/bin/python benchmarks/run.py --scale 0.1     # quick look (a few minutes)
+    .venv/bin/python benchmarks/run.py --only create,get --repeat 5 --json out.json
+
+Workloads (record counts at ``--scale 1``; every count is multiplied by ``--scale``):
+
+1. ``create``: 10,000 records created in batch: kinto-orm ``Record`` models saved in
+   ``with client.batch()`` and in ``async with aclient.batch()``, kinto-http's
+   ``batch.create_record``, hand-built ``POST /batch`` chunks of 25 with requests.
+   1b. ``concurrent``: 2,000 records (``--concurrent-records``) created by concurrent
+   ``asave()`` calls (one PUT each) under a semaphore of 8 and of 16
+   (``--concurrency``), against kinto-http's and requests' batches of the same size.
+2. ``read``: 10,000 records read through pagination (``kinto.paginate_by = 1000``),
+   into typed models (kinto-orm) or dicts (kinto-http, requests).
+3. ``get``: 500 GETs of one record.
+4. ``stream``: iterating 1,000, 10,000 and 100,000 records page by page (pages of
+   10,000), for the peak memory; loading them all in a list is shown for contrast.
+
+Every measurement runs in its own process (``workloads.py``) after its setup, against a
+Kinto server (memory backend, no history, no attachments) started for it: write
+workloads get a fresh server per client and repetition; a read workload's server is
+filled once and read by every client in every repetition (reading changes nothing on
+the server). The client order rotates and reverses from one repetition to the next.
+Measured: wall time, client CPU time (``time.process_time()`` of the client process; the
+server is another process), peak RSS growth of the client process (VmHWM after the call
+minus VmRSS before it, the peak mark reset through ``/proc/self/clear_refs``) and, for
+reads, the Python-level peak of a second, untimed call under ``tracemalloc``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from servers import BenchServer  # noqa: E402
+
+ORM, KINTO_HTTP, REQUESTS = "kinto-orm", "kinto-http", "requests"
+
+
+@dataclass
+class Variant:
+    label: str
+    function: str
+    role: str  # ORM, KINTO_HTTP or REQUESTS; the last two are the ratio baselines
+    extra: dict[str, Any] = field(default_factory=dict)
+    baseline: bool = False
+
+
+@dataclass
+class Workload:
+    key: str
+    title: str
+    n: int
+    settings: dict[str, str]
+    variants: list[Variant]
+    server: str  # "per-client": fresh server per measurement; "shared": one, filled once
+    fill: int = 0
+    tracemalloc: bool = False
+    op: str = "record"
+
+
+def build_workloads(args: argparse.Namespace) -> list[Workload]:
+    def scaled(count: int) -> int:
+        return max(1, round(count * args.scale))
+
+    base = {} if args.explicit_permissions else {"kinto.explicit_permissions": "false"}
+    paginated = {**base, "kinto.paginate_by": "1000", "kinto.batch_max_requests": "500"}
+    concurrent = [
+        Variant(f"kinto-orm async asave() x{c}", "create_orm_async_concurrent", ORM,
+                {"concurrency": c})
+        for c in args.concurrency
+    ]
+    workloads = [
+        Workload(
+            "create", "1. Create {n} records in batch", scaled(10_000), base, [
+                Variant("kinto-orm sync batch (Record.save)", "create_orm_sync", ORM),
+                Variant("kinto-orm async batch (Record.asave)", "create_orm_async_batch", ORM),
+                Variant("kinto-http batch.create_record", "create_kinto_http", KINTO_HTTP,
+                        baseline=True),
+                Variant("requests POST /batch x25", "create_requests", REQUESTS,
+                        baseline=True),
+            ], server="per-client",
+        ),
+        Workload(
+            "concurrent", "1b. Create {n} records: concurrent asave() vs batch",
+            scaled(args.concurrent_records), base, [
+                *concurrent,
+                Variant("kinto-http batch.create_record", "create_kinto_http", KINTO_HTTP,
+                        baseline=True),
+                Variant("requests POST /batch x25", "create_requests", REQUESTS,
+                        baseline=True),
+            ], server="per-client",
+        ),
+        Workload(
+            "read", "2. Read {n} records, pages of 1000", scaled(10_000), paginated, [
+                Variant("kinto-orm records(Todo).all()", "read_orm_all", ORM),
+                Variant("kinto-orm async records(Todo).aall()", "read_orm_async_all", ORM),
+                Variant("kinto-orm get_records() (dicts)", "read_orm_get_records", ORM),
+                Variant("kinto-http get_records()", "read_kinto_http", KINTO_HTTP,
+                        baseline=True),
+                Variant("requests loop on Next-Page", "read_requests", REQUESTS,
+                        baseline=True),
+            ], server="shared", fill=scaled(10_000), tracemalloc=True,
+        ),
+        Workload(
+            "get", "3. {n} GETs of one record", scaled(500), base, [
+                Variant("kinto-orm get_record()", "get_orm_get_record", ORM),
+                Variant("kinto-orm records(Todo).get(id)", "get_orm_query_get", ORM),
+                Variant("kinto-orm async records(Todo).aget(id)", "get_orm_async_query_get",
+                        ORM),
+                Variant("kinto-http get_record()", "get_kinto_http", KINTO_HTTP,
+                        baseline=True),
+                Variant("requests Session.get().json()", "get_requests", REQUESTS,
+                        baseline=True),
+            ], server="per-client", fill=1, op="GET",
+        ),
+    ]
+    # Pages of 10,000 by default (Kinto's storage_max_fetch_size): the memory backend
+    # sorts what is left of the collection for every page, so 100,000 records in pages
+    # of 1,000 take about 100 s of server time per pass, against 11 s in pages of 10,000.
+    page = args.stream_page_size
+    streaming = {**base, "kinto.paginate_by": str(page), "kinto.batch_max_requests": "500"}
+    for size in args.stream_sizes:
+        n = scaled(size)
+        workloads.append(Workload(
+            f"stream-{size}", f"4. Iterate {{n}} records, pages of {page}", n, streaming, [
+                Variant("kinto-orm for r in records(Todo)", "stream_orm", ORM),
+                Variant("kinto-http get_paginated_records()", "stream_kinto_http",
+                        KINTO_HTTP, baseline=True),
+                Variant("requests loop on Next-Page", "stream_requests", REQUESTS,
+                        baseline=True),
+                Variant("(contrast) kinto-orm records(Todo).all()", "read_orm_all", ORM),
+            ], server="shared", fill=n, tracemalloc=True,
+        ))
+    chosen = set(args.only)
+    return [w for w in workloads if w.key in chosen or w.key.split("-")[0] in chosen]
+
+
+# ---------------------------------------------------------------------------- running
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def alternate(variants: list[Variant], rep: int) -> list[Variant]:
+    """Rotate by the repetition number, and reverse every other repetition, so that no
+    client always runs first, last, or right after the same neighbour."""
+    shift = rep % len(variants)
+    order = variants[shift:] + variants[:shift]
+    return order[::-1] if rep % 2 else order
+
+
+def run_child(server: BenchServer, workload: Workload, variant: Variant,
+              record_id: str | None, rep: int) -> dict[str, Any]:
+    spec = {
+        "function": variant.function,
+        "url": server.url,
+        "auth": list(server.auth),
+        "n": workload.n,
+        "record_id": record_id,
+        # Python-level allocations do not depend on the machine's load: one pass is enough.
+        "tracemalloc": workload.tracemalloc and rep == 0,
+        **variant.extra,
+    }
+    done = subprocess.run(
+        [sys.executable, str(HERE / "workloads.py"), json.dumps(spec)],
+        capture_output=True, text=True, timeout=3600,
+        env={**os.environ, "PYTHONHASHSEED": "0"},
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"{variant.label} failed:\n{done.stderr[-4000:]}\n"
+                           f"server log:\n{server.server.log_tail()}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    expected = workload.n
+    if result["count"] != expected:
+        raise RuntimeError(f"{variant.label}: counted {result['count']}, expected {expected}")
+    if workload.key == "create" and server.count() != expected:
+        raise RuntimeError(f"{variant.label}: the server holds {server.count()} records")
+    log(f"  {variant.label}: wall {result['wall']:.3f} s, cpu {result['cpu']:.3f} s, "
+        f"rss +{result['rss_kib'] / 1024:.1f} MiB"
+        + (f", tracemalloc peak {result['tm_peak'] / 2**20:.1f} MiB"
+           if "tm_peak" in result else ""))
+    return result
+
+
+def run_workload(workload: Workload, rep: int, results: dict[tuple[str, str], list[Any]],
+                 server: BenchServer | None = None, record_id: str | None = None) -> None:
+    for variant in alternate(workload.variants, rep):
+        if server is None:
+            with BenchServer(workload.settings) as fresh:
+                ids = fresh.fill(workload.fill) if workload.fill else []
+                result = run_child(fresh, workload, variant, ids[0] if ids else None, rep)
+        else:
+            result = run_child(server, workload, variant, record_id, rep)
+        results[(workload.key, variant.label)].append(result)
+
+
+def _title(workload: Workload) -> str:
+    return workload.title.format(n=f"{workload.n:,}")
+
+
+def run_all(workloads: list[Workload], repeat: int) -> dict[tuple[str, str], list[Any]]:
+    """Workloads with a server per measurement run repetition by repetition, interleaved
+    (noise from the shared machine spreads over all of them). Read workloads: one server
+    filled once, then every repetition on it (reads change nothing on the server, and
+    filling is what takes time)."""
+    results: dict[tuple[str, str], list[Any]] = {
+        (w.key, v.label): [] for w in workloads for v in w.variants
+    }
+    for rep in range(repeat):
+        for workload in workloads:
+            if workload.server == "per-client":
+                log(f"{_title(workload)}: repetition {rep + 1}/{repeat}")
+                run_workload(workload, rep, results)
+    for workload in workloads:
+        if workload.server != "shared":
+            continue
+        with BenchServer(workload.settings) as server:
+            started = time.perf_counter()
+            ids = server.fill(workload.fill)
+            log(f"{_title(workload)}: filled {workload.fill:,} records in "
+                f"{time.perf_counter() - started:.1f} s")
+            for rep in range(repeat):
+                log(f"{_title(workload)}: repetition {rep + 1}/{repeat}")
+                run_workload(workload, rep, results, server, ids[0] if ids else None)
+    return results
+
+
+# ---------------------------------------------------------------------------- reporting
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values) if values else float("nan")
+
+
+def fmt_ratio(value: float, base: float) -> str:
+    return f"{value / base:.2f}x" if base > 0 else "-"
+
+
+def fmt_per_op(seconds: float) -> str:
+    return f"{seconds * 1e6:.0f} µs" if seconds < 0.001 else f"{seconds * 1e3:.2f} ms"
+
+
+def table(workload: Workload, results: dict[tuple[str, str], list[Any]]) -> str:
+    stats = {}
+    for variant in workload.variants:
+        runs = results[(workload.key, variant.label)]
+        walls = [r["wall"] for r in runs]
+        stats[variant.label] = {
+            "wall": median(walls),
+            "spread": (max(walls) - min(walls)) / median(walls) if walls else 0.0,
+            "cpu": median([r["cpu"] for r in runs]),
+            "rss": median([r["rss_kib"] for r in runs]) / 1024,
+            "tm": median([r["tm_peak"] for r in runs if "tm_peak" in r]) / 2**20
+            if any("tm_peak" in r for r in runs) else None,
+            "runs": len(runs),
+        }
+    base = {v.role: stats[v.label] for v in workload.variants if v.baseline}
+    http, raw = base.get(KINTO_HTTP), base.get(REQUESTS)
+    lines = [
+        f"### {_title(workload)}",
+        "",
+        "| client | wall (s) | wall spread | CPU (s) | CPU per "
+        f"{workload.op} | peak RSS growth (MiB) | tracemalloc peak (MiB) | "
+        "wall vs kinto-http | wall vs requests | CPU vs kinto-http | CPU vs requests |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for variant in workload.variants:
+        s = stats[variant.label]
+        tm = f"{s['tm']:.1f}" if s["tm"] is not None else "-"
+        lines.append(
+            f"| {variant.label} | {s['wall']:.3f} | {s['spread'] * 100:.0f}% | "
+            f"{s['cpu']:.3f} | {fmt_per_op(s['cpu'] / workload.n)} | {s['rss']:.1f} | {tm} | "
+            f"{fmt_ratio(s['wall'], http['wall']) if http else '-'} | "
+            f"{fmt_ratio(s['wall'], raw['wall']) if raw else '-'} | "
+            f"{fmt_ratio(s['cpu'], http['cpu']) if http else '-'} | "
+            f"{fmt_ratio(s['cpu'], raw['cpu']) if raw else '-'} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scale", type=float, default=1.0,
+                        help="multiply every record count (0.1 for a quick run)")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="repetitions of each measurement (medians are reported)")
+    parser.add_argument("--only", default="create,concurrent,read,get,stream",
+                        help="comma-separated workloads: create, concurrent, read, get, "
+                             "stream")
+    parser.add_argument("--concurrent-records", type=int, default=2_000,
+                        help="records created by the concurrent asave() workload (1b), "
+                             "before --scale (single PUTs: much slower than batches)")
+    parser.add_argument("--concurrency", default="8,16",
+                        help="semaphore sizes for the concurrent asave() variant")
+    parser.add_argument("--stream-sizes", default="1000,10000,100000",
+                        help="record counts of the stream workload (4), before --scale")
+    parser.add_argument("--stream-page-size", type=int, default=10_000,
+                        help="kinto.paginate_by of the stream workload's servers")
+    parser.add_argument("--explicit-permissions", action="store_true",
+                        help="keep Kinto's default kinto.explicit_permissions = true "
+                             "(much slower writes on the memory backend)")
+    parser.add_argument("--json", type=Path, help="also write every raw measurement here")
+    args = parser.parse_args(argv)
+    args.only = [name.strip() for name in args.only.split(",") if name.strip()]
+    args.concurrency = [int(c) for c in args.concurrency.split(",") if c.strip()]
+    args.stream_sizes = [int(c) for c in args.stream_sizes.split(",") if c.strip()]
+
+    import kinto
+    import kinto_http
+    import pydantic
+    import requests
+
+    import kinto_orm
+
+    workloads = build_workloads(args)
+    started = time.perf_counter()
+    log(f"scale {args.scale}, repeat {args.repeat}: {', '.join(w.key for w in workloads)}")
+    results = run_all(workloads, args.repeat)
+    elapsed = time.perf_counter() - started
+
+    versions = (
+        f"kinto-orm {kinto_orm.__version__}, kinto-http {_version('kinto-http')}, "
+        f"requests {requests.__version__}, pydantic {pydantic.VERSION}, "
+        f"Kinto server {kinto.__version__}, Python {sys.version.split()[0]}, "
+        f"{os.cpu_count()} CPUs"
+    )
+    del kinto_http
+    source = Path(kinto_orm.__file__).resolve().parent
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=source,
+                            capture_output=True, text=True).stdout.strip()
+    versions += f"; kinto-orm code from {source}" + (f" (git {commit})" if commit else "")
+    print(f"## kinto-orm benchmark (scale {args.scale}, {args.repeat} repetitions, "
+          f"{elapsed / 60:.1f} min)\n")
+    print(versions + "\n")
+    print("Servers: Kinto memory backend, no history, no attachments, "
+          + ("default kinto.explicit_permissions" if args.explicit_permissions else
+             "kinto.explicit_permissions = false (the bench user is given write on the "
+             "bucket)")
+          + "; kinto-http's per-sub-request WARNING log lines are not emitted.\n")
+    exact = all(r.get("rss_exact") for runs in results.values() for r in runs)
+    print("Medians over the repetitions; `wall spread` = (max - min) / median of the wall "
+          "times. Peak RSS growth: "
+          + ("VmHWM of the client process after the measured call minus its VmRSS before "
+             "(peak mark reset through /proc/self/clear_refs)" if exact else
+             "ru_maxrss growth of the client process over the measured call")
+          + "; a fresh process per measurement. tracemalloc peak: a second, untimed call "
+          "of the same read under tracemalloc (Python-level allocations only).\n")
+    for workload in workloads:
+        print(table(workload, results) + "\n")
+    if args.json:
+        args.json.write_text(json.dumps({
+            "scale": args.scale, "repeat": args.repeat, "versions": versions,
+            "elapsed_s": elapsed,
+            "results": [{"workload": key, "client": label, "runs": runs}
+                        for (key, label), runs in results.items()],
+        }, indent=1))
+    return 0
+
+
+def _version(name: str) -> str:
+    from importlib.metadata import version
+
+    return version(name)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
