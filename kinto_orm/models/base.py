@@ -200,11 +200,18 @@ class KintoObject(BaseModel):
         object.__setattr__(self, "__pydantic_fields_set__", fresh.__pydantic_fields_set__)
         self._mark_clean()
 
+    def _permissions_dict(self) -> dict[str, list[str]]:
+        """``permissions.as_dict()``, without creating an empty Permissions first."""
+        value = self.__dict__.get("permissions")
+        if value is None or value is _LAZY_PERMISSIONS:
+            return {}
+        return value.as_dict()  # type: ignore[no-any-return]
+
     def _mark_clean(self) -> None:
         state = self._state()
         state["_changed"] = None
         state["_partial"] = False
-        state["_loaded_permissions"] = self.permissions.as_dict()
+        state["_loaded_permissions"] = self._permissions_dict()
 
     def changes(self) -> dict[str, Any]:
         """The data fields changed since the object was loaded (removed ones as None)."""
@@ -219,7 +226,7 @@ class KintoObject(BaseModel):
 
     def _permission_changes(self) -> dict[str, list[str]]:
         before = self._loaded_permissions or {}
-        now = self.permissions.as_dict()
+        now = self._permissions_dict()
         return {
             key: now.get(key, [])
             for key in set(before) | set(now)
@@ -331,7 +338,7 @@ class KintoObject(BaseModel):
     def _op_create(
         self, client: BaseClient, if_not_exists: bool, safe: bool
     ) -> Op[Self]:
-        perms = self.permissions.as_dict() or None
+        perms = self._permissions_dict() or None
         if self.id is None:
             body = yield from client._op_object_post(self._plural_path, self.to_data(), perms)
         else:
@@ -350,7 +357,7 @@ class KintoObject(BaseModel):
             )
         if self.id is None:
             return (yield from self._op_create(client, False, safe))
-        perms = self.permissions.as_dict() or None
+        perms = self._permissions_dict() or None
         body = yield from client._op_object_save(
             self.path, self.to_data(), perms, safe, self.last_modified
         )

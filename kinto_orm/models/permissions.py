@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -31,16 +29,27 @@ class Permissions(BaseModel):
     def as_dict(self) -> dict[str, list[str]]:
         """The permissions in Kinto's names: every non-empty list, plus those set
         explicitly (an explicit ``[]`` clears that permission on save)."""
-        dumped: dict[str, Any] = self.model_dump(by_alias=True)
-        aliases = {
-            name: (field.alias or name) for name, field in type(self).model_fields.items()
+        explicit = self.__pydantic_fields_set__
+        values = self.__dict__
+        out = {
+            key: list(values[name])
+            for name, key in _KINTO_NAMES.items()
+            if values.get(name) or name in explicit
         }
-        explicit = {aliases.get(name, name) for name in self.model_fields_set}
-        return {
-            key: list(value)
-            for key, value in dumped.items()
-            if value or key in explicit
-        }
+        for key, value in (self.__pydantic_extra__ or {}).items():
+            if value or key in explicit:
+                out[key] = list(value)
+        return out
 
     def __bool__(self) -> bool:
         return bool(self.as_dict())
+
+
+#: Attribute name -> Kinto's permission name.
+_KINTO_NAMES = {
+    "read": "read",
+    "write": "write",
+    "collection_create": "collection:create",
+    "group_create": "group:create",
+    "record_create": "record:create",
+}
