@@ -19,40 +19,9 @@ from .proxy import DROP_AFTER, MALFORMED_JSON, TRUNCATED, FaultProxy, Rule
 
 SETTINGS: dict[str, Any] = {"retry": 3, "retry_after": 0, "timeout": 10}
 
-TRUNCATED_SYNC = (
-    "SyncTransport.send catches only requests.ConnectionError/Timeout; a body cut short "
-    "raises requests.exceptions.ChunkedEncodingError, which escapes raw (not a "
-    "KintoException) and is never retried (kinto_orm/_transport.py, SyncTransport.send)"
-)
-NOT_APPLIED = (
-    "Batch._chunk_failed says every operation was 'not applied: its batch failed' for any "
-    "KintoException, also when the batch reached the server and was applied (connection "
-    "lost after forwarding, unreadable 200 answer); it should say the outcome is unknown "
-    "(kinto_orm/batch.py, Batch._chunk_failed)"
-)
-SPURIOUS_412 = (
-    "a retried safe write whose first attempt was applied is reported as "
-    "PreconditionFailed 412 'modified meanwhile' (NotFound 404 for a delete) although the "
-    "server holds exactly this write; the retry should recognise its own write "
-    "(details.existing equals what was sent, or the object is gone for a delete) and "
-    "succeed with the server state "
-    "(kinto_orm/_transport.py send loops + _protocol.RetryPolicy, batch.py for batches)"
-)
-
-
-def _xfail_if(condition: bool, reason: str) -> list[Any]:
-    return [pytest.mark.xfail(reason=f"BUG: {reason}", strict=True)] if condition else []
-
-
-def transports(
-    sync_bug: str | None = None, async_bug: str | None = None
-) -> pytest.MarkDecorator:
+def transports() -> pytest.MarkDecorator:
     return pytest.mark.parametrize(
-        "is_async",
-        [
-            pytest.param(False, id="sync", marks=_xfail_if(sync_bug is not None, sync_bug or "")),
-            pytest.param(True, id="async", marks=_xfail_if(async_bug is not None, async_bug or "")),
-        ],
+        "is_async", [pytest.param(False, id="sync"), pytest.param(True, id="async")]
     )
 
 

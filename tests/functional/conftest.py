@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import requests
 
-from kinto_orm import Client, Collection
+from kinto_orm import Client, Collection, Record
 from kinto_orm.testing import new_credentials, unique_id
 
 #: A server URL where nothing listens: any request sent there fails with a network
@@ -187,3 +187,10 @@ def ids(items: Any) -> list[str]:
 
 def expect(pred: Any, count: int = 25) -> set[str]:
     return {row["id"] for row in dataset(count) if pred(row)}
+
+
+class Note(Record):
+    """A small typed record used by the batch, async and bulk tests."""
+
+    title: str
+    n: int = 0

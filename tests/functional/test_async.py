@@ -23,16 +23,10 @@ from kinto_orm import (
     Group,
     NotFound,
     PreconditionFailed,
-    Record,
 )
 from kinto_orm.testing import unique_id
 
-from .conftest import Raw, rec_path, seed
-
-
-class Note(Record):
-    title: str
-    n: int = 0
+from .conftest import Note, Raw, rec_path, seed
 
 
 def run_async(

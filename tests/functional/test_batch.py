@@ -25,17 +25,10 @@ from kinto_orm import (
     KintoBatchException,
     NotFound,
     PreconditionFailed,
-    Record,
 )
 from kinto_orm.testing import KintoServer, new_credentials, unique_id
 
-from .conftest import Raw, rec_path
-
-
-class Note(Record):
-    title: str
-    n: int = 0
-
+from .conftest import Note, Raw, rec_path
 
 # ---------------------------------------------------------------------------- helpers
 

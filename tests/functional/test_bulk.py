@@ -21,13 +21,7 @@ from kinto_orm import (
     Record,
 )
 
-from .conftest import Raw, rec_path, seed
-
-
-class Note(Record):
-    title: str
-    n: int = 0
-
+from .conftest import Note, Raw, rec_path, seed
 
 Progress = list[tuple[int, "int | None"]]
 
