@@ -15,7 +15,7 @@ import dataclasses
 import datetime
 import json
 import uuid
-from collections.abc import AsyncIterator, Generator, Iterator, Sequence
+from collections.abc import AsyncIterator, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
@@ -28,6 +28,7 @@ from .bulk import BulkMixin
 from .endpoints import check_id, endpoint
 from .errors import KintoException
 from .models.base import BINDING_KEY, Binding, KintoObject
+from .models.validation import check_path, is_typed
 
 if TYPE_CHECKING:
     from .client import BaseClient
@@ -83,8 +84,8 @@ def encode_value(value: Any) -> str:
     )
 
 
-def lookup(key: str, value: Any, negate: bool = False) -> tuple[str, str]:
-    """``("priority__gte", 3)`` -> ``("min_priority", "3")``; ``a__b=1`` is field ``a.b``."""
+def parse_key(key: str) -> tuple[list[str], str]:
+    """``"priority__gte"`` -> ``(["priority"], "gte")``; ``"a__b"`` -> ``(["a", "b"], "eq")``."""
     parts = key.split("__")
     op = "eq"
     if len(parts) > 1 and parts[-1] in LOOKUPS:
@@ -98,9 +99,16 @@ def lookup(key: str, value: Any, negate: bool = False) -> tuple[str, str]:
             + ", ".join(f"__{name}" for name in LOOKUPS)
             + ". (Use __like for substring and wildcard matches.)"
         )
-    name = ".".join(parts)
-    if not name or any(not p for p in parts):
+    parts = [piece for part in parts for piece in part.split(".")]
+    if any(not p for p in parts):
         raise ValueError(f"Invalid filter {key!r}: empty field name.")
+    return parts, op
+
+
+def lookup(key: str, value: Any, negate: bool = False) -> tuple[str, str]:
+    """``("priority__gte", 3)`` -> ``("min_priority", "3")``; ``a__b=1`` is field ``a.b``."""
+    parts, op = parse_key(key)
+    name = ".".join(parts)
     prefix, negated = LOOKUPS[op]
     if negate:
         if negated is None:
@@ -261,12 +269,15 @@ class Query(BulkMixin, Generic[T]):
 
         Lookups: ``f`` (equal), ``f__ne``, ``f__lt``, ``f__lte``, ``f__gt``, ``f__gte``,
         ``f__in``, ``f__not_in``, ``f__like``, ``f__has``, ``f__contains``,
-        ``f__contains_any``; ``a__b`` (or ``"a.b"``) is the nested field ``a.b``.
+        ``f__contains_any``; ``a__b`` (or ``"a.b"``) is the nested field ``a.b``. On a
+        typed model, a name that is not one of its fields raises ``ValueError``.
         """
+        self._check_lookups(lookups, "filter")
         return self._with(filters=_merge(self._state.filters, lookups, negate=False))
 
     def exclude(self, **lookups: Any) -> Query[T]:
         """Drop objects matching a lookup: ``exclude(tag__in=["x"], done=True)``."""
+        self._check_lookups(lookups, "exclude")
         return self._with(filters=_merge(self._state.filters, lookups, negate=True))
 
     def sort(self, *fields: str) -> Query[T]:
@@ -274,14 +285,41 @@ class Query(BulkMixin, Generic[T]):
         for name in fields:
             if not isinstance(name, str) or not name.lstrip("-"):
                 raise ValueError(f"Invalid sort field {name!r}.")
-        return self._with(sort=tuple(f.replace("__", ".") for f in fields))
+        names = tuple(f.replace("__", ".") for f in fields)
+        self._check_names((name.lstrip("-") for name in names), "sort")
+        return self._with(sort=names)
 
     def fields(self, *names: str) -> Query[T]:
         """Only fetch these fields (``id`` and ``last_modified`` always come)."""
         for name in names:
             if not isinstance(name, str) or not name:
                 raise ValueError(f"Invalid field name {name!r}.")
-        return self._with(fields=tuple(n.replace("__", ".") for n in names))
+        dotted = tuple(n.replace("__", ".") for n in names)
+        self._check_names(dotted, "fields")
+        return self._with(fields=dotted)
+
+    def _typed_model(self) -> type[KintoObject] | None:
+        """The model whose field names are checked, when every source reads one typed model."""
+        models = {source.model for source in self._sources}
+        if len(models) != 1:
+            return None
+        model = models.pop()
+        return model if is_typed(model) else None
+
+    def _check_lookups(self, lookups: dict[str, Any], usage: str) -> None:
+        model = self._typed_model()
+        if model is None:
+            return
+        for key in lookups:
+            parts, _ = parse_key(key)
+            check_path(model, tuple(parts), f"{usage}({key}=...)", tuple(LOOKUPS))
+
+    def _check_names(self, names: Iterable[str], usage: str) -> None:
+        model = self._typed_model()
+        if model is None:
+            return
+        for name in names:
+            check_path(model, tuple(name.split(".")), f"{usage}({name!r})", tuple(LOOKUPS))
 
     def page_size(self, size: int) -> Query[T]:
         """How many objects each request asks for (the server may cap it)."""

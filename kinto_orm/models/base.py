@@ -9,12 +9,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import Self
 
-from .._protocol import Op
+from .._protocol import Op, new_record_id
 from ..endpoints import endpoint
 from ..errors import UnboundError
 from ..patch_type import BasicPatch, JSONPatch, PatchType
 from .permissions import Permissions
 from .schema import sent_names
+from .validation import checked_patch
 
 if TYPE_CHECKING:
     from ..client import BaseClient
@@ -46,9 +47,13 @@ class KintoObject(BaseModel):
     schemaless). ``permissions`` is the envelope's permissions, never sent inside data.
     """
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True, ser_json_inf_nan="null")
+    model_config = ConfigDict(
+        extra="allow", populate_by_name=True, ser_json_inf_nan="null", validate_assignment=True
+    )
 
-    id: str | None = None
+    #: The object's id: given, read from the server, or a fresh UUID4 made at construction
+    #: (as kinto-http's ``create_record`` does), so that it is always a ``str``.
+    id: str = Field(default_factory=new_record_id)
     last_modified: int | None = None
     # Stored as None until first used (see _LazyPermissions): building a Permissions
     # model for each listed record would cost more than the record itself.
@@ -58,12 +63,25 @@ class KintoObject(BaseModel):
 
     if TYPE_CHECKING:
         # Per-instance state, kept in ``__pydantic_private__`` by hand (see _STATE): Pydantic
-        # private attributes would cost a dict of defaults for every listed record.
-        _binding: Binding | None
-        _changed: set[str] | None
-        _loaded_permissions: dict[str, list[str]] | None
-        #: Read with ``Query.fields()``: only some fields came from the server.
-        _partial: bool
+        # private attributes would cost a dict of defaults for every listed record. Declared
+        # as properties, not annotations, so that type checkers keep them out of __init__.
+        @property
+        def _binding(self) -> Binding | None: ...
+        @_binding.setter
+        def _binding(self, value: Binding | None) -> None: ...
+        @property
+        def _changed(self) -> set[str] | None: ...
+        @_changed.setter
+        def _changed(self, value: set[str] | None) -> None: ...
+        @property
+        def _loaded_permissions(self) -> dict[str, list[str]] | None: ...
+        @_loaded_permissions.setter
+        def _loaded_permissions(self, value: dict[str, list[str]] | None) -> None: ...
+        @property
+        def _partial(self) -> bool:
+            """Read with ``Query.fields()``: only some fields came from the server."""
+        @_partial.setter
+        def _partial(self, value: bool) -> None: ...
 
     #: Kinto's name for this kind of object ("bucket", "collection", ...).
     kinto_kind: ClassVar[str] = ""
@@ -170,6 +188,15 @@ class KintoObject(BaseModel):
         for key in self._omit_when_none:
             if data.get(key) is None:
                 data.pop(key, None)
+        return data
+
+    def _write_data(self) -> dict[str, Any]:
+        """:meth:`to_data`, once the whole object is checked against its model: assignments
+        are validated, but an in-place change (``todo.tags.append(1)``) or an object made
+        with ``model_construct`` is not. Raises ``pydantic.ValidationError``; nothing is sent."""
+        data = self.to_data()
+        model = type(self)
+        model.__pydantic_validator__.validate_python(model.incoming(data))
         return data
 
     @classmethod
@@ -295,11 +322,6 @@ class KintoObject(BaseModel):
     @property
     def path(self) -> str:
         """This object's path on the server, e.g. ``/buckets/blog/collections/todos``."""
-        if self.id is None:
-            raise ValueError(
-                f"{type(self).__name__} has no id yet: set .id, or create() it and let the "
-                "server choose one."
-            )
         return endpoint(self.kinto_kind, **self._locate(), **{self._id_key: self.id})
 
     @property
@@ -336,14 +358,16 @@ class KintoObject(BaseModel):
     # ------------------------------------------------------------------ operations
 
     def _op_create(
-        self, client: BaseClient, if_not_exists: bool, safe: bool
+        self, client: BaseClient, if_not_exists: bool, safe: bool, server_id: bool = False
     ) -> Op[Self]:
         perms = self._permissions_dict() or None
-        if self.id is None:
-            body = yield from client._op_object_post(self._plural_path, self.to_data(), perms)
+        data = self._write_data()
+        if server_id:
+            del data["id"]
+            body = yield from client._op_object_post(self._plural_path, data, perms)
         else:
             body = yield from client._op_object_create(
-                self.path, self.to_data(), perms, safe, if_not_exists
+                self.path, data, perms, safe, if_not_exists
             )
         self._after_write(client, body)
         return self
@@ -355,17 +379,15 @@ class KintoObject(BaseModel):
                 "replace the record with only those fields. Use patch() to send changes, "
                 "or refresh() it first."
             )
-        if self.id is None:
-            return (yield from self._op_create(client, False, safe))
         perms = self._permissions_dict() or None
         body = yield from client._op_object_save(
-            self.path, self.to_data(), perms, safe, self.last_modified
+            self.path, self._write_data(), perms, safe, self.last_modified
         )
         self._after_write(client, body)
         return self
 
     def _op_patch(self, client: BaseClient, changes: Any, safe: bool) -> Op[Self]:
-        patch = self._dirty_patch() if changes is None else changes
+        patch = self._dirty_patch() if changes is None else checked_patch(self, changes)
         if patch is None:
             return self
         body = yield from client._op_object_patch(self.path, patch, safe, self.last_modified)
@@ -410,12 +432,16 @@ class KintoObject(BaseModel):
     # ------------------------------------------------------------------ sync API
 
     def create(
-        self, if_not_exists: bool = False, safe: bool = True, *, client: BaseClient | None = None
+        self, if_not_exists: bool = False, safe: bool = True, *,
+        server_id: bool = False, client: BaseClient | None = None,
     ) -> Self:
-        """Create this object on the server (PUT with ``If-None-Match: *``, or POST when
-        ``id`` is None so the server picks one). With ``if_not_exists`` an existing
-        object is fetched into this instance instead of raising ``PreconditionFailed``."""
-        return self._sync(client, "create", lambda c: self._op_create(c, if_not_exists, safe))
+        """Create this object on the server (PUT with ``If-None-Match: *``). With
+        ``if_not_exists`` an existing object is fetched into this instance instead of
+        raising ``PreconditionFailed``. With ``server_id=True`` the object is POSTed
+        without its id and takes the one the server's id generator chose."""
+        return self._sync(
+            client, "create", lambda c: self._op_create(c, if_not_exists, safe, server_id)
+        )
 
     def save(self, safe: bool = True, *, client: BaseClient | None = None) -> Self:
         """Create or replace this object (PUT). When safe: ``If-Match`` with the known
@@ -444,11 +470,12 @@ class KintoObject(BaseModel):
     # ------------------------------------------------------------------ async API
 
     async def acreate(
-        self, if_not_exists: bool = False, safe: bool = True, *, client: BaseClient | None = None
+        self, if_not_exists: bool = False, safe: bool = True, *,
+        server_id: bool = False, client: BaseClient | None = None,
     ) -> Self:
         """Async :meth:`create`."""
         return await self._async(
-            client, "acreate", lambda c: self._op_create(c, if_not_exists, safe)
+            client, "acreate", lambda c: self._op_create(c, if_not_exists, safe, server_id)
         )
 
     async def asave(self, safe: bool = True, *, client: BaseClient | None = None) -> Self:

@@ -10,7 +10,7 @@ from pydantic import Field
 from pydantic.json_schema import PydanticJsonSchemaWarning
 from typing_extensions import Self
 
-from .._protocol import Op, new_record_id
+from .._protocol import Op
 from ..endpoints import check_id
 from .base import Binding, KintoObject
 from .extra import Attachment, HistoryEntry
@@ -78,8 +78,6 @@ class Bucket(KintoObject):
         )
 
     def _own_id(self) -> str:
-        if self.id is None:
-            raise ValueError("This bucket has no id yet.")
         return self.id
 
     def _client_or_fail(self) -> BaseClient:
@@ -177,8 +175,6 @@ class Collection(_Child):
         return self.records(kind or Record)
 
     def _own_id(self) -> str:
-        if self.id is None:
-            raise ValueError("This collection has no id yet.")
         return self.id
 
 
@@ -198,10 +194,6 @@ class Record(KintoObject):
     kinto_bucket: ClassVar[str | None] = None
     kinto_collection: ClassVar[str | None] = None
 
-    #: ``schema`` in the data: the collection schema's timestamp Kinto stamps on records
-    #: it validated (declared so that models with ``extra="forbid"`` accept it).
-    schema_timestamp: Any = Field(default=None, alias="schema", repr=False)
-    _omit_when_none: ClassVar[frozenset[str]] = frozenset({"schema"})
 
     def __init_subclass__(
         cls, bucket: str | None = None, collection: str | None = None, **kwargs: Any
@@ -211,6 +203,17 @@ class Record(KintoObject):
             cls.kinto_bucket = check_id(bucket, "bucket id")
         if collection is not None:
             cls.kinto_collection = check_id(collection, "collection id")
+
+    @classmethod
+    def incoming(cls, data: dict[str, Any]) -> dict[str, Any]:
+        """Server data with the keys this model reads. ``schema``, the timestamp Kinto
+        stamps on records of a collection with a schema, is kept as an extra field, or
+        left out for models that forbid extra fields (Kinto stamps it again on write)."""
+        data = super().incoming(data)
+        forbids = cls.model_config.get("extra") == "forbid"
+        if "schema" in data and forbids and cls._field_name("schema") is None:
+            data = {key: value for key, value in data.items() if key != "schema"}
+        return data
 
     @classmethod
     def kinto_schema(cls) -> dict[str, Any]:
@@ -253,18 +256,15 @@ class Record(KintoObject):
     # ------------------------------------------------------------------ attachments
 
     def _op_attach(self, client: BaseClient, source: Any, mimetype: str | None) -> Op[Self]:
-        if self.id is None:
-            self.id = new_record_id()
         loc = self._locate()
         yield from client._op_add_attachment(
             self.id, source, bucket=loc["bucket"], collection=loc["collection"],
-            data=self.to_data(), mimetype=mimetype,
+            data=self._write_data(), mimetype=mimetype,
         )
         return (yield from self._op_refresh(client))
 
     def _op_detach(self, client: BaseClient) -> Op[Self]:
         loc = self._locate()
-        assert self.id is not None
         yield from client._op_remove_attachment(
             self.id, bucket=loc["bucket"], collection=loc["collection"]
         )

@@ -205,7 +205,7 @@ def test_model_calls_inside_block_are_queued_and_hold_server_state_after(
         existing.patch()
         gone.delete()
         assert wire.sent == []
-        assert saved.last_modified is None and server_id.id is None
+        assert saved.last_modified is None and server_id.last_modified is None
         assert record_count(raw, bid, cid) == 2
         assert raw.status(f"/buckets/{bid}/collections/{newc}") == 404
 

@@ -49,11 +49,26 @@ def test_record_create_without_id_lets_server_choose(
     assert raw.data(rec_path(bid, cid, rec.id))["title"] == "posted"
 
 
-def test_collection_create_without_id(client: Client, bid: str, raw: Raw) -> None:
+def test_collection_create_without_id_keeps_the_generated_one(
+    client: Client, bid: str, raw: Raw
+) -> None:
     coll = Collection(cache_expires=5).bind(client)
+    generated = coll.id
+    assert len(generated) == 36  # a UUID4 made at construction
     coll.create()
-    assert coll.id is not None and len(coll.id) == 8
+    assert coll.id == generated
     assert raw.data(f"/buckets/{bid}/collections/{coll.id}")["cache_expires"] == 5
+
+
+def test_create_with_server_id_takes_the_servers_choice(
+    client: Client, bid: str, raw: Raw
+) -> None:
+    coll = Collection(cache_expires=5).bind(client)
+    generated = coll.id
+    coll.create(server_id=True)
+    assert coll.id != generated and len(coll.id) == 8  # Kinto's collection id generator
+    assert raw.data(f"/buckets/{bid}/collections/{coll.id}")["cache_expires"] == 5
+    assert raw.status(f"/buckets/{bid}/collections/{generated}") == 404
 
 
 def test_create_existing_raises_and_if_not_exists_loads_it(

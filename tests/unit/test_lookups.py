@@ -8,6 +8,7 @@ import json
 import uuid
 
 import pytest
+from pydantic import BaseModel
 
 from kinto_orm import Client, Record
 from kinto_orm.query import LOOKUPS, encode_value, lookup
@@ -210,9 +211,17 @@ def test_encode_value_refuses_other_types(value):
 # ---------------------------------------------------------------------------- Query
 
 
+class Author(BaseModel):
+    name: str
+
+
 class Todo(Record, bucket="blog", collection="todos"):
     title: str
     done: bool = False
+    priority: int = 0
+    tag: str | None = None
+    status: str = "open"
+    author: Author | None = None
 
 
 def first_request(query):

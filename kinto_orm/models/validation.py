@@ -1,0 +1,251 @@
+"""What keeps invalid data on the client: explicit patches checked against the model's
+fields, and the field names of a query checked against a typed model."""
+
+from __future__ import annotations
+
+import collections.abc
+import dataclasses
+import difflib
+import functools
+import types
+import typing
+from typing import TYPE_CHECKING, Any, Union
+
+from pydantic import BaseModel
+
+from ..patch_type import BasicPatch, JSONPatch, MergePatch, PatchType
+
+if TYPE_CHECKING:
+    from .base import KintoObject
+
+#: Fields Kinto itself keeps on every object: always valid in queries.
+KINTO_META = ("id", "last_modified")
+
+
+# ---------------------------------------------------------------------------- patches
+
+
+def checked_patch(obj: KintoObject, changes: Any) -> Any:
+    """``changes`` with every value that names one of ``obj``'s fields validated (and
+    coerced, e.g. ``"2026-01-02"`` into a date) as an assignment would; raises
+    ``pydantic.ValidationError`` naming the field before anything is sent."""
+    model = type(obj)
+    if isinstance(changes, JSONPatch):
+        return JSONPatch([_checked_operation(obj, op) for op in changes.operations])
+    if isinstance(changes, BasicPatch):
+        data = _checked_data(obj, changes.data, merge=isinstance(changes, MergePatch))
+        return type(changes)(data=data, permissions=changes.permissions)
+    if isinstance(changes, dict):
+        return _checked_data(obj, changes, merge=False)
+    if isinstance(changes, PatchType):
+        return changes
+    raise TypeError(
+        f"{model.__name__}.patch() takes a dict, BasicPatch, MergePatch or JSONPatch, "
+        f"got {type(changes).__name__}."
+    )
+
+
+def _checked_data(
+    obj: KintoObject, data: dict[str, Any] | None, *, merge: bool
+) -> dict[str, Any] | None:
+    if not data:
+        return data
+    model = type(obj)
+    probe = obj.model_copy()
+    validated: dict[str, str] = {}  # field name -> key sent
+    for key, value in data.items():
+        name = model._field_name(key)
+        if name is None:
+            _check_extra_allowed(model, key)
+            continue
+        if merge and value is None:
+            _check_removable(model, name)
+            continue
+        if merge and isinstance(value, dict):
+            continue  # merged into the stored value: only the server sees the result
+        model.__pydantic_validator__.validate_assignment(probe, name, value)
+        validated[name] = key
+    if not validated:
+        return data
+    dumped = probe.model_dump(include=set(validated), by_alias=True)
+    out = dict(data)
+    for name, key in validated.items():
+        info = model.model_fields[name]
+        out[key] = dumped[info.serialization_alias or info.alias or name]
+    return out
+
+
+def _checked_operation(obj: KintoObject, operation: Any) -> Any:
+    if not isinstance(operation, dict):
+        return operation
+    path = operation.get("path")
+    if not isinstance(path, str) or not path.startswith("/data/"):
+        return operation
+    key = path[len("/data/"):]
+    if "/" in key:
+        return operation  # inside a field: only the server sees the result
+    key = key.replace("~1", "/").replace("~0", "~")
+    model = type(obj)
+    name = model._field_name(key)
+    kind = operation.get("op")
+    if name is None:
+        if kind in ("add", "replace"):
+            _check_extra_allowed(model, key)
+        return operation
+    if kind == "remove":
+        _check_removable(model, name)
+        return operation
+    if kind not in ("add", "replace") or "value" not in operation:
+        return operation
+    data = _checked_data(obj, {key: operation["value"]}, merge=False)
+    assert data is not None
+    return {**operation, "value": data[key]}
+
+
+def _check_extra_allowed(model: type[KintoObject], key: str) -> None:
+    if model.model_config.get("extra") == "forbid":
+        raise ValueError(
+            f"{model.__name__} has no field {key!r} and forbids extra fields; "
+            f"its fields are: {', '.join(data_fields(model))}."
+        )
+
+
+def _check_removable(model: type[KintoObject], name: str) -> None:
+    info = model.model_fields[name]
+    if info.is_required() or not _accepts_none(info.annotation):
+        raise ValueError(
+            f"Removing {model.__name__}.{name} would store a {model.__name__} that no "
+            f"reader can load: the field is required. Set a valid value instead."
+        )
+
+
+def _accepts_none(annotation: Any) -> bool:
+    if annotation is None or annotation is type(None) or annotation is Any:
+        return True
+    args = typing.get_args(annotation)
+    origin = typing.get_origin(annotation)
+    if origin is Union or origin is types.UnionType:
+        return any(_accepts_none(arg) for arg in args)
+    if origin is typing.Annotated:
+        return _accepts_none(args[0])
+    return False
+
+
+# ---------------------------------------------------------------------------- query names
+
+
+def data_fields(model: type[BaseModel]) -> list[str]:
+    """The data field names of ``model`` as Kinto names them (aliases), meta included."""
+    names = [info.alias or name for name, info in model.model_fields.items()
+             if name != "permissions"]
+    return [name for name in names if name != "schema"] or list(KINTO_META)
+
+
+def is_typed(model: type[Any]) -> bool:
+    """Whether names in queries on ``model`` are checked: a ``Record`` subclass that
+    declares fields of its own. The plain ``Record`` keeps free names."""
+    from .resources import Record
+
+    return (
+        isinstance(model, type) and issubclass(model, Record)
+        and bool(set(model.model_fields) - set(Record.model_fields))
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def check_path(
+    model: type[BaseModel], parts: tuple[str, ...], usage: str, lookups: tuple[str, ...]
+) -> None:
+    """Refuse a dotted field path that ``model`` cannot hold: the first part must be a
+    field (or ``id``/``last_modified``), and deeper parts go only into a dict, ``Any``
+    or model field. ``usage`` says where the name came from and ``lookups`` lists the
+    lookups the caller knows, for the message."""
+    current: Any = model
+    for depth, part in enumerate(parts):
+        if current is None:
+            return  # a dict or Any: free keys below
+        fields = _fields_by_name(current)
+        if part not in fields:
+            where = ".".join(parts[:depth]) or current.__name__
+            raise ValueError(_unknown(model, parts, depth, usage, where, list(fields), lookups))
+        annotation = fields[part]
+        if depth + 1 < len(parts):
+            nested = _nested(annotation)
+            if nested is False:
+                raise ValueError(_not_nested(model, parts, depth, usage, annotation, lookups))
+            current = nested
+
+
+def _fields_by_name(model: type[BaseModel]) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        if name == "permissions":
+            continue
+        fields[info.alias or name] = info.annotation
+        fields[name] = info.annotation
+    fields.pop("schema_timestamp", None)
+    return fields
+
+
+def _nested(annotation: Any) -> Any:
+    """What lies under a field: a model class, None for free keys, False for nothing."""
+    if annotation is Any or annotation is object:
+        return None
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _nested(args[0])
+    if origin is Union or origin is types.UnionType:
+        found = [_nested(arg) for arg in args if arg is not type(None)]
+        found = [item for item in found if item is not False]
+        if not found:
+            return False
+        return found[0] if len(found) == 1 else None
+    if isinstance(annotation, type):
+        if issubclass(annotation, BaseModel):
+            return annotation
+        if issubclass(annotation, dict) or dataclasses.is_dataclass(annotation):
+            return None
+        if typing.is_typeddict(annotation):
+            return None
+    if origin is not None and isinstance(origin, type) and issubclass(origin, dict):
+        return None
+    if origin is collections.abc.Mapping:
+        return None
+    return False
+
+
+def _unknown(
+    model: type[BaseModel], parts: tuple[str, ...], depth: int, usage: str, where: str,
+    known: list[str], lookups: tuple[str, ...],
+) -> str:
+    part = parts[depth]
+    hint = difflib.get_close_matches(part, known, n=1)
+    lines = [f"{usage}: {model.__name__} has no field {'.'.join(parts[:depth + 1])!r}."]
+    if hint:
+        lines[0] += f" Did you mean {hint[0]!r}?"
+    valid = sorted({name for name in known if name not in ("schema_timestamp", "schema")})
+    lines.append(f"Fields of {where}: {', '.join(valid)}.")
+    if depth > 0:
+        lines.append(
+            f"Lookups Kinto knows: {', '.join('__' + name for name in lookups)}."
+        )
+    lines.append(
+        "To use undeclared (extra) fields, query the untyped model: "
+        "client.records(Record, bucket=..., collection=...)."
+    )
+    return " ".join(lines)
+
+
+def _not_nested(
+    model: type[BaseModel], parts: tuple[str, ...], depth: int, usage: str, annotation: Any,
+    lookups: tuple[str, ...],
+) -> str:
+    field = ".".join(parts[: depth + 1])
+    rest = parts[depth + 1]
+    kind = getattr(annotation, "__name__", None) or str(annotation)
+    return (
+        f"{usage}: {rest!r} is not a lookup Kinto knows, and {model.__name__}.{field} "
+        f"({kind}) has no nested fields. Lookups: "
+        f"{', '.join('__' + name for name in lookups)}."
+    )
