@@ -19,7 +19,7 @@ threads using the same client are not captured by it.
 from __future__ import annotations
 
 import contextvars
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from . import _protocol as core
 from ._protocol import Done, Op, Request, Response
@@ -28,13 +28,15 @@ from .errors import KintoBatchException, KintoException
 if TYPE_CHECKING:
     from .client import BaseClient
 
+C = TypeVar("C", bound="BaseClient")
+
 #: The batches open in the current context, by client.
-_OPEN: contextvars.ContextVar[dict[int, Batch] | None] = contextvars.ContextVar(
+_OPEN: contextvars.ContextVar[dict[int, Batch[Any]] | None] = contextvars.ContextVar(
     "kinto_orm_open_batches", default=None
 )
 
 
-def open_batch(client: BaseClient) -> Batch | None:
+def open_batch(client: BaseClient) -> Batch[Any] | None:
     """The batch ``client`` queues into in the current task/thread, if any."""
     batches = _OPEN.get()
     return batches.get(id(client)) if batches else None
@@ -67,23 +69,23 @@ def continue_op(op: Op[Any], step: Request | Done) -> Op[Any]:
     return step.value
 
 
-class Batch:
+class Batch(Generic[C]):
     """The state of one ``client.batch()`` block (see the module docstring).
 
     ``ignore_4xx_errors=True`` keeps the failed sub-requests out of the
     :class:`KintoBatchException` (their bodies are still in :meth:`results`).
     """
 
-    def __init__(self, client: BaseClient, ignore_4xx_errors: bool = False, **kwargs: Any):
+    def __init__(self, client: C, ignore_4xx_errors: bool = False, **kwargs: Any):
         self.client = client
         self.ignore_4xx_errors = ignore_4xx_errors
         self._clone_kwargs = kwargs
         self._entries: list[_Entry] = []
         self._by_key: dict[Any, _Entry] = {}  # the live entry of each write key
-        self._bodies: list[Any] = []
+        self._bodies: list[dict[str, Any]] = []
         self._errors: list[KintoException] = []
-        self._view: BaseClient | None = None
-        self._token: contextvars.Token[dict[int, Batch] | None] | None = None
+        self._view: C | None = None
+        self._token: contextvars.Token[dict[int, Batch[Any]] | None] | None = None
         #: After the flush: ``(tag, error)`` of every failed queued operation.
         self.failures: list[tuple[Any, KintoException | None]] = []
 
@@ -114,7 +116,7 @@ class Batch:
 
     # ------------------------------------------------------------------ flushing
 
-    def _op_flush(self) -> Op[list[Any]]:
+    def _op_flush(self) -> Op[list[dict[str, Any]]]:
         info = yield from self.client._op_server_info()
         size = int((info.get("settings") or {}).get("batch_max_requests") or 25)
         entries, self._entries = self._entries, []
@@ -164,7 +166,7 @@ class Batch:
     def _settle(self, entry: _Entry, answer: Response) -> Op[None]:
         """Finish ``entry``'s operation from its answer; follow-up requests it needs
         (``if_not_exists`` reads...) are sent outside the batch."""
-        entry.body = answer.json() if answer.content else None
+        entry.body = answer.json() if answer.content else {}
         try:
             if answer.status < 400:
                 step = core.resume(entry.op, answer)
@@ -176,7 +178,7 @@ class Batch:
                 except KintoException as exc:
                     step = core.resume(entry.op, error=exc)
                 else:
-                    entry.body = response.json() if response.content else None
+                    entry.body = response.json() if response.content else {}
                     step = core.resume(entry.op, response)
         except KintoException as exc:
             status = exc.status_code or 0
@@ -197,7 +199,7 @@ class Batch:
         else:
             outcome = "outcome unknown: its batch may or may not have been applied"
         for entry in chunk:
-            entry.body = exc
+            entry.body = _error_body(exc)
             self._fail(
                 entry,
                 KintoException(
@@ -208,17 +210,17 @@ class Batch:
             )
             entry.op.close()
 
-    def results(self) -> list[Any]:
+    def results(self) -> list[dict[str, Any]]:
         """The body of each queued request's answer, in order (for a request whose whole
-        chunk failed, the exception)."""
+        chunk failed, the error as Kinto words one: ``code``, ``errno``, ``message``...)."""
         return list(self._bodies)
 
     # ------------------------------------------------------------------ context managers
 
-    def _enter(self) -> BaseClient:
+    def _enter(self) -> C:
         if open_batch(self.client) is not None:
             raise RuntimeError("A batch is already open on this client; batches do not nest.")
-        view: BaseClient = self.client.clone(**self._clone_kwargs)
+        view: C = self.client.clone(**self._clone_kwargs)
         view._last_batch = self
         self.client._last_batch = self
         self._view = view
@@ -231,7 +233,7 @@ class Batch:
             _OPEN.reset(self._token)
             self._token = None
 
-    def __enter__(self) -> Any:
+    def __enter__(self) -> C:
         if self.client._is_async:
             raise TypeError("AsyncClient.batch() is an async context manager: "
                             "use `async with aclient.batch() as batch:`.")
@@ -244,7 +246,7 @@ class Batch:
         else:
             self._discard()
 
-    async def __aenter__(self) -> Any:
+    async def __aenter__(self) -> C:
         if not self.client._is_async:
             raise TypeError("Client.batch() is a plain context manager: "
                             "use `with client.batch() as batch:`.")
@@ -262,6 +264,14 @@ class Batch:
             entry.op.close()
         self._entries = []
         self._by_key = {}
+
+
+def _error_body(exc: KintoException) -> dict[str, Any]:
+    """A failed chunk's place in ``results()``: the error, shaped as Kinto words one."""
+    return {
+        "code": exc.status_code, "errno": exc.errno, "error": type(exc).__name__,
+        "message": str(exc), "details": exc.details,
+    }
 
 
 def _segments(entries: list[_Entry], size: int) -> list[list[_Entry]]:

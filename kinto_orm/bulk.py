@@ -20,6 +20,9 @@ from ._protocol import Op
 from .batch import Batch
 from .errors import KintoBatchException, KintoException
 from .models.base import KintoObject
+from .models.resources import Record
+from .models.validation import check_path, checked_patch, is_typed
+from .patch_type import BasicPatch
 
 if TYPE_CHECKING:
     from .client import BaseClient
@@ -67,13 +70,19 @@ class BulkResult:
         self.failed.append(BulkFailure(item, item_id, error))
 
     def raise_on_failure(self) -> None:
-        """Raise :class:`KintoBatchException` listing every failed item, if any."""
+        """Raise :class:`KintoBatchException` if any item failed: its message counts them
+        and shows the first few with their id and reason; ``.exceptions`` holds one error
+        per failed item and ``.failures`` the :class:`BulkFailure` list."""
         if self.failed:
             errors = [
-                e.error if isinstance(e.error, KintoException) else KintoException(str(e), e.error)
+                e.error if isinstance(e.error, KintoException)
+                else KintoException(f"{type(e.error).__name__}: {e.error}", e.error)
                 for e in self.failed
             ]
-            raise KintoBatchException(errors, [])
+            labels = [failure.id for failure in self.failed]
+            exc = KintoBatchException(errors, [], labels, what="of the bulk items")
+            exc.failures = list(self.failed)
+            raise exc
 
     def __repr__(self) -> str:
         return f"<BulkResult done={self.done} failed={len(self.failed)}>"
@@ -232,6 +241,45 @@ class BulkMixin:
         """Async :meth:`bulk_delete`, with up to ``concurrency`` batches in flight."""
         make = self._delete_op(if_exists)
         return await arun_bulk(self._client, items_or_ids, make, progress, concurrency)
+
+    # ------------------------------------------------------------------ update
+
+    def _update_plan(self, changes: dict[str, Any]) -> tuple[dict[str, Any], Any]:
+        """The patch data (validated against the model) and an id-only query of targets."""
+        if not changes:
+            raise ValueError("update() needs the fields to change: update(done=True).")
+        model = self._sources[0].model
+        if is_typed(model):
+            for key in changes:
+                check_path(model, (key,), f"update({key}=...)", ())
+        data = checked_patch(model.model_construct(), dict(changes))
+        targets = self._with_model(Record).fields("id")  # type: ignore[attr-defined]
+        return data, targets
+
+    def _update_op(self, data: dict[str, Any]) -> MakeOp:
+        patch = BasicPatch(data=data)
+        return lambda target: self._client._op_object_patch(
+            target.path, patch, True, target.last_modified
+        )
+
+    def update(self, **changes: Any) -> BulkResult:
+        """Patch every matching object with ``changes`` (validated against the model first):
+        one PATCH each, through batch, with ``If-Match`` on the timestamp read, so a record
+        changed meanwhile is reported in ``failed`` rather than overwritten.
+
+        >>> client.records(Task).filter(status="open", due__lt=today).update(status="late")
+        """
+        data, targets = self._update_plan(changes)
+        return self._bulk_update_of(targets.all(), data)
+
+    def _bulk_update_of(self, targets: list[Any], data: dict[str, Any]) -> BulkResult:
+        return run_bulk(self._client, targets, self._update_op(data), None)
+
+    async def aupdate(self, **changes: Any) -> BulkResult:
+        """Async :meth:`update` (up to 4 batches in flight)."""
+        data, targets = self._update_plan(changes)
+        items = await targets.aall()
+        return await arun_bulk(self._client, items, self._update_op(data), None, 4)
 
 
 __all__ = ["BulkFailure", "BulkMixin", "BulkResult"]

@@ -12,6 +12,8 @@ import os
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any, TypeVar, overload
 
+from typing_extensions import Self
+
 from . import _files
 from . import _protocol as core
 from ._methods import OperationsMixin
@@ -63,7 +65,7 @@ class BaseClient(OperationsMixin):
         self.bucket_name = bucket
         self.collection_name = collection
         self._ignore_batch_4xx = ignore_batch_4xx
-        self._last_batch: Batch | None = None
+        self._last_batch: Batch[Any] | None = None
         self._server_info: dict[str, Any] | None = None
         self._records_timestamp: dict[str, str] = {}
         if session is not None:
@@ -92,7 +94,7 @@ class BaseClient(OperationsMixin):
     def _make_transport(self, server_url: str, **kwargs: Any) -> Any:
         raise NotImplementedError
 
-    def clone(self, **kwargs: Any) -> Any:
+    def clone(self, **kwargs: Any) -> Self:
         """A client sharing this one's transport (connection pool, auth, retry), with
         some defaults overridden: ``client.clone(collection="orders")``.
 
@@ -236,7 +238,7 @@ class BaseClient(OperationsMixin):
 
     # ------------------------------------------------------------------ batch
 
-    def batch(self, ignore_4xx_errors: bool | None = None, **kwargs: Any) -> Batch:
+    def batch(self, ignore_4xx_errors: bool | None = None, **kwargs: Any) -> Batch[Self]:
         """Queue the requests made in the block and send them through ``POST /batch``.
 
         ``with client.batch() as batch:`` (``async with`` on an AsyncClient). Inside,
@@ -250,7 +252,7 @@ class BaseClient(OperationsMixin):
             ignore_4xx_errors = self._ignore_batch_4xx
         return Batch(self, ignore_4xx_errors=ignore_4xx_errors, **kwargs)
 
-    def results(self) -> list[Any]:
+    def results(self) -> list[dict[str, Any]]:
         """The bodies of the requests of the last batch run through this client."""
         if self._last_batch is None:
             raise RuntimeError("No batch has run on this client yet.")

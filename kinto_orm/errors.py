@@ -114,12 +114,29 @@ class KintoBatchException(KintoException):
     ``results`` the raw answers of every chunk that was sent.
     """
 
-    def __init__(self, exceptions: list[KintoException], results: list[Any]) -> None:
-        lines = [f"{len(exceptions)} request(s) of the batch failed:"]
-        lines += [f"  - {exc}" for exc in exceptions]
+    #: How many failures the message shows; ``exceptions`` always holds them all.
+    shown = 10
+
+    def __init__(
+        self, exceptions: list[KintoException], results: list[Any],
+        labels: list[str | None] | None = None, what: str = "request(s) of the batch",
+    ) -> None:
+        lines = [f"{len(exceptions)} {what} failed:"]
+        for index, exc in enumerate(exceptions[: self.shown]):
+            label = labels[index] if labels is not None else None
+            text = str(exc)
+            if len(text) > 300:
+                text = text[:297] + "..."
+            lines.append(f"  - {label}: {text}" if label is not None else f"  - {text}")
+        if len(exceptions) > self.shown:
+            lines.append(
+                f"  ... and {len(exceptions) - self.shown} more (all of them in .exceptions)"
+            )
         super().__init__("\n".join(lines))
         self.exceptions = exceptions
         self.results = results
+        #: With ``BulkResult.raise_on_failure()``: the failed items (``BulkFailure``).
+        self.failures: list[Any] = []
 
 
 BatchError = KintoBatchException

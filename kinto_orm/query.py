@@ -298,6 +298,12 @@ class Query(BulkMixin, Generic[T]):
         self._check_names(dotted, "fields")
         return self._with(fields=dotted)
 
+    def _with_model(self, model: type[KintoObject]) -> Query[Any]:
+        """This query read as ``model`` (e.g. the plain ``Record``, to read only ids)."""
+        clone: Query[Any] = self._with()
+        clone._sources = [dataclasses.replace(source, model=model) for source in self._sources]
+        return clone
+
     def _typed_model(self) -> type[KintoObject] | None:
         """The model whose field names are checked, when every source reads one typed model."""
         models = {source.model for source in self._sources}

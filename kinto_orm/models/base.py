@@ -182,7 +182,8 @@ class KintoObject(BaseModel):
         exclude = {"permissions"} if include_meta else {"permissions", "last_modified"}
         # Python mode: the JSON encoder then sends Decimals as numbers (Pydantic's JSON
         # mode would make them strings) and everything else as Pydantic would.
-        data: dict[str, Any] = self.model_dump(by_alias=True, exclude=exclude)
+        # No serializer warnings: writes check the data against the model (_write_data).
+        data: dict[str, Any] = self.model_dump(by_alias=True, exclude=exclude, warnings=False)
         if data.get("id") is None:
             data.pop("id", None)
         for key in self._omit_when_none:

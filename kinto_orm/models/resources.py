@@ -64,6 +64,12 @@ class Bucket(KintoObject):
         query = self._client_or_fail()._query(HistoryEntry, "history", bucket=self._own_id())
         return query.filter(**filters) if filters else query
 
+    @overload
+    def children(self, kind: None = None) -> Query[Collection | Group]: ...
+    @overload
+    def children(self, kind: type[Collection]) -> Query[Collection]: ...
+    @overload
+    def children(self, kind: type[Group]) -> Query[Group]: ...
     def children(self, kind: type[Collection] | type[Group] | None = None) -> Query[Any]:
         """Collections and groups of this bucket (``kind=`` picks one kind)."""
         if kind is Collection:
@@ -146,6 +152,10 @@ class Collection(_Child):
         client = self._require_client(None, "records")
         return client.records(Model or Record, bucket=self.bucket_id, collection=self._own_id())
 
+    @overload
+    def record(self, id: str, Model: None = None, **fields: Any) -> Record: ...
+    @overload
+    def record(self, id: str, Model: type[R], **fields: Any) -> R: ...
     def record(self, id: str, Model: type[Any] | None = None, **fields: Any) -> Any:
         """Record ``id`` of this collection: with ``fields``, validated like
         ``Model(id=id, **fields)``; without, an unfetched reference to ``refresh()``."""
@@ -170,6 +180,10 @@ class Collection(_Child):
         changes = {"schema": Model.kinto_schema() if Model is not None else {}}
         return await self.apatch(changes, client=client)
 
+    @overload
+    def children(self, kind: None = None) -> Query[Record]: ...
+    @overload
+    def children(self, kind: type[R]) -> Query[R]: ...
     def children(self, kind: type[R] | None = None) -> Query[Any]:
         """This collection's records (``kind=Todo`` to type them)."""
         return self.records(kind or Record)
