@@ -70,7 +70,8 @@ def run(server_url: str) -> None:
     try:
         mine.save()
     except PreconditionFailed as conflict:
-        print(f"\nconflict detected on t-001: the server has done={conflict.existing['done']}")
+        server_copy = conflict.existing or {}
+        print(f"\nconflict detected on t-001: the server has done={server_copy.get('done')}")
         mine.refresh()
         mine.priority = 1
         mine.patch()

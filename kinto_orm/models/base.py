@@ -98,13 +98,15 @@ class KintoObject(BaseModel):
             if binding is not None:
                 object.__setattr__(self, "__pydantic_private__", {"_binding": binding})
 
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in _STATE:
-            self._state()[name] = value
-            return
-        super().__setattr__(name, value)
-        if not name.startswith("_") and name not in ("permissions", "last_modified"):
-            self._mark_changed(name)
+    if not TYPE_CHECKING:  # hidden from type checkers, so an unknown attribute is an error
+
+        def __setattr__(self, name: str, value: Any) -> None:
+            if name in _STATE:
+                self._state()[name] = value
+                return
+            super().__setattr__(name, value)
+            if not name.startswith("_") and name not in ("permissions", "last_modified"):
+                self._mark_changed(name)
 
     def _state(self) -> dict[str, Any]:
         private = self.__pydantic_private__

@@ -1,0 +1,137 @@
+"""Typical code a kinto-orm user writes: it must type-check clean in pyright strict and
+mypy --strict (with and without the pydantic plugin), with these exact types."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+import enum
+from typing import Any
+
+from typing_extensions import assert_type
+
+from kinto_orm import (
+    AsyncClient,
+    Bucket,
+    Client,
+    Collection,
+    Group,
+    KintoBatchException,
+    KintoException,
+    Page,
+    Permissions,
+    PreconditionFailed,
+    Query,
+    Record,
+)
+from kinto_orm.bulk import BulkResult
+from kinto_orm.models.extra import ServerInfo
+from kinto_orm.patch_type import JSONPatch, MergePatch
+
+
+class Status(str, enum.Enum):
+    open = "open"
+    done = "done"
+
+
+class Task(Record, bucket="work", collection="tasks"):
+    title: str
+    due: datetime.date
+    status: Status = Status.open
+    tags: list[str] = []
+    estimate: float | None = None
+    meta: dict[str, Any] = {}
+
+
+def sync_usage(client: Client) -> None:
+    task = Task(title="write", due=datetime.date(2026, 12, 1), tags=["doc"])
+    assert_type(task.id, str)
+    assert_type(task.last_modified, int | None)
+    assert_type(task.permissions, Permissions)
+    assert_type(task.bind(client), Task)
+    assert_type(task.create(), Task)
+    assert_type(task.save(), Task)
+    task.status = Status.done
+    assert_type(task.patch(), Task)
+    assert_type(task.patch(MergePatch({"estimate": None})), Task)
+    assert_type(task.patch(JSONPatch([{"op": "add", "path": "/data/tags/-", "value": "x"}])), Task)
+    assert_type(task.refresh(), Task)
+    same = Task(id="fixed", title="t", due=datetime.date.today(), permissions=Permissions())
+    assert_type(same.id, str)
+
+    query = client.records(Task).filter(status=Status.open, due__lte="2026-12-31")
+    assert_type(query, Query[Task])
+    assert_type(query.sort("-due").limit(10).all(), list[Task])
+    assert_type(query.first(), Task | None)
+    assert_type(query.get(task.id), Task)
+    assert_type(query.count(), int)
+    assert_type(query.exists(), bool)
+    assert_type(query.timestamp(), int)
+    assert_type(query.delete(), list[dict[str, Any]])
+    for page in query.pages():
+        assert_type(page, Page[Task])
+        assert_type(page.items, list[Task])
+    for item in query:
+        assert_type(item, Task)
+        assert_type(item.due, datetime.date)
+    assert_type(query.update(status=Status.done), BulkResult)
+
+    result = client.records(Task).bulk_save([task, same])
+    assert_type(result, BulkResult)
+    assert_type(result.failed_ids, list[str | None])
+    try:
+        result.raise_on_failure()
+    except KintoBatchException as exc:
+        assert_type(exc.exceptions, list[KintoException])
+
+    with client.batch() as batch:
+        assert_type(batch, Client)
+        task.save()
+        batch.create_record(data={"title": "x"}, bucket="work", collection="tasks")
+    assert_type(batch.results(), list[dict[str, Any]])
+
+    bucket = client.bucket("work")
+    assert_type(bucket, Bucket)
+    assert_type(bucket.collection("tasks"), Collection)
+    assert_type(bucket.group("admins"), Group)
+    assert_type(bucket.collections(), Query[Collection])
+    assert_type(bucket.children(), Query[Collection | Group])
+    tasks = client.collection("tasks", bucket="work")
+    assert_type(tasks.record("abc"), Record)
+    assert_type(tasks.record("abc", Task), Task)
+    assert_type(tasks.records(Task), Query[Task])
+    assert_type(tasks.children(Task), Query[Task])
+    assert_type(client.info(), ServerInfo)
+
+    assert_type(client.get_records(bucket="work", collection="tasks"), list[dict[str, Any]])
+    assert_type(client.get_record(id="x", bucket="work", collection="tasks"), dict[str, Any])
+
+    try:
+        task.save()
+    except PreconditionFailed as conflict:
+        assert_type(conflict.existing, dict[str, Any] | None)
+
+
+async def async_usage(aclient: AsyncClient) -> None:
+    task = Task(title="write", due=datetime.date(2026, 12, 1)).bind(aclient)
+    assert_type(await task.asave(), Task)
+    assert_type(await task.acreate(if_not_exists=True), Task)
+    assert_type(await task.apatch({"title": "x"}), Task)
+    query = aclient.records(Task)
+    assert_type(await query.aall(), list[Task])
+    assert_type(await query.afirst(), Task | None)
+    assert_type(await query.aget(task.id), Task)
+    assert_type(await query.acount(), int)
+    assert_type(await query.aupdate(title="y"), BulkResult)
+    async for item in query:
+        assert_type(item, Task)
+    results = await asyncio.gather(*(t.asave() for t in [task]))
+    assert_type(results, list[Task])
+    assert_type(await query.abulk_create([task], concurrency=4), BulkResult)
+    async with aclient.batch() as batch:
+        assert_type(batch, AsyncClient)
+        await task.asave()
+    assert_type(batch.results(), list[dict[str, Any]])
+    assert_type(await aclient.get_records(bucket="work", collection="tasks"),
+                list[dict[str, Any]])
+    assert_type(await aclient.info(), ServerInfo)
