@@ -267,12 +267,12 @@ def test_batch_with_a_post_without_id_is_not_retried(
     async def awrite(c: Any) -> None:
         async with c.batch():
             await place.items(c, 1)[0].asave()
-            await Item(n=9, title="server picks my id").bind(c).acreate()
+            await Item(n=9, title="server picks my id").bind(c).acreate(server_id=True)
 
     def write(c: Any) -> None:
         with c.batch():
             place.items(c, 1)[0].save()
-            Item(n=9, title="server picks my id").bind(c).create()
+            Item(n=9, title="server picks my id").bind(c).create(server_id=True)
 
     error = _run(is_async, place, proxy, awrite if is_async else write)
     assert isinstance(error, KintoBatchException), error
