@@ -199,8 +199,8 @@ def _run(is_async: bool, place: Place, proxy: FaultProxy, action: Any) -> KintoE
 
 def _post_without_id(is_async: bool) -> Any:
     if is_async:
-        return lambda c: Item(n=1, title="server picks my id").bind(c).acreate()
-    return lambda c: Item(n=1, title="server picks my id").bind(c).create()
+        return lambda c: Item(n=1, title="server picks my id").bind(c).acreate(server_id=True)
+    return lambda c: Item(n=1, title="server picks my id").bind(c).create(server_id=True)
 
 
 @pytest.mark.parametrize("is_async", [False, True], ids=["sync", "async"])
