@@ -7,10 +7,12 @@ decisions (errors, retries, backoff, pagination) come from ``_protocol``.
 from __future__ import annotations
 
 import asyncio
+import copy
 import hashlib
 import logging
 import threading
 import time
+import warnings
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
@@ -20,19 +22,38 @@ import httpx
 import requests
 
 from . import _protocol as core
+from ._timeouts import DEFAULT_TIMEOUT, Timeout, check_timeout, current_timeout
 from ._version import __version__
 from .auth import describe_auth, to_httpx_auth, to_requests_auth
 from .errors import KintoException
+from .events import (
+    BackoffEvent,
+    DeprecatedEvent,
+    Hooks,
+    RequestEvent,
+    ResponseEvent,
+    RetryEvent,
+)
 
 logger = logging.getLogger("kinto_orm")
 
 USER_AGENT = f"kinto-orm/{__version__}"
 
-Timeout = float | tuple[float, float] | None
+class _ServerState:
+    """What the server told us about future requests; shared by a transport's copies."""
+
+    def __init__(self) -> None:
+        self.backoff_until = 0.0
+        self.alerts_seen: set[str] = set()
+        self.lock = threading.Lock()
 
 
 class TransportSettings:
-    """What both transports share: server URL, auth, headers, timeout, retry, dry mode."""
+    """What both transports share: server URL, auth, headers, timeout, retry, dry mode,
+    event hooks."""
+
+    #: Whether event callbacks may be coroutine functions (the async transport).
+    _async_hooks = False
 
     def __init__(
         self,
@@ -40,10 +61,11 @@ class TransportSettings:
         *,
         auth: Any = None,
         headers: dict[str, str] | None = None,
-        timeout: Timeout = None,
+        timeout: Timeout = DEFAULT_TIMEOUT,
         retry: int = 0,
         retry_after: float | None = None,
         dry_mode: bool = False,
+        hooks: Hooks | None = None,
     ) -> None:
         if not isinstance(server_url, str) or not server_url.startswith(("http://", "https://")):
             raise ValueError(
@@ -54,11 +76,24 @@ class TransportSettings:
         self.server_url = server_url
         self.auth = auth if auth is not None else url_auth
         self.headers = {"User-Agent": USER_AGENT, "Accept": core.JSON, **(headers or {})}
-        self.timeout = timeout
+        self.timeout = check_timeout(timeout)
         self.policy = core.RetryPolicy(retry=retry, retry_after=retry_after)
         self.dry_mode = dry_mode
-        self._backoff_until = 0.0
-        self._lock = threading.Lock()
+        self.hooks = hooks if hooks is not None else Hooks(allow_coroutines=self._async_hooks)
+        self._state = _ServerState()
+
+    @property
+    def current_timeout(self) -> Timeout:
+        """The timeout of the next request: a ``client.timeout(...)`` block's, else
+        :attr:`timeout`."""
+        return current_timeout(self, self.timeout)
+
+    def with_timeout(self, timeout: Timeout) -> TransportSettings:
+        """A copy with another timeout, sharing everything else (connection pool, auth,
+        hooks, the server's ``Backoff``)."""
+        other = copy.copy(self)
+        other.timeout = check_timeout(timeout)
+        return other
 
     @property
     def retry(self) -> int:
@@ -87,18 +122,27 @@ class TransportSettings:
 
     def backoff_wait(self) -> float:
         """Seconds still to wait because of a server ``Backoff`` header."""
-        return max(0.0, self._backoff_until - time.monotonic())
+        return max(0.0, self._state.backoff_until - time.monotonic())
 
     def note(self, response: core.Response) -> None:
         """Record what a response tells about future requests (``Backoff``, ``Alert``)."""
         seconds = core.backoff_seconds(response.headers)
         if seconds:
-            with self._lock:
-                self._backoff_until = time.monotonic() + seconds
+            with self._state.lock:
+                self._state.backoff_until = time.monotonic() + seconds
             logger.warning("Kinto asked to back off for %s s", seconds)
+            self.hooks.emit("backoff", BackoffEvent(seconds, response))
         alert = response.headers.get("Alert")
-        if alert:
-            logger.warning("Kinto alert: %s", alert)
+        if alert and alert not in self._state.alerts_seen:
+            with self._state.lock:
+                first = alert not in self._state.alerts_seen
+                self._state.alerts_seen.add(alert)
+            if first:  # once per distinct alert, like kinto-http's DeprecationWarning
+                event = DeprecatedEvent.parse(alert, response)
+                logger.warning("Kinto alert (%s): %s %s", event.code, event.message or "",
+                               event.url or "")
+                warnings.warn(alert, DeprecationWarning, stacklevel=2)
+                self.hooks.emit("deprecated", event)
 
     def delivery(
         self, request: core.Request
@@ -114,13 +158,25 @@ class TransportSettings:
                 yield wait
             if self.dry_mode:
                 return self.dry_response(request)
+            hooks = self.hooks
+            if hooks.wants("request"):
+                hooks.emit("request", RequestEvent(request, self.url(request), attempt))
+            sent = time.perf_counter()
             outcome = yield request
+            if hooks.wants("response"):
+                hooks.emit("response", ResponseEvent(
+                    request, self.url(request), attempt, time.perf_counter() - sent,
+                    outcome if isinstance(outcome, core.Response) else None,
+                    outcome if isinstance(outcome, Exception) else None,
+                ))
             if isinstance(outcome, Exception):
                 delay = self.policy.after_network_error(request, attempt)
                 if delay is None:
                     raise core.network_error(request, outcome, attempt) from outcome
                 logger.info("%s failed (%s), retrying in %.2f s", request.describe(), outcome,
                             delay)
+                reason = f"network error: {type(outcome).__name__}: {outcome}"
+                hooks.emit("retry", RetryEvent(request, attempt, delay, reason, error=outcome))
                 yield delay
                 continue
             assert outcome is not None
@@ -138,6 +194,8 @@ class TransportSettings:
                 raise core.error_from_response(outcome, attempt)
             logger.info("%s got %s, retrying in %.2f s", request.describe(), outcome.status,
                         delay)
+            hooks.emit("retry", RetryEvent(request, attempt, delay, str(outcome.status),
+                                           response=outcome))
             yield delay
 
     def dry_response(self, request: core.Request) -> core.Response:
@@ -222,7 +280,7 @@ class SyncTransport(TransportSettings):
             files=request.files,
             headers={**self.headers, **request.all_headers()},
             auth=self._requests_auth,
-            timeout=self.timeout,
+            timeout=self.current_timeout,
             allow_redirects=False,
         )
         return core.Response(
@@ -239,7 +297,8 @@ class SyncTransport(TransportSettings):
         auth = self._requests_auth if self.same_origin(url) else None
         try:
             with self.session.get(
-                url, stream=True, timeout=self.timeout, auth=auth, headers=self.file_headers
+                url, stream=True, timeout=self.current_timeout, auth=auth,
+                headers=self.file_headers,
             ) as raw:
                 self.check_download(url, raw.status_code)
                 with dest.open("wb") as handle:
@@ -292,6 +351,8 @@ def _httpx_timeout(timeout: Timeout) -> httpx.Timeout:
 class AsyncTransport(TransportSettings):
     """Non-blocking transport on ``httpx.AsyncClient`` (HTTP/1.1 connection pool)."""
 
+    _async_hooks = True
+
     def __init__(
         self, server_url: str, *, session: httpx.AsyncClient | None = None, **kwargs: Any
     ) -> None:
@@ -334,6 +395,7 @@ class AsyncTransport(TransportSettings):
             files=request.files,
             headers={**self.headers, **request.all_headers()},
             auth=self._httpx_auth if self._httpx_auth is not None else httpx.USE_CLIENT_DEFAULT,
+            timeout=_httpx_timeout(self.current_timeout),
             follow_redirects=False,
         )
         return core.Response(
@@ -346,7 +408,8 @@ class AsyncTransport(TransportSettings):
         auth = self._httpx_auth if self.same_origin(url) else None
         try:
             async with self.session.stream(
-                "GET", url, auth=auth or httpx.USE_CLIENT_DEFAULT, headers=self.file_headers
+                "GET", url, auth=auth or httpx.USE_CLIENT_DEFAULT, headers=self.file_headers,
+                timeout=_httpx_timeout(self.current_timeout),
             ) as raw:
                 self.check_download(url, raw.status_code)
                 with dest.open("wb") as handle:

@@ -18,11 +18,13 @@ from . import _files
 from . import _protocol as core
 from ._methods import OperationsMixin
 from ._operations import KintoMethod
-from ._transport import AsyncTransport, SyncTransport, Timeout
+from ._timeouts import DEFAULT_TIMEOUT, Timeout, TimeoutMixin
+from ._transport import AsyncTransport, SyncTransport
 from .auth import parse_auth
 from .batch import Batch, open_batch
 from .endpoints import check_id, endpoint
 from .errors import KintoException
+from .events import HooksMixin
 from .models import (
     Bucket,
     Collection,
@@ -40,8 +42,12 @@ M = TypeVar("M", bound=KintoObject)
 R = TypeVar("R", bound=Record)
 
 
-class BaseClient(OperationsMixin):
-    """What the sync and async clients share: defaults, paths and the ORM entry points."""
+class BaseClient(OperationsMixin, HooksMixin, TimeoutMixin):
+    """What the sync and async clients share: defaults, paths and the ORM entry points.
+
+    ``timeout``: seconds, a ``(connect, read)`` tuple, or None for no timeout; by default
+    10 s to connect and 60 s to wait for each answer (see :meth:`timeout` for a block).
+    """
 
     def __init__(
         self,
@@ -51,12 +57,13 @@ class BaseClient(OperationsMixin):
         bucket: str | None = None,
         collection: str | None = None,
         headers: dict[str, str] | None = None,
-        timeout: Timeout = None,
+        timeout: Timeout = DEFAULT_TIMEOUT,
         retry: int = 0,
         retry_after: float | None = None,
         dry_mode: bool = False,
         session: Any = None,
         ignore_batch_4xx: bool = False,
+        hooks: Any = None,
     ) -> None:
         if bucket is not None:
             check_id(bucket, "bucket id")
@@ -71,6 +78,8 @@ class BaseClient(OperationsMixin):
         if session is not None:
             if server_url is not None or auth is not None:
                 raise ValueError("Pass either session=... or server_url/auth, not both.")
+            if timeout is not DEFAULT_TIMEOUT:  # the rest of the session stays shared
+                session = session.with_timeout(timeout)
             self.session = session
         else:
             if server_url is None:
@@ -89,22 +98,26 @@ class BaseClient(OperationsMixin):
                 retry=retry,
                 retry_after=retry_after,
                 dry_mode=dry_mode,
+                hooks=hooks,
             )
 
     def _make_transport(self, server_url: str, **kwargs: Any) -> Any:
         raise NotImplementedError
 
     def clone(self, **kwargs: Any) -> Self:
-        """A client sharing this one's transport (connection pool, auth, retry), with
-        some defaults overridden: ``client.clone(collection="orders")``.
+        """A client sharing this one's transport (connection pool, auth, retry, event
+        hooks), with some defaults overridden: ``client.clone(collection="orders")``,
+        ``client.clone(timeout=5)``.
 
-        Passing ``server_url`` or ``auth`` builds a new transport instead.
+        Passing ``server_url`` or ``auth`` builds a new transport instead (it still
+        shares the event hooks).
         """
         if "server_url" in kwargs or "auth" in kwargs:
             kwargs.setdefault("server_url", self.session.server_url)
             kwargs.setdefault("auth", self.session.auth)
             for name in ("timeout", "retry", "retry_after", "dry_mode"):
                 kwargs.setdefault(name, getattr(self.session, name))
+            kwargs.setdefault("hooks", self.session.hooks)
         else:
             kwargs.setdefault("session", self.session)
         kwargs.setdefault("bucket", self.bucket_name)
