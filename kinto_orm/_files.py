@@ -1,7 +1,8 @@
 """Attachments (kinto-attachment plugin): the parts that need no network.
 
-Building the multipart upload, choosing where a download goes, and checking that what
-arrived is what the record describes (sha256 ``hash`` and ``size``).
+Reading what to upload (path, bytes or file object) and building the multipart request,
+choosing where a download goes, and checking that what arrived is what the record
+describes (sha256 ``hash`` and ``size``).
 """
 
 from __future__ import annotations
@@ -10,44 +11,128 @@ import hashlib
 import json
 import mimetypes
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urljoin
 
-from ._protocol import Request
+from ._protocol import Request, dumps, envelope
 from .errors import KintoException
 
+#: What can be attached: a path, the bytes themselves, or a binary file object.
+Source = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]
 
-def upload_request(
-    path: str,
-    source: str | os.PathLike[str] | IO[bytes],
-    *,
-    filename: str | None = None,
-    mimetype: str | None = None,
-    data: dict[str, Any] | None = None,
-    permissions: dict[str, Any] | None = None,
-) -> Request:
-    """``POST {record}/attachment`` with the file in the ``attachment`` field."""
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """A file ready to be sent: its name (Kinto checks its extension), bytes, type, and
+    the ``hash``/``size`` the server will record for it."""
+
+    filename: str
+    content: bytes
+    mimetype: str
+
+    @property
+    def size(self) -> int:
+        return len(self.content)
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.content).hexdigest()
+
+    def matches(self, attachment: Any) -> bool:
+        """Whether ``attachment`` (a record's metadata) already describes these bytes."""
+        return (
+            isinstance(attachment, dict)
+            and attachment.get("size") == self.size
+            and attachment.get("hash") == self.sha256
+        )
+
+
+def prepare_upload(
+    source: Source, *, filename: str | None = None, mimetype: str | None = None
+) -> Upload:
+    """Read ``source`` and settle its file name and mimetype.
+
+    A path or a named file object gives its own name; bytes and unnamed file objects
+    (``io.BytesIO``) need ``filename``, or a ``mimetype`` to name them
+    ``attachment<.ext>``. The mimetype is guessed from the name when not given.
+    """
     if isinstance(source, (str, os.PathLike)):
         file_path = Path(source)
         if not file_path.is_file():
             raise FileNotFoundError(f"No file to attach at {str(file_path)!r}.")
         content = file_path.read_bytes()
         filename = filename or file_path.name
-    else:
+    elif isinstance(source, (bytes, bytearray, memoryview)):
+        content = bytes(source)
+    elif callable(getattr(source, "read", None)):
         content = source.read()
-        filename = filename or os.path.basename(getattr(source, "name", "") or "attachment")
+        if not isinstance(content, bytes):
+            raise TypeError(
+                "The file object gave text, not bytes: open it in binary mode ('rb')."
+            )
+        name = getattr(source, "name", None)
+        if not filename and isinstance(name, str) and name:
+            filename = os.path.basename(name)
+    else:
+        raise TypeError(
+            f"Cannot attach a {type(source).__name__}: pass a path, bytes, or a binary "
+            "file object."
+        )
+    if not filename:
+        extension = mimetypes.guess_extension(mimetype) if mimetype else None
+        if extension is None:
+            raise ValueError(
+                "Name the attachment: pass filename='report.pdf' (Kinto checks its "
+                "extension), or a mimetype= to name it after."
+            )
+        filename = "attachment" + extension
     if mimetype is None:
         mimetype = mimetypes.guess_type(filename)[0] or "application/octet-stream"
+    return Upload(filename, content, mimetype)
+
+
+def upload_request(
+    path: str,
+    upload: Upload,
+    *,
+    data: dict[str, Any] | None = None,
+    permissions: Any = None,
+) -> Request:
+    """``POST {record}/attachment`` with the file in the ``attachment`` field; Kinto
+    creates the record (with ``data``) if needed, in the same request."""
     form: dict[str, str] = {}
     if data is not None:
-        form["data"] = json.dumps(data)
+        form["data"] = dumps(data).decode()
     if permissions is not None:
-        form["permissions"] = json.dumps(permissions)
+        form["permissions"] = dumps(envelope(permissions=permissions)["permissions"]).decode()
     return Request(
-        "POST", path, files=[("attachment", (filename, content, mimetype))], form=form or None,
+        "POST", path, files=[("attachment", (upload.filename, upload.content, upload.mimetype))],
+        form=form or None,
         idempotent=True,  # re-uploading the same file to the same record changes nothing
     )
+
+
+def changed_fields(current: dict[str, Any], data: dict[str, Any] | None) -> dict[str, Any]:
+    """The fields of ``data`` whose (JSON) value differs from the record ``current``,
+    leaving out what the server manages."""
+    if not data:
+        return {}
+    sent = json.loads(dumps(data))
+    managed = ("id", "last_modified", "attachment", "schema")
+    return {k: v for k, v in sent.items() if k not in managed and current.get(k) != v}
+
+
+def changed_permissions(current: dict[str, Any], permissions: Any) -> dict[str, Any]:
+    """The permissions of ``permissions`` whose principals differ from ``current``'s."""
+    if permissions is None:
+        return {}
+    wanted = envelope(permissions=permissions)["permissions"]
+    return {
+        name: principals for name, principals in wanted.items()
+        if set(principals or ()) != set(current.get(name) or ())
+    }
 
 
 def attachment_of(record: dict[str, Any]) -> dict[str, Any]:

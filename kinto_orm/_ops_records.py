@@ -9,6 +9,7 @@ from . import _files
 from . import _protocol as core
 from ._operations import _CREATE_HINT, Data, OperationsBase
 from ._protocol import Op, Request
+from .errors import Forbidden, KintoException, NotFound
 
 
 class RecordOperations(OperationsBase):
@@ -164,23 +165,66 @@ class RecordOperations(OperationsBase):
         self,
         /,
         id: str,
-        filepath: Any,
+        filepath: _files.Source,
         filename: str | None = None,
         bucket: str | None = None,
         collection: str | None = None,
         data: Data | None = None,
         permissions: Any = None,
         mimetype: str | None = None,
+        *,
+        force: bool = False,
     ) -> Op[Data]:
-        """Upload ``filepath`` (a path or a binary file object) as the attachment of
-        record ``id`` (created if needed, with ``data``); returns the attachment metadata."""
-        path = self.get_endpoint("attachment", id=id, bucket=bucket, collection=collection)
+        """Upload ``filepath`` (a path, bytes, or a binary file object) as the attachment
+        of record ``id``; returns the attachment metadata. A missing record is created
+        with ``data`` and ``permissions`` by the same request: a rejected upload (400 for
+        a disallowed extension or size) creates nothing.
+
+        Unless ``force``, the record is read first; when its attachment already has this
+        file's sha256 and size, the file is not sent again (changed ``data`` or
+        ``permissions`` are patched). After a network error, the record is read to learn
+        whether the upload landed (then it is a success)."""
+        record = self.get_endpoint("record", id=id, bucket=bucket, collection=collection)
+        upload = _files.prepare_upload(filepath, filename=filename, mimetype=mimetype)
+        current = None if force else (yield from self._record_or_none(record))
+        if current is not None and upload.matches(current["data"].get("attachment")):
+            yield from self._patch_changes(record, current, data, permissions)
+            return dict(current["data"]["attachment"])
         request = _files.upload_request(
-            path, filepath, filename=filename, mimetype=mimetype, data=data,
-            permissions=permissions,
+            record + "/attachment", upload, data=data, permissions=permissions
         )
-        response = yield request
+        try:
+            response = yield request
+        except KintoException as exc:
+            if exc.response is not None:  # the server answered: a real refusal
+                raise
+            try:
+                landed = yield from self._record_or_none(record)
+            except KintoException:
+                raise exc from exc.__cause__
+            if landed is None or not upload.matches(landed["data"].get("attachment")):
+                raise
+            return dict(landed["data"]["attachment"])
         return dict(response.json())
+
+    def _record_or_none(self, path: str) -> Op[Data | None]:
+        """The record at ``path``, or None when it is missing (or hidden from us)."""
+        try:
+            response = yield Request("GET", path)
+        except (NotFound, Forbidden):
+            return None
+        return dict(response.json())
+
+    def _patch_changes(
+        self, path: str, current: Data, data: Data | None, permissions: Any
+    ) -> Op[None]:
+        """PATCH what ``data``/``permissions`` change in ``current``; nothing when nothing."""
+        changes = _files.changed_fields(current.get("data") or {}, data)
+        granted = _files.changed_permissions(current.get("permissions") or {}, permissions)
+        if changes or granted:
+            headers = core.if_match_headers(True, if_match=current["data"].get("last_modified"))
+            yield Request("PATCH", path, json=core.envelope(changes, granted or None),
+                          headers=headers)
 
     def _op_remove_attachment(
         self, /, id: str, bucket: str | None = None, collection: str | None = None

@@ -269,11 +269,14 @@ class Record(KintoObject):
 
     # ------------------------------------------------------------------ attachments
 
-    def _op_attach(self, client: BaseClient, source: Any, mimetype: str | None) -> Op[Self]:
+    def _op_attach(
+        self, client: BaseClient, source: Any, mimetype: str | None, filename: str | None,
+        force: bool,
+    ) -> Op[Self]:
         loc = self._locate()
         yield from client._op_add_attachment(
-            self.id, source, bucket=loc["bucket"], collection=loc["collection"],
-            data=self._write_data(), mimetype=mimetype,
+            self.id, source, filename, bucket=loc["bucket"], collection=loc["collection"],
+            data=self._write_data(), mimetype=mimetype, force=force,
         )
         return (yield from self._op_refresh(client))
 
@@ -285,14 +288,24 @@ class Record(KintoObject):
         return (yield from self._op_refresh(client))
 
     def attach(
-        self, source: str | os.PathLike[str] | IO[bytes], mimetype: str | None = None,
-        *, client: BaseClient | None = None,
+        self, source: str | os.PathLike[str] | bytes | IO[bytes], mimetype: str | None = None,
+        *, filename: str | None = None, force: bool = False, client: BaseClient | None = None,
     ) -> Self:
-        """Upload a file (a path or a binary file object) as this record's attachment
-        (kinto-attachment), creating the record if needed; the instance then holds the
-        server's record with its ``attachment``."""
-        return self._sync(client, "attach", lambda c: self._op_attach(c, source, mimetype),
-                          queue=False)
+        """Upload a file as this record's attachment (kinto-attachment): a path, bytes,
+        or a binary file object. Bytes and unnamed file objects need ``filename`` (or a
+        ``mimetype`` to name them after); the mimetype is guessed from the name.
+
+        A new record is created with the upload, in one request: if the server refuses
+        the file, nothing is created. When the server's attachment already has the same
+        sha256 and size, the file is not sent again (unless ``force``). The instance
+        then holds the server's record with its ``attachment``.
+
+        >>> report.attach(b"%PDF-1.7 ...", filename="report.pdf")
+        """
+        return self._sync(
+            client, "attach", lambda c: self._op_attach(c, source, mimetype, filename, force),
+            queue=False,
+        )
 
     def detach(self, *, client: BaseClient | None = None) -> Self:
         """Remove this record's attachment (the record stays)."""
@@ -311,12 +324,13 @@ class Record(KintoObject):
         return path
 
     async def aattach(
-        self, source: str | os.PathLike[str] | IO[bytes], mimetype: str | None = None,
-        *, client: BaseClient | None = None,
+        self, source: str | os.PathLike[str] | bytes | IO[bytes], mimetype: str | None = None,
+        *, filename: str | None = None, force: bool = False, client: BaseClient | None = None,
     ) -> Self:
         """Async :meth:`attach`."""
         return await self._async(
-            client, "aattach", lambda c: self._op_attach(c, source, mimetype), queue=False
+            client, "aattach",
+            lambda c: self._op_attach(c, source, mimetype, filename, force), queue=False,
         )
 
     async def adetach(self, *, client: BaseClient | None = None) -> Self:
