@@ -229,3 +229,18 @@ def test_a_refused_upload_creates_no_record(
     asyncio.run(main())
     assert raw.status(rec_path(bid, "c", "r3")) == 404
     assert raw.all(f"/buckets/{bid}/collections/c/records") == []
+
+
+def test_server_behaviour_a_refused_upload_loses_the_previous_file(
+    strict: tuple[Client, Raw, str],
+) -> None:
+    """kinto-attachment 8.0 deletes the current file before checking the new one (the
+    warning in docs/plugins.md). If this starts failing, the server was fixed: update
+    the docs."""
+    client, raw, bid = strict
+    meta = client.add_attachment("r1", b"good", "a.txt", collection="c")
+    assert raw.session.get(meta["location"], timeout=10).status_code == 200
+    with pytest.raises(BadRequest):
+        client.add_attachment("r1", b"bad", "a.pdf", collection="c")
+    assert raw.data(rec_path(bid, "c", "r1"))["attachment"] == meta  # still described...
+    assert raw.session.get(meta["location"], timeout=10).status_code == 404  # ...but gone
