@@ -7,6 +7,7 @@ holds is read with plain HTTP (``raw``); what was sent is counted with the clien
 from __future__ import annotations
 
 import asyncio
+import datetime
 import hashlib
 import io
 from collections.abc import Iterator
@@ -59,7 +60,9 @@ def test_attach_bytes_with_a_filename(client: Client, bid: str, cid: str, raw: R
     assert report.last_modified == stored["last_modified"]
 
 
-def test_attach_bytes_named_after_the_mimetype(client: Client, bid: str, cid: str, raw: Raw) -> None:
+def test_attach_bytes_named_after_the_mimetype(
+    client: Client, bid: str, cid: str, raw: Raw
+) -> None:
     Report(id="r1", title="Q3").bind(client, collection=cid).attach(
         bytearray(PDF), mimetype="application/pdf"
     )
@@ -96,15 +99,9 @@ def test_attach_file_objects(client: Client, bid: str, cid: str, raw: Raw,
 def test_add_attachment_from_bytes_kinto_http_style(client: Client, bid: str, cid: str,
                                                     raw: Raw) -> None:
     meta = client.add_attachment("r1", PDF, filename="q3.pdf", collection=cid,
-                                 data={"title": "Q3", "when": _date()})
+                                 data={"title": "Q3", "when": datetime.date(2026, 12, 1)})
     stored = raw.data(rec_path(bid, cid, "r1"))
     assert stored["attachment"] == meta and stored["when"] == "2026-12-01"
-
-
-def _date() -> Any:
-    import datetime
-
-    return datetime.date(2026, 12, 1)
 
 
 # ---------------------------------------------------------------------------- skip
