@@ -39,6 +39,7 @@ logger = logging.getLogger("kinto_orm")
 
 USER_AGENT = f"kinto-orm/{__version__}"
 
+
 class _ServerState:
     """What the server told us about future requests; shared by a transport's copies."""
 
@@ -139,8 +140,8 @@ class TransportSettings:
                 self._state.alerts_seen.add(alert)
             if first:  # once per distinct alert, like kinto-http's DeprecationWarning
                 event = DeprecatedEvent.parse(alert, response)
-                logger.warning("Kinto alert (%s): %s %s", event.code, event.message or "",
-                               event.url or "")
+                logger.warning("Kinto alert (%s): %s", event.code,
+                               " ".join(filter(None, (event.message, event.url))))
                 warnings.warn(alert, DeprecationWarning, stacklevel=2)
                 self.hooks.emit("deprecated", event)
 
