@@ -1,19 +1,17 @@
-"""What users write with ``client.on``, attachments and timeouts type-checks under
-``mypy --strict``: each event name gives its callback a precise event type, so a wrong
-field or an unknown event name is a type error."""
+"""Event hooks, attachments and timeouts as users write them type-check in pyright strict
+and ``mypy --strict`` (helpers of ``test_type_check``): each event name gives its callback
+a precise event type, so a wrong field or an unknown event name is an error."""
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 
 import pytest
-
-api = pytest.importorskip("mypy.api")
+from test_type_check import MYPY_CONFIGS, flagged_lines, mypy, pyright, show
 
 GOOD = '''
 import io
-from typing import assert_type
+from typing_extensions import assert_type
 from collections.abc import Callable
 from kinto_orm import AsyncClient, Client, Record
 from kinto_orm.events import DeprecatedEvent, ResponseEvent, RetryEvent
@@ -61,22 +59,23 @@ client.on("sent", lambda e: None)
 '''
 
 
-def check(tmp_path: Path, code: str) -> tuple[str, int]:
-    path = tmp_path / "user_code.py"
-    path.write_text(textwrap.dedent(code))
-    stdout, stderr, status = api.run(
-        ["--strict", "--no-incremental", "--cache-dir", str(tmp_path / "cache"), str(path)]
-    )
-    return stdout + stderr, status
+def write(folder: Path, code: str) -> list[str]:
+    (folder / "user_events.py").write_text(code.lstrip("\n"), encoding="utf-8")
+    return ["user_events.py"]
 
 
-def test_typical_user_code_type_checks(tmp_path: Path) -> None:
-    output, status = check(tmp_path, GOOD)
-    assert status == 0, output
+def test_typical_code_is_clean_in_pyright(tmp_path: Path) -> None:
+    errors = pyright(tmp_path, write(tmp_path, GOOD))
+    assert not errors, show(errors)
 
 
-def test_wrong_field_and_unknown_event_are_type_errors(tmp_path: Path) -> None:
-    output, status = check(tmp_path, BAD)
-    assert status == 1
-    assert 'user_code.py:4: error: No overload variant of "on"' in output
-    assert 'user_code.py:5: error: No overload variant of "on"' in output
+@pytest.mark.parametrize("config", ["mypy", "mypy+plugin"])
+def test_typical_code_is_clean_in_mypy(tmp_path: Path, config: str) -> None:
+    errors = mypy(tmp_path, write(tmp_path, GOOD), MYPY_CONFIGS[config])
+    assert not errors, show(errors)
+
+
+def test_wrong_field_and_unknown_event_are_flagged(tmp_path: Path) -> None:
+    files = write(tmp_path, BAD)
+    assert flagged_lines(pyright(tmp_path, files)) == {3, 4}
+    assert flagged_lines(mypy(tmp_path, files, MYPY_CONFIGS["mypy"])) == {3, 4}
