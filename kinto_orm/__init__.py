@@ -10,8 +10,9 @@ for the Kinto HTTP storage server.
 """
 
 from ._version import __version__
-from .auth import BearerTokenAuth, BrowserOAuth
+from .auth import BearerTokenAuth, BrowserOAuth, TokenAuth
 from .client import AsyncClient, BaseClient, Client
+from .endpoints import Endpoints
 from .errors import (
     BadRequest,
     BatchError,
@@ -38,6 +39,7 @@ from .models import (
     ServerInfo,
 )
 from .query import Page, Query
+from .session import Session, create_session
 
 __all__ = [
     "AsyncClient",
@@ -52,6 +54,7 @@ __all__ = [
     "Client",
     "Collection",
     "CollectionNotFound",
+    "Endpoints",
     "Forbidden",
     "Group",
     "HistoryEntry",
@@ -66,7 +69,10 @@ __all__ = [
     "Record",
     "ServerError",
     "ServerInfo",
+    "Session",
+    "TokenAuth",
     "Unauthorized",
     "UnboundError",
     "__version__",
+    "create_session",
 ]

@@ -30,8 +30,10 @@ T = TypeVar("T")
 P = ParamSpec("P")
 Data = dict[str, Any]
 
+#: kinto-http's message for a 403 on create_group/collection/record (users match on it).
 _CREATE_HINT = (
-    "Check that the {parent} exists and that you are allowed to create or write this {kind}."
+    "Unauthorized. Please check that the {parent} exists and that you have the permission "
+    "to create or write on this {kind}."
 )
 
 
@@ -107,8 +109,8 @@ class OperationsBase:
                 etag = response.headers.get("ETag")
                 if etag:
                     self._records_timestamp[path] = etag.strip('"')
-            if response.status == 304:
-                break
+            if response.status == 304 or response.content == b"{}":
+                break  # nothing changed, or dry mode (kinto-http: an empty body ends)
             for obj in response.data():
                 objects[obj.get("id", len(objects))] = obj
             request = core.next_page_request(response, self.server_url)
@@ -138,7 +140,7 @@ class OperationsBase:
         except Forbidden as exc:
             if hint is None:
                 raise
-            raise Forbidden(f"{exc} - {hint}", exc) from exc
+            raise Forbidden(hint, exc, description=f"{exc.description} - {hint}") from exc
         return dict(response.json())
 
     def _update(
@@ -194,6 +196,8 @@ class OperationsBase:
             if if_exists and missing:
                 return None
             raise
+        if response.content == b"{}":  # dry mode
+            return {}
         return response.data()
 
     def _delete_all(

@@ -72,15 +72,19 @@ class BucketOperations(OperationsBase):
         try:
             return (yield from self._get(path, kwargs))
         except Unauthorized as exc:
-            raise Unauthorized(
-                f"{exc} - authenticate, or make sure the bucket can be read anonymously.", exc
-            ) from exc
+            hint = (
+                "Unauthorized. Please authenticate or make sure the bucket can be read "
+                "anonymously."
+            )
+            raise Unauthorized(hint, exc, description=f"{exc.description} - {hint}") from exc
         except (Forbidden, NotFound) as exc:
+            # kinto-http's message is the bucket id alone; the explanation is kept too.
             name = id or self.bucket_name or "default"
-            raise BucketNotFound(
-                f"Bucket {name!r} does not exist or you are not allowed to read it ({exc}).",
-                exc,
-            ) from exc
+            description = (
+                f"Bucket {name!r} does not exist or you are not allowed to read it "
+                f"({exc.description})."
+            )
+            raise BucketNotFound(name, exc, description=description) from exc
 
     def _op_delete_bucket(
         self, /,
@@ -247,7 +251,8 @@ class BucketOperations(OperationsBase):
         try:
             return (yield from self._get(path, kwargs))
         except NotFound as exc:
-            raise CollectionNotFound(str(exc), exc) from exc
+            name = id or self.collection_name or ""
+            raise CollectionNotFound(name, exc, description=exc.description) from exc
 
     def _op_delete_collection(
         self, /,

@@ -62,7 +62,7 @@ class RecordOperations(OperationsBase):
         create it twice)."""
         id = id or (data or {}).get("id") or core.new_record_id()
         path = self.get_endpoint("record", id=id, bucket=bucket, collection=collection)
-        hint = _CREATE_HINT.format(parent="collection", kind="record")
+        hint = _CREATE_HINT.format(parent="collection", kind="collection record")
         return (yield from self._create(path, data, permissions, safe, if_not_exists, hint))
 
     def _op_update_record(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime
 import decimal
 import email.utils
+import http
 import json
 import re
 import time
@@ -127,13 +128,23 @@ class Request:
     #: Multipart upload: ``[(field, (filename, content, mimetype))]`` plus form fields.
     files: list[tuple[str, tuple[str, bytes, str]]] | None = None
     form: dict[str, str] | None = None
+    #: The full URL (query string included), set by the transport that sends it; empty
+    #: for a sub-request of a batch.
+    url: str = ""
 
     @property
     def path_url(self) -> str:
-        """kinto-http compatible name for the path."""
-        return self.path
+        """The path and query string as sent, like requests' ``PreparedRequest.path_url``:
+        ``/v1/buckets/b?_limit=2`` (a batch sub-request: its path in the batch,
+        ``/buckets/b``)."""
+        if self.url:
+            parts = urlsplit(self.url)
+            return parts.path + (f"?{parts.query}" if parts.query else "")
+        return self.path + (f"?{urlencode(self.params)}" if self.params else "")
 
+    @property
     def body(self) -> bytes | None:
+        """The encoded JSON body (None without one), like ``PreparedRequest.body``."""
         return None if self.json is None else dumps(self.json)
 
     def all_headers(self) -> dict[str, str]:
@@ -182,7 +193,12 @@ class Headers(dict[str, str]):
 
 @dataclass(slots=True)
 class Response:
-    """A response as the core sees it: status, headers (case-insensitive), body bytes."""
+    """A response as the core sees it: status, headers (case-insensitive), body bytes.
+
+    Reads like a ``requests.Response`` for what code usually reads from
+    ``exc.response``: ``status_code``, ``ok``, ``reason``, ``headers``, ``json()``,
+    ``text``, ``content``, ``url``, ``request``.
+    """
 
     status: int
     headers: Headers
@@ -191,11 +207,25 @@ class Response:
     url: str = ""
     #: How many times the request was sent to get this response.
     attempts: int = 1
+    #: The reason phrase (``"Forbidden"``); the standard one when the server sent none.
+    reason: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.reason:
+            try:
+                self.reason = http.HTTPStatus(self.status).phrase
+            except ValueError:
+                self.reason = ""
 
     @property
     def status_code(self) -> int:
         """kinto-http / requests compatible name for the status."""
         return self.status
+
+    @property
+    def ok(self) -> bool:
+        """True for a status below 400, as ``requests.Response.ok``."""
+        return self.status < 400
 
     @property
     def text(self) -> str:
@@ -208,24 +238,28 @@ class Response:
         try:
             return json.loads(self.content)
         except ValueError as exc:
-            raise KintoException(
-                f"{self.request.describe()} - {self.status}: the server answered something "
-                f"that is not JSON ({_snippet(self.content)}). Check that the server URL "
-                "points to a Kinto server (it usually ends with /v1).",
-                request=self.request,
-                response=self,
-            ) from exc
+            message = (
+                f"the server answered something that is not JSON ({_snippet(self.content)}). "
+                "Check that the server URL points to a Kinto server (it usually ends with /v1)."
+            )
+            raise self._unexpected(message) from exc
 
     def data(self) -> Any:
+        """The ``data`` of a JSON object body; a :class:`KintoException` otherwise."""
         body = self.json()
         if not isinstance(body, dict) or "data" not in body:
-            raise KintoException(
-                f"{self.request.describe()} - {self.status}: expected a JSON object with "
-                f"'data', got {_snippet(self.content)}.",
-                request=self.request,
-                response=self,
+            raise self._unexpected(
+                f"expected a JSON object with 'data', got {_snippet(self.content)}."
             )
         return body["data"]
+
+    def _unexpected(self, message: str) -> KintoException:
+        return KintoException(
+            message,
+            request=self.request,
+            response=self,
+            description=f"{self.request.describe()} - {self.status}: {message}",
+        )
 
 
 def _snippet(content: bytes, size: int = 120) -> str:
@@ -350,23 +384,42 @@ def error_from_response(response: Response, attempts: int = 1) -> KintoException
             reason += " (it already exists)"
         elif "If-Match" in response.request.headers:
             reason += " (it changed or was deleted since you read it; see .existing)"
-    message = f"{response.request.describe()} - {status} {reason}".rstrip()
+    description = f"{response.request.describe()} - {status} {reason}".rstrip()
     if attempts > 1:
-        message += f" (after {attempts} attempts)"
+        description += f" (after {attempts} attempts)"
     cls = _STATUS_ERRORS.get(status)
     if cls is None:
         cls = ServerError if status >= 500 else KintoException
     return cls(
-        message, request=response.request, response=response, errno=errno, details=details
+        kinto_http_message(status, body, response.content),
+        request=response.request,
+        response=response,
+        errno=errno,
+        details=details,
+        description=description,
+        attempts=attempts,
     )
 
 
+def kinto_http_message(status: int, body: Any, content: bytes) -> str:
+    """kinto-http's message for an error answer: ``"<status> - <body>"``, the body as the
+    Python ``str`` of its JSON (the raw text when it is not JSON)."""
+    shown = body if body is not None else content.decode("utf-8", errors="replace")
+    return f"{status} - {shown}"
+
+
 def network_error(request: Request, exc: BaseException, attempts: int) -> KintoException:
+    """The error raised when no answer came (after the retries): ``str()`` is the
+    transport's own message, as kinto-http lets requests' exception through."""
     tries = f" after {attempts} attempts" if attempts > 1 else ""
     return KintoException(
-        f"{request.describe()} - network error{tries}: {type(exc).__name__}: {exc}",
+        str(exc),
         exc,
         request=request,
+        description=(
+            f"{request.describe()} - network error{tries}: {type(exc).__name__}: {exc}"
+        ),
+        attempts=attempts,
     )
 
 
@@ -489,11 +542,9 @@ def next_page_request(response: Response, server_url: str) -> Request | None:
     if not url:
         return None
     if origin(server_url) != origin(url):
-        raise KintoException(
+        raise response._unexpected(
             f"The server's Next-Page {url!r} points outside {server_url!r}; refusing to "
-            "follow it. Use the server's own public URL as server_url.",
-            request=response.request,
-            response=response,
+            "follow it. Use the server's own public URL as server_url."
         )
     previous = response.request
     headers = {k: v for k, v in previous.headers.items() if k not in PRECONDITION_HEADERS}
@@ -563,11 +614,8 @@ def batch_responses(response: Response, chunk: Sequence[Request]) -> list[Respon
     body = response.json()
     answers = body.get("responses") if isinstance(body, dict) else None
     if not isinstance(answers, list) or len(answers) != len(chunk):
-        raise KintoException(
-            f"POST /batch - {response.status}: expected {len(chunk)} responses, got "
-            f"{_snippet(response.content)}.",
-            request=response.request,
-            response=response,
+        raise response._unexpected(
+            f"expected {len(chunk)} responses, got {_snippet(response.content)}."
         )
     out = []
     for request, answer in zip(chunk, answers):

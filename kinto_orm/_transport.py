@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Generator
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 
 import httpx
 import requests
@@ -109,6 +109,11 @@ class TransportSettings:
             return request.path
         return self.server_url + request.path
 
+    def full_url(self, request: core.Request) -> str:
+        """``url()`` with the query string: what ``exc.request.url`` shows."""
+        query = f"?{urlencode(request.params)}" if request.params else ""
+        return self.url(request) + query
+
     def same_origin(self, url: str) -> bool:
         return core.origin(self.server_url) == core.origin(url)
 
@@ -151,6 +156,7 @@ class TransportSettings:
         """The decisions of one delivery, for both transports: yields a number of
         seconds to sleep, or the request to send (answered with its response or the
         network exception); returns the final response or raises the final error."""
+        request.url = self.full_url(request)
         attempt = 0
         while True:
             attempt += 1
@@ -200,22 +206,17 @@ class TransportSettings:
             yield delay
 
     def dry_response(self, request: core.Request) -> core.Response:
-        """In dry mode nothing is sent: log the request and echo its data back."""
-        logger.info("(dry mode) %s %s params=%s", request.method, self.url(request), request.params)
-        body: dict[str, Any]
+        """In dry mode nothing is sent: log the request and answer ``200 {}`` as
+        kinto-http does (a batch: ``{}`` for each of its requests)."""
+        logger.info("(dry mode) %s %s", request.method, request.url or self.url(request))
+        body: dict[str, Any] = {}
         if request.path == "/batch" and isinstance(request.json, dict):
             body = {"responses": [
-                {"status": 200, "path": sub["path"], "headers": {},
-                 "body": {"data": (sub.get("body") or {}).get("data", {}), "permissions": {}}}
+                {"status": 200, "path": sub["path"], "headers": {}, "body": {}}
                 for sub in request.json.get("requests", [])
             ]}
-        elif request.method in ("GET", "HEAD"):
-            body = {"data": []} if _is_plural(request.path) else {"data": {}, "permissions": {}}
-        elif isinstance(request.json, dict):
-            body = {"data": request.json.get("data", {}), "permissions": {}}
-        else:
-            body = {"data": {}}
-        return core.Response(200, core.Headers(), core.dumps(body), request, self.url(request))
+        headers = core.Headers({"Content-Type": core.JSON})
+        return core.Response(200, headers, core.dumps(body), request, self.url(request))
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.server_url} auth={describe_auth(self.auth)}>"
@@ -233,11 +234,6 @@ def split_credentials(url: str) -> tuple[str, tuple[str, str] | None]:
         netloc += f":{parts.port}"
     clean = urlunsplit(parts._replace(netloc=netloc))
     return clean, (unquote(parts.username or ""), unquote(parts.password or ""))
-
-
-def _is_plural(path: str) -> bool:
-    last = path.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
-    return last in ("buckets", "groups", "collections", "records", "history", "permissions")
 
 
 class SyncTransport(TransportSettings):
@@ -277,7 +273,7 @@ class SyncTransport(TransportSettings):
             request.method,
             url,
             params=request.params,
-            data=request.form if request.files else request.body(),
+            data=request.form if request.files else request.body,
             files=request.files,
             headers={**self.headers, **request.all_headers()},
             auth=self._requests_auth,
@@ -285,7 +281,8 @@ class SyncTransport(TransportSettings):
             allow_redirects=False,
         )
         return core.Response(
-            raw.status_code, core.Headers(raw.headers), raw.content, request, raw.url
+            raw.status_code, core.Headers(raw.headers), raw.content, request, raw.url,
+            reason=raw.reason or "",
         )
 
     def close(self) -> None:
@@ -310,36 +307,6 @@ class SyncTransport(TransportSettings):
         except requests.RequestException as exc:
             raise KintoException(f"GET {url} - download failed: {exc}", exc) from exc
         return size, digest.hexdigest()
-
-    # kinto-http's Session interface, for code that calls client.session directly.
-    @property
-    def nb_retry(self) -> int:
-        return self.retry
-
-    def request(
-        self,
-        method: str,
-        endpoint: str,
-        data: Any = None,
-        permissions: Any = None,
-        payload: Any = None,
-        **kwargs: Any,
-    ) -> tuple[Any, core.Headers]:
-        """kinto-http compatible: send one request, return ``(body, headers)``."""
-        body = dict(payload or {})
-        body.update(core.envelope(data, permissions))
-        method = method.upper()
-        request = core.Request(
-            method,
-            endpoint,
-            params=core.encode_params(kwargs.get("params")),
-            headers=dict(kwargs.get("headers") or {}),
-            json=body if method not in ("GET", "HEAD") else None,
-        )
-        response = self.send(request)
-        if response.status in (204, 304) or method == "HEAD":
-            return None, response.headers
-        return response.json(), response.headers
 
 
 def _httpx_timeout(timeout: Timeout) -> httpx.Timeout:
@@ -391,7 +358,7 @@ class AsyncTransport(TransportSettings):
             request.method,
             url,
             params=request.params,
-            content=None if request.files else request.body(),
+            content=None if request.files else request.body,
             data=request.form if request.files else None,
             files=request.files,
             headers={**self.headers, **request.all_headers()},
@@ -400,7 +367,8 @@ class AsyncTransport(TransportSettings):
             follow_redirects=False,
         )
         return core.Response(
-            raw.status_code, core.Headers(raw.headers), raw.content, request, str(raw.url)
+            raw.status_code, core.Headers(raw.headers), raw.content, request, str(raw.url),
+            reason=raw.reason_phrase,
         )
 
     async def download(self, url: str, dest: Path, chunk_size: int) -> tuple[int, str]:

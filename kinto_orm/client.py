@@ -16,10 +16,10 @@ from typing_extensions import Self
 
 from . import _files
 from . import _protocol as core
+from ._awaitables import EndpointPath, PageStream
 from ._methods import OperationsMixin
 from ._operations import KintoMethod
 from ._timeouts import DEFAULT_TIMEOUT, Timeout, TimeoutMixin
-from ._transport import AsyncTransport, SyncTransport
 from .auth import parse_auth
 from .batch import Batch, open_batch
 from .endpoints import check_id, endpoint
@@ -36,6 +36,7 @@ from .models import (
 )
 from .models.base import Binding
 from .query import Page, Query, Source
+from .session import AsyncSession, Session
 
 T = TypeVar("T")
 M = TypeVar("M", bound=KintoObject)
@@ -325,10 +326,10 @@ class Client(BaseClient):
     >>> client.records(Todo).filter(done=False).all()
     """
 
-    session: SyncTransport
+    session: Session
 
-    def _make_transport(self, server_url: str, **kwargs: Any) -> SyncTransport:
-        return SyncTransport(server_url, **kwargs)
+    def _make_transport(self, server_url: str, **kwargs: Any) -> Session:
+        return Session(server_url, **kwargs)
 
     def _run(self, op: core.Op[T], placeholder: Any = None, name: str = "") -> T:
         batch = open_batch(self) if placeholder is not None else None
@@ -357,8 +358,9 @@ class Client(BaseClient):
         """Yield each page body (``{"data": [...]}``) of the records list, lazily."""
         first = self._records_request(collection, bucket, kwargs)
         for response in core.iter_pages_sync(self.session.send, first, self.server_url):
-            if response.status != 304:
-                yield response.json()
+            body = response.json() if response.status != 304 else None
+            if body:  # none on 304, nor in dry mode (as kinto-http)
+                yield body
 
     def download_attachment(
         self,
@@ -401,11 +403,11 @@ class AsyncClient(BaseClient):
     ...     todos = await client.records(Todo).filter(done=False).aall()
     """
 
-    session: AsyncTransport
+    session: AsyncSession
     _is_async = True
 
-    def _make_transport(self, server_url: str, **kwargs: Any) -> AsyncTransport:
-        return AsyncTransport(server_url, **kwargs)
+    def _make_transport(self, server_url: str, **kwargs: Any) -> AsyncSession:
+        return AsyncSession(server_url, **kwargs)
 
     def _run(self, op: core.Op[T], placeholder: Any = None, name: str = "") -> T:
         op.close()
@@ -448,15 +450,35 @@ class AsyncClient(BaseClient):
         """The server's description (``GET /v1/``) as a typed :class:`ServerInfo`."""
         return await self._arun(self._op_info())
 
-    async def get_paginated_records(
+    def get_endpoint(
+        self,
+        name: str,
+        *,
+        bucket: str | None = None,
+        group: str | None = None,
+        collection: str | None = None,
+        id: str | None = None,
+    ) -> EndpointPath:
+        """:meth:`Client.get_endpoint`; the path may also be awaited, as on kinto-http's
+        AsyncClient."""
+        path = super().get_endpoint(name, bucket=bucket, group=group, collection=collection, id=id)
+        return EndpointPath(path)
+
+    def get_paginated_records(
         self, *, collection: str | None = None, bucket: str | None = None, **kwargs: Any
-    ) -> AsyncIterator[dict[str, Any]]:
-        """Yield each page body (``{"data": [...]}``) of the records list, lazily."""
-        request: core.Request | None = self._records_request(collection, bucket, kwargs)
+    ) -> PageStream:
+        """The page bodies (``{"data": [...]}``) of the records list: ``await`` it for an
+        iterator over all of them (kinto-http), or ``async for`` page by page."""
+        first = self._records_request(collection, bucket, kwargs)
+        return PageStream(lambda: self._page_bodies(first))
+
+    async def _page_bodies(self, first: core.Request) -> AsyncIterator[dict[str, Any]]:
+        request: core.Request | None = first
         while request is not None:
             response = await self.session.send(request)
-            if response.status != 304:
-                yield response.json()
+            body = response.json() if response.status != 304 else None
+            if body:
+                yield body
             request = core.next_page_request(response, self.server_url)
 
     async def download_attachment(

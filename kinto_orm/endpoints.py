@@ -10,6 +10,10 @@ Every id is checked against Kinto's id rule before it goes into a path, so no
 from __future__ import annotations
 
 import re
+from typing import Any
+
+from .errors import KintoException
+from .utils import slugify
 
 ID_PATTERN = re.compile(r"^[a-zA-Z0-9][a-zA-Z0-9_-]*\Z")
 #: Kinto refuses ids longer than this in practice (its storage column is 255 chars).
@@ -77,3 +81,28 @@ def endpoint(
             )
         check_id(value, f"{key} id" if key != "id" else "id")
     return template.format(**{k: values[k] for k in needed})
+
+
+class Endpoints:
+    """kinto-http's endpoint table: ``Endpoints().get("record", bucket="b",
+    collection="c", id="r")`` -> ``'/buckets/b/collections/c/records/r'``.
+
+    As in kinto-http, values are slugified (``"My Bucket"`` -> ``my-bucket``) and a
+    missing one raises :class:`~kinto_orm.KintoException`. The clients themselves do
+    not slugify: they refuse invalid ids (see :func:`check_id`).
+    """
+
+    endpoints: dict[str, str] = {name: "{root}" + path for name, path in TEMPLATES.items()}
+
+    def __init__(self, root: str = "") -> None:
+        self._root = root
+
+    def get(self, endpoint: str, **kwargs: Any) -> str:
+        """The path of ``endpoint``, its ``{bucket}``, ``{collection}``, ``{group}``,
+        ``{id}`` filled from ``kwargs`` (empty values count as missing)."""
+        values = {key: slugify(value) for key, value in kwargs.items() if value}
+        try:
+            return self.endpoints[endpoint].format(root=self._root, **values)
+        except KeyError as exc:
+            missing = ",".join(str(arg) for arg in exc.args)
+            raise KintoException(f"Cannot get {endpoint} endpoint, {missing} is missing") from exc

@@ -21,8 +21,16 @@ if TYPE_CHECKING:
 class KintoException(Exception):
     """Base class of every error kinto-orm raises about a request.
 
+    ``str(exc)`` is kinto-http's text for the same failure, e.g.
+    ``PUT /v1/buckets/blog - 412 412 - {'code': 412, ...}``: the request's method and
+    path, the response's status, then :attr:`message`. The rest is in attributes:
+    :attr:`errno`, :attr:`details`, :attr:`request`, :attr:`response`,
+    :attr:`status_code`, :attr:`attempts`, and :attr:`description` (a readable
+    explanation with Kinto's own message and a hint).
+
     Compatible with kinto-http's ``KintoException(message, exception)``: when
-    ``exception`` is another :class:`KintoException`, its request and response are kept.
+    ``exception`` is another :class:`KintoException`, its request, response, errno and
+    details are kept.
     """
 
     request: Request | None
@@ -37,6 +45,8 @@ class KintoException(Exception):
         response: Response | None = None,
         errno: int | None = None,
         details: Any = None,
+        description: str | None = None,
+        attempts: int | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -44,6 +54,9 @@ class KintoException(Exception):
         self.response = response if response is not None else getattr(exception, "response", None)
         self.errno = errno if errno is not None else getattr(exception, "errno", None)
         self.details = details if details is not None else getattr(exception, "details", None)
+        #: How many times the request was sent before giving up.
+        self.attempts = attempts or getattr(exception, "attempts", None) or 1
+        self._description = description
         if exception is not None:
             self.__cause__ = exception
 
@@ -52,8 +65,20 @@ class KintoException(Exception):
         """The HTTP status of the response, or None when no response arrived."""
         return self.response.status_code if self.response is not None else None
 
+    @property
+    def description(self) -> str:
+        """A readable explanation: Kinto's own message, validation details, a hint, the
+        number of attempts (``str(exc)`` keeps kinto-http's terser text)."""
+        return self._description or str(self)
+
     def __str__(self) -> str:
-        return self.message or self.__class__.__name__
+        # kinto-http's format, which users' tests and log alerts match on.
+        if self.request is not None and self.response is not None:
+            return (
+                f"{self.request.method} {self.request.path_url} - "
+                f"{self.response.status_code} {self.message}"
+            )
+        return self.message or ""
 
 
 KintoError = KintoException
@@ -111,10 +136,11 @@ class KintoBatchException(KintoException):
     """Some requests of a batch failed; the others were applied.
 
     ``exceptions`` holds one :class:`KintoException` per failed sub-request and
-    ``results`` the raw answers of every chunk that was sent.
+    ``results`` the raw answers of every chunk that was sent. ``str(exc)`` is one line
+    per failure (kinto-http's text); :attr:`description` counts them first.
     """
 
-    #: How many failures the message shows; ``exceptions`` always holds them all.
+    #: How many failures the summary shows; ``exceptions`` always holds them all.
     shown = 10
 
     def __init__(
@@ -124,7 +150,7 @@ class KintoBatchException(KintoException):
         lines = [f"{len(exceptions)} {what} failed:"]
         for index, exc in enumerate(exceptions[: self.shown]):
             label = labels[index] if labels is not None else None
-            text = str(exc)
+            text = exc.description
             if len(text) > 300:
                 text = text[:297] + "..."
             lines.append(f"  - {label}: {text}" if label is not None else f"  - {text}")
@@ -132,7 +158,11 @@ class KintoBatchException(KintoException):
             lines.append(
                 f"  ... and {len(exceptions) - self.shown} more (all of them in .exceptions)"
             )
-        super().__init__("\n".join(lines))
+        summary = "\n".join(lines)
+        # A batch's text is kinto-http's: one line per failed request. Bulk helpers
+        # (kinto-orm's own) say which items failed.
+        message = "\n".join(str(exc) for exc in exceptions) if labels is None else summary
+        super().__init__(message, description=summary)
         self.exceptions = exceptions
         self.results = results
         #: With ``BulkResult.raise_on_failure()``: the failed items (``BulkFailure``).

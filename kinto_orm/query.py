@@ -372,6 +372,8 @@ class Query(BulkMixin, Generic[T]):
 
     def _parse(self, source: Source, response: Response) -> Page[T]:
         context = {BINDING_KEY: source.binding}
+        if response.content == b"{}":  # dry mode answers {}: an empty page
+            return Page([], None, None)
         try:
             body = _list_adapter(source.model).validate_json(response.content, context=context)
             items: list[T] = body.data

@@ -410,7 +410,8 @@ class KintoObject(BaseModel):
 
     def _after_write(self, client: BaseClient, body: dict[str, Any]) -> None:
         binding = self._binding_for(client)
-        self._load(body)
+        if body:  # a dry-mode answer is {}: the instance stays as it is
+            self._load(body)
         self._binding = binding
 
     # ------------------------------------------------------------------ running

@@ -211,9 +211,14 @@ def test_403_when_not_allowed(kinto):
     assert exc.errno == 121
     assert isinstance(bucket.value, NotFound)
     assert bucket.value.status_code == 403
-    assert "'b403' does not exist or you are not allowed to read it" in str(bucket.value)
+    assert str(bucket.value) == "GET /v1/buckets/b403 - 403 b403"  # kinto-http's text
+    assert "'b403' does not exist or you are not allowed to read it" in bucket.value.description
     assert create.value.status_code == 403
-    assert "Check that the collection exists" in str(create.value)
+    assert str(create.value) == (
+        "PUT /v1/buckets/b403/collections/c/records/r1 - 403 Unauthorized. Please check that "
+        "the collection exists and that you have the permission to create or write on this "
+        "collection record."
+    )
 
 
 # ---------------------------------------------------------------------------- 404
@@ -236,7 +241,8 @@ def test_404_under_a_readable_parent(kinto):
     assert exc.status_code == 404
     assert exc.errno == 110
     assert exc.details == {"id": "missing", "resource_name": "record"}
-    assert "GET /buckets/b404/collections/c/records/missing - 404" in str(exc)
+    assert str(exc).startswith("GET /v1/buckets/b404/collections/c/records/missing - 404 404 - {")
+    assert "GET /buckets/b404/collections/c/records/missing - 404" in exc.description
     assert collection.value.status_code == 404
     assert collection.value.details == {"id": "nope", "resource_name": "collection"}
     assert query.value.details["id"] == "missing-too"

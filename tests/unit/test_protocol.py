@@ -84,14 +84,15 @@ def test_error_keeps_errno_message_details_request_and_response():
     assert exc.details == {"id": "r1", "resource_name": "record"}
     assert exc.request is request
     assert exc.response is resp
-    assert exc.message is not None
-    assert "could not be found" in exc.message
-    assert str(exc) == f"GET {RECORD_PATH} - 404 {body['message']}"
+    assert exc.description == f"GET {RECORD_PATH} - 404 {body['message']}"
+    # str() and .message are kinto-http's: the status, then the body as a Python dict.
+    assert exc.message == f"404 - {body}"
+    assert str(exc) == f"GET {RECORD_PATH} - 404 404 - {body}"
 
 
 def test_error_falls_back_to_the_error_field_without_message():
     exc = error(401, {"code": 401, "errno": 104, "error": "Unauthorized"})
-    assert str(exc).endswith("401 Unauthorized")
+    assert exc.description.endswith("401 Unauthorized")
     assert exc.errno == 104
 
 
@@ -110,7 +111,7 @@ def test_bad_request_message_lists_the_details():
     exc = error(400, body, method="PUT")
     assert isinstance(exc, BadRequest)
     assert exc.details == body["details"]
-    text = str(exc)
+    text = exc.description
     assert text.startswith(f"PUT {RECORD_PATH} - 400 {body['message']}")
     # Every detail is told once: the one already in the message is not repeated.
     assert text.count("'title' is a required property") == 1
@@ -123,12 +124,12 @@ def test_bad_request_details_already_in_message_are_not_repeated():
         "message": "title: required",
         "details": [{"location": "body", "name": "title", "description": "required"}],
     }
-    assert str(error(400, body)).count("title: required") == 1
+    assert error(400, body).description.count("title: required") == 1
 
 
 def test_bad_request_details_without_message():
     body = {"errno": 107, "details": [{"name": "id", "description": "Invalid object id"}]}
-    assert str(error(400, body)).endswith("400 id: Invalid object id")
+    assert error(400, body).description.endswith("400 id: Invalid object id")
 
 
 @pytest.mark.parametrize("status", [400, 404, 502])
@@ -137,20 +138,20 @@ def test_error_from_non_json_body(status):
     assert exc.status_code == status
     assert exc.errno is None
     assert exc.details is None
-    assert "non-JSON answer" in str(exc)
-    assert "Bad Gateway" in str(exc)
+    assert "non-JSON answer" in exc.description
+    assert "Bad Gateway" in exc.description
 
 
 def test_error_from_long_non_json_body_is_truncated():
     exc = error(502, content=b"x" * 5000)
-    assert "..." in str(exc)
-    assert len(str(exc)) < 300
+    assert "..." in exc.description
+    assert len(exc.description) < 300
 
 
 def test_error_from_empty_body():
     exc = error(500, content=b"")
     assert isinstance(exc, ServerError)
-    assert str(exc) == f"GET {RECORD_PATH} - 500"
+    assert exc.description == f"GET {RECORD_PATH} - 500"
 
 
 def test_error_from_json_that_is_not_an_object():
@@ -161,8 +162,8 @@ def test_error_from_json_that_is_not_an_object():
 
 def test_error_counts_attempts():
     exc = error(503, {"errno": 201, "message": "Service unavailable"}, attempts=3)
-    assert str(exc).endswith("(after 3 attempts)")
-    assert "attempts" not in str(error(503, {"errno": 201}))
+    assert exc.description.endswith("(after 3 attempts)")
+    assert "attempts" not in error(503, {"errno": 201}).description
 
 
 def test_precondition_failed_exposes_existing():
@@ -191,7 +192,7 @@ def test_precondition_failed_message_says_what_happened(headers, hint):
     request = core.Request("PUT", RECORD_PATH, headers=headers)
     body = {"errno": 114, "message": "Resource was modified meanwhile"}
     exc = core.error_from_response(make_response(412, body, request=request))
-    assert str(exc) == f"PUT {RECORD_PATH} - 412 Resource was modified meanwhile {hint}"
+    assert exc.description == f"PUT {RECORD_PATH} - 412 Resource was modified meanwhile {hint}"
 
 
 @pytest.mark.parametrize(
@@ -228,8 +229,10 @@ def test_network_error_wraps_the_original_exception():
     assert exc.response is None
     assert exc.status_code is None
     assert exc.__cause__ is original
-    assert "network error after 3 attempts" in str(exc)
-    assert "ConnectionError: connection refused" in str(exc)
+    assert "network error after 3 attempts" in exc.description
+    assert "ConnectionError: connection refused" in exc.description
+    assert str(exc) == "connection refused"  # the transport's own text, as kinto-http
+    assert exc.attempts == 3
 
 
 # ---------------------------------------------------------------------------- responses
@@ -581,15 +584,15 @@ def test_dumps_refuses_unknown_types_with_a_hint():
 
 def test_request_body_and_headers():
     get = core.Request("GET", "/buckets", headers={"X-A": "1"})
-    assert get.body() is None
+    assert get.body is None
     assert get.all_headers() == {"X-A": "1"}
     put = core.Request("PUT", "/buckets/b", json={"data": {"d": datetime.date(2024, 1, 1)}})
-    assert put.body() == b'{"data":{"d":"2024-01-01"}}'
+    assert put.body == b'{"data":{"d":"2024-01-01"}}'
     assert put.all_headers() == {"Content-Type": "application/json"}
     assert put.describe() == "PUT /buckets/b"
     assert put.path_url == "/buckets/b"
     empty = core.Request("PATCH", "/buckets/b", json={})
-    assert empty.body() == b"{}"
+    assert empty.body == b"{}"
 
 
 @pytest.mark.parametrize(
@@ -607,7 +610,7 @@ def test_patch_types_give_body_and_content_type(patch, content_type, body):
     assert patch.body == body
     request = core.Request("PATCH", RECORD_PATH, json=patch.body, content_type=patch.content_type)
     assert request.all_headers()["Content-Type"] == content_type
-    assert json.loads(request.body()) == body
+    assert json.loads(request.body) == body
 
 
 def test_json_patch_needs_a_list():

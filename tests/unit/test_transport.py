@@ -75,9 +75,11 @@ def test_retry_after_setting_overrides_the_server(sleeps):
 
 def test_gives_up_after_retry_attempts(sleeps):
     t = transport(UNAVAILABLE, UNAVAILABLE, UNAVAILABLE, retry=2)
-    with pytest.raises(ServerError, match="after 3 attempts") as info:
+    with pytest.raises(ServerError) as info:
         t.send(core.Request("GET", "/buckets"))
     assert info.value.errno == 201
+    assert info.value.attempts == 3
+    assert info.value.description.endswith("(after 3 attempts)")
     assert sleeps == [3.0, 3.0]
     assert len(t.session.calls) == 3
 
@@ -105,8 +107,11 @@ def test_connection_errors_are_retried_for_idempotent_requests(sleeps):
 def test_connection_errors_end_as_kinto_exceptions(sleeps):
     original = requests.ConnectionError("refused")
     t = transport(original, retry=3)
-    with pytest.raises(KintoException, match="network error") as info:
+    with pytest.raises(KintoException) as info:
         t.send(core.Request("POST", "/buckets", json={}))
+    assert str(info.value) == "refused"  # requests' own text, as kinto-http lets it through
+    assert "network error" in info.value.description
+    assert info.value.request is not None and info.value.request.url.endswith("/v1/buckets")
     assert info.value.__cause__ is original
     assert info.value.response is None
 
@@ -143,9 +148,10 @@ def test_full_urls_from_next_page_are_used_as_they_are(sleeps):
 
 def test_dry_mode_sends_nothing(sleeps):
     t = transport(dry_mode=True)
+    # kinto-http answers every dry request with 200 and an empty JSON object.
     response = t.send(core.Request("PUT", "/buckets/b", json={"data": {"id": "b"}}))
-    assert response.data() == {"id": "b"}
-    assert t.send(core.Request("GET", "/buckets")).data() == []
+    assert (response.status, response.json()) == (200, {})
+    assert t.send(core.Request("GET", "/buckets")).json() == {}
     assert t.session.calls == []
 
 
