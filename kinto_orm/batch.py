@@ -200,12 +200,14 @@ class Batch(Generic[C]):
             outcome = "outcome unknown: its batch may or may not have been applied"
         for entry in chunk:
             entry.body = _error_body(exc)
+            # str() shows the batch's own error, as kinto-http raises it.
             self._fail(
                 entry,
                 KintoException(
-                    f"{entry.request.describe()} - {outcome} ({exc})",
+                    exc.message,
                     exc,
                     request=entry.request,
+                    description=f"{entry.request.describe()} - {outcome} ({exc.description})",
                 ),
             )
             entry.op.close()

@@ -83,7 +83,7 @@ def test_html_error_page_gives_a_clear_server_error(
         call(one_record, proxy, name, is_async)
     error = caught.value
     assert error.status_code == 502
-    assert "non-JSON" in str(error) and "502 Bad Gateway" in str(error), str(error)
+    assert "non-JSON" in error.description and "502 Bad Gateway" in error.description, error.description
     assert error.errno is None
 
 

@@ -142,7 +142,7 @@ def test_batch_error_does_not_claim_an_applied_batch_was_not_applied(
     assert len(error.exceptions) == 3
     assert len(place.server_records()) == 3  # applied
     for exc in error.exceptions:
-        assert "not applied" not in str(exc), str(exc)
+        assert "not applied" not in exc.description, exc.description
 
 
 # ---------------------------------------------------------------------------- lost answers

@@ -76,7 +76,10 @@ def test_every_kinto_http_method_is_a_coroutine_function(kinto_server: Any) -> N
         sync = getattr(sync_client, name)
         assert not inspect.iscoroutinefunction(sync), name
         assert inspect.signature(method) == inspect.signature(sync), name
-    assert inspect.isasyncgenfunction(aclient.get_paginated_records)
+    # Awaitable (kinto-http) and async-iterable (page by page).
+    pages = aclient.get_paginated_records(collection="c")
+    assert inspect.isawaitable(pages) and hasattr(pages, "__aiter__")
+    assert inspect.isawaitable(aclient.get_endpoint("bucket", bucket="b"))
     asyncio.run(aclient.close())
     sync_client.close()
 

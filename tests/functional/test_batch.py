@@ -320,8 +320,9 @@ def test_mixed_batch_raises_after_running_everything(
     assert [type(e) for e in exc.exceptions] == [
         PreconditionFailed, NotFound, PreconditionFailed, BadRequest, PreconditionFailed
     ]
-    message = str(exc)
-    assert "5 request(s) of the batch failed" in message
+    message = str(exc)  # kinto-http's text: one line per failed request
+    assert message == "\n".join(str(e) for e in exc.exceptions)
+    assert "5 request(s) of the batch failed" in exc.description
     for method, path, status in failed:
         assert f"{method} {path} - {status}" in message
     assert "Resource was modified meanwhile" in message
