@@ -83,7 +83,8 @@ def test_html_error_page_gives_a_clear_server_error(
         call(one_record, proxy, name, is_async)
     error = caught.value
     assert error.status_code == 502
-    assert "non-JSON" in error.description and "502 Bad Gateway" in error.description, error.description
+    text = error.description
+    assert "non-JSON" in text and "502 Bad Gateway" in text, text
     assert error.errno is None
 
 

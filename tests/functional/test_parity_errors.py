@@ -114,7 +114,8 @@ def test_the_create_group_message_of_the_issue(client: Client) -> None:
 
 def test_anonymous_get_bucket_same_text(kinto_server: Any) -> None:
     bucket = unique_id("b")
-    theirs = failure(lambda c: c.get_bucket(id=bucket), kinto_http.Client(server_url=kinto_server.url))
+    anonymous_khttp = kinto_http.Client(server_url=kinto_server.url)
+    theirs = failure(lambda c: c.get_bucket(id=bucket), anonymous_khttp)
     with Client(kinto_server.url) as anonymous:
         ours = failure(lambda c: c.get_bucket(id=bucket), anonymous)
     assert_same_error(ours, theirs)
@@ -181,7 +182,10 @@ def test_response_and_request_read_like_requests(
     client: Client, khttp: kinto_http.Client, kinto_server: Any, cid: str
 ) -> None:
     client.create_record(id="r1", collection=cid, data={"title": "x"})
-    call: Call = lambda c: c.create_record(id="r1", collection=cid, data={"title": "y"})
+
+    def call(target: Any) -> Any:
+        return target.create_record(id="r1", collection=cid, data={"title": "y"})
+
     theirs, ours = failure(call, khttp), failure(call, client)
     assert ours.response.ok is False and ours.response.reason == "Precondition Failed"
     compare_objects(ours, theirs)
