@@ -62,13 +62,13 @@ def quote(text: Any) -> str:
     return f'"{text}"'
 
 
-def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
-    """``items`` in slices of ``size``; all in one slice when ``size`` is not positive."""
-    if size <= 0:
-        yield items
+def chunks(lst: Sequence[T], n: int) -> Iterator[Sequence[T]]:
+    """``lst`` in slices of ``n`` items; all in one slice when ``n`` is not positive."""
+    if n <= 0:
+        yield lst
         return
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+    for start in range(0, len(lst), n):
+        yield lst[start : start + n]
 
 
 def json_iso_datetime(obj: Any) -> str:
