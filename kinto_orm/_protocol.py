@@ -30,6 +30,8 @@ from .errors import (
     BadRequest,
     Forbidden,
     KintoException,
+    NetworkError,
+    NetworkTimeout,
     NotFound,
     PreconditionFailed,
     ServerError,
@@ -412,7 +414,10 @@ def network_error(request: Request, exc: BaseException, attempts: int) -> KintoE
     """The error raised when no answer came (after the retries): ``str()`` is the
     transport's own message, as kinto-http lets requests' exception through."""
     tries = f" after {attempts} attempts" if attempts > 1 else ""
-    return KintoException(
+    # requests' and httpx's timeout classes all say so in their name (the core does
+    # not import the transports).
+    timed_out = isinstance(exc, TimeoutError) or "Timeout" in type(exc).__name__
+    return (NetworkTimeout if timed_out else NetworkError)(
         str(exc),
         exc,
         request=request,

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+import requests
+
 if TYPE_CHECKING:
     from ._protocol import Request, Response
 
@@ -128,6 +130,21 @@ class ServerError(KintoException):
     """5xx: the server failed. Retried when ``retry`` allows; raised after the last try."""
 
 
+# request/response are kinto-orm's objects (read like requests' ones): hence the ignores.
+class NetworkError(KintoException, requests.exceptions.ConnectionError):  # type: ignore[misc]
+    """No answer came from the server (refused or dropped connection, unknown host...),
+    after the retries.
+
+    kinto-http lets requests' own error through in this case, so this is also a
+    ``requests.exceptions.ConnectionError``: ``except`` blocks written for either catch
+    it. ``str(exc)`` is the transport's message; ``__cause__`` the original error.
+    """
+
+
+class NetworkTimeout(NetworkError, requests.exceptions.Timeout):  # type: ignore[misc]
+    """The server did not answer in time (also a ``requests.exceptions.Timeout``)."""
+
+
 class UnboundError(KintoException):
     """An I/O method was called on a model that is not bound to a client."""
 
@@ -180,6 +197,8 @@ __all__ = [
     "KintoBatchException",
     "KintoError",
     "KintoException",
+    "NetworkError",
+    "NetworkTimeout",
     "NotFound",
     "PreconditionFailed",
     "ServerError",

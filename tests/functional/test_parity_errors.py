@@ -12,6 +12,7 @@ from typing import Any
 
 import kinto_http
 import pytest
+import requests
 
 import kinto_orm
 from kinto_orm import AsyncClient, Client, KintoException
@@ -37,6 +38,14 @@ def failure(call: Call, target: Any) -> BaseException:
     except Exception as exc:
         return exc
     raise AssertionError(f"{call} did not fail on {target!r}")
+
+
+async def _raises(coroutine: Any) -> BaseException:
+    try:
+        await coroutine
+    except Exception as exc:
+        return exc
+    raise AssertionError("no error")
 
 
 def assert_same_error(ours: BaseException, theirs: BaseException) -> None:
@@ -158,6 +167,15 @@ def test_network_error_same_text() -> None:
         ours = failure(lambda c: c.server_info(), dead)
     assert text(ours) == text(theirs)
     assert isinstance(ours, KintoException) and ours.__cause__ is not None
+    # Code catching the requests exception kinto-http raises still catches it.
+    assert isinstance(theirs, requests.exceptions.ConnectionError)
+    assert isinstance(ours, requests.exceptions.ConnectionError)
+
+    async def through_async() -> BaseException:
+        async with AsyncClient(DEAD_URL) as aclient:
+            return await _raises(aclient.server_info())
+
+    assert isinstance(asyncio.run(through_async()), requests.exceptions.ConnectionError)
     assert ours.request is not None and ours.request.url == DEAD_URL + "/"
     assert ours.response is None and ours.status_code is None
 

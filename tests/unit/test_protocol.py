@@ -11,6 +11,7 @@ import time
 import uuid
 
 import pytest
+import requests
 from pydantic import BaseModel
 
 from kinto_orm import _protocol as core
@@ -18,6 +19,7 @@ from kinto_orm.errors import (
     BadRequest,
     Forbidden,
     KintoException,
+    NetworkError,
     NotFound,
     PreconditionFailed,
     ServerError,
@@ -224,7 +226,12 @@ def test_network_error_wraps_the_original_exception():
     request = core.Request("GET", "/buckets")
     original = ConnectionError("connection refused")
     exc = core.network_error(request, original, attempts=3)
-    assert type(exc) is KintoException
+    assert type(exc) is NetworkError and isinstance(exc, KintoException)
+    # kinto-http lets requests' error through: code catching it keeps working.
+    assert isinstance(exc, requests.exceptions.ConnectionError)
+    assert not isinstance(exc, requests.exceptions.Timeout)
+    timeout = core.network_error(request, requests.exceptions.ReadTimeout("slow"), 1)
+    assert isinstance(timeout, requests.exceptions.Timeout) and str(timeout) == "slow"
     assert exc.request is request
     assert exc.response is None
     assert exc.status_code is None
