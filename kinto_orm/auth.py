@@ -244,9 +244,9 @@ def parse_auth(auth: Any) -> Any:
         if colon > 0:
             user, password = auth.split(":", 1)
             return (user, password)
-        raise ValueError(
-            "Unsupported auth string: use 'user:password' for Basic auth or "
-            "'Bearer <token>' for a token."
+        raise ValueError(  # kinto-http's text
+            "Unsupported `auth` parameter value. Must be a tuple() or string in the form of "
+            "`user:pass` or `Bearer xyz` or `Basic xyz`"
         )
     if isinstance(auth, list) and len(auth) == 2:
         return tuple(auth)

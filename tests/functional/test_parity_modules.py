@@ -203,6 +203,11 @@ def test_create_session_like_kinto_http(client: Client, kinto_server: Any) -> No
         with pytest.raises(AttributeError) as theirs:
             kinto_http.create_session(**kwargs)
         assert str(ours.value) == str(theirs.value)
+    with pytest.raises(ValueError) as ours_value:
+        create_session(kinto_server.url, "no-colon-no-scheme")
+    with pytest.raises(ValueError) as theirs_value:
+        kinto_http.create_session(kinto_server.url, "no-colon-no-scheme")
+    assert str(ours_value.value) == str(theirs_value.value)
     session = create_session(kinto_server.url, f"{user}:{password}", retry=2)
     assert session.nb_retry == 2 and session.server_url == kinto_server.url
     assert create_session(session=session) is session
