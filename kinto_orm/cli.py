@@ -486,7 +486,9 @@ def _fail(exc: BaseException, code: int, debug: bool) -> int:
         import traceback
 
         traceback.print_exception(exc)
-    print(f"kinto-orm: error: {exc}", file=sys.stderr)
+    # A person reads this: the fuller explanation rather than kinto-http's terse text.
+    text = exc.description if isinstance(exc, KintoException) else str(exc)
+    print(f"kinto-orm: error: {text}", file=sys.stderr)
     return code
 
 
