@@ -213,7 +213,8 @@ class RecordOperations(OperationsBase):
             response = yield Request("GET", path)
         except (NotFound, Forbidden):
             return None
-        return dict(response.json())
+        body = dict(response.json())
+        return body if "data" in body else None  # dry mode answers {}
 
     def _patch_changes(
         self, path: str, current: Data, data: Data | None, permissions: Any
