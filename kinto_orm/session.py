@@ -100,7 +100,7 @@ class Session(_SessionInterface, SyncTransport):
         super().__init__(
             server_url,
             auth=auth,
-            timeout=DEFAULT_TIMEOUT if isinstance(timeout, bool) else timeout,
+            timeout=DEFAULT_TIMEOUT if timeout is False else timeout,
             headers=headers,
             retry=retry,
             retry_after=retry_after,

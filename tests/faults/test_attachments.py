@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from kinto_orm import KintoException, Record
+from kinto_orm import Record
+from kinto_orm.errors import NetworkError
 
 from .conftest import Place
 from .proxy import DROP_AFTER, DROP_BEFORE, FaultProxy, Rule
@@ -38,7 +39,7 @@ def test_upload_lost_before_the_server_creates_nothing(
     place: Place, proxy: FaultProxy, is_async: bool
 ) -> None:
     proxy.set_plan([Rule(DROP_BEFORE, always=True, **UPLOAD)])
-    with pytest.raises(KintoException, match="network error"):
+    with pytest.raises(NetworkError):
         attach_new(place, proxy, is_async)
     assert place.server_records() == []
     assert len(proxy.events_for("POST")) == 1

@@ -91,8 +91,9 @@ def test_no_retry_event_for_the_last_failed_try(place: Place, proxy: FaultProxy)
     async def run() -> Recorder:
         async with place.aclient(proxy, retry=1, retry_after=0) as aclient:
             recorder = Recorder(aclient)
-            with pytest.raises(KintoException, match="after 2 attempts"):
+            with pytest.raises(KintoException) as info:
                 await place.items(aclient, 1)[0].asave()
+            assert info.value.attempts == 2
             return recorder
 
     recorder = asyncio.run(run())
