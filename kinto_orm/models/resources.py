@@ -17,8 +17,11 @@ from .extra import Attachment, HistoryEntry
 from .schema import sent_names, to_kinto_schema
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from ..client import BaseClient
     from ..query import Query
+    from ..reconcile import ReconcileReport
 
 R = TypeVar("R", bound="Record")
 
@@ -190,6 +193,46 @@ class Collection(_Child):
 
     def _own_id(self) -> str:
         return self.id
+
+    # ------------------------------------------------------------------ declarative sync
+
+    def _op_reconcile(
+        self, client: BaseClient, records: Iterable[Any], model: type[Record] | None,
+        delete_missing: bool, dry_run: bool,
+    ) -> Op[ReconcileReport]:
+        from ..reconcile import reconcile_op
+
+        return reconcile_op(client, self.bucket_id, self._own_id(), records, model=model,
+                            delete_missing=delete_missing, dry_run=dry_run)
+
+    def reconcile(
+        self, records: Iterable[Any], *, delete_missing: bool = False, dry_run: bool = False,
+        model: type[Record] | None = None, client: BaseClient | None = None,
+    ) -> ReconcileReport:
+        """Make this collection hold exactly ``records`` (models or dicts, matched by id):
+        create the missing ones, replace those whose data or named permissions differ,
+        and with ``delete_missing`` delete the others; unchanged records are not written.
+        Writes go in batch with ``If-None-Match``/``If-Match``; ``dry_run`` sends none.
+        Dicts are validated with ``model`` (default: the type of the model instances
+        among ``records``, else :class:`Record`).
+
+        >>> report = todos.reconcile([Todo(id="t1", title="write docs")], delete_missing=True)
+        >>> report.created, report.updated, report.deleted, report.unchanged, report.failed
+        """
+        chosen = self._require_client(client, "reconcile")
+        op = self._op_reconcile(chosen, records, model, delete_missing, dry_run)
+        result: ReconcileReport = chosen._run(op, name="reconcile")
+        return result
+
+    async def areconcile(
+        self, records: Iterable[Any], *, delete_missing: bool = False, dry_run: bool = False,
+        model: type[Record] | None = None, client: BaseClient | None = None,
+    ) -> ReconcileReport:
+        """Async :meth:`reconcile`."""
+        chosen = self._require_client(client, "areconcile")
+        op = self._op_reconcile(chosen, records, model, delete_missing, dry_run)
+        result: ReconcileReport = await chosen._arun(op, name="areconcile")
+        return result
 
 
 class Record(KintoObject):
