@@ -11,6 +11,7 @@ for the Kinto HTTP storage server.
 
 from ._version import __version__
 from .auth import BearerTokenAuth, BrowserOAuth, TokenAuth
+from .capabilities import MissingCapability
 from .client import AsyncClient, BaseClient, Client
 from .endpoints import Endpoints
 from .errors import (
@@ -39,6 +40,7 @@ from .models import (
     ServerInfo,
 )
 from .query import Page, Query
+from .reconcile import ReconcileReport
 from .session import Session, create_session
 
 __all__ = [
@@ -61,11 +63,13 @@ __all__ = [
     "KintoBatchException",
     "KintoError",
     "KintoException",
+    "MissingCapability",
     "NotFound",
     "Page",
     "Permissions",
     "PreconditionFailed",
     "Query",
+    "ReconcileReport",
     "Record",
     "ServerError",
     "ServerInfo",

@@ -8,6 +8,7 @@ from typing import Any
 
 from ._operations import _CREATE_HINT, Data, OperationsBase
 from ._protocol import Op
+from .capabilities import requires
 from .errors import BucketNotFound, CollectionNotFound, Forbidden, NotFound, Unauthorized
 
 
@@ -296,6 +297,7 @@ class BucketOperations(OperationsBase):
             data[comment[0]] = comment[1]
         return (yield from self._op_patch_collection(id=id, bucket=bucket, data=data, **kwargs))
 
+    @requires("signer")
     def _op_request_review(
         self, /, message: str, id: str | None = None, bucket: str | None = None, **kwargs: Any
     ) -> Op[Data]:
@@ -303,6 +305,7 @@ class BucketOperations(OperationsBase):
         kwargs.update(id=id, bucket=bucket)
         return (yield from self._review("to-review", ("last_editor_comment", message), kwargs))
 
+    @requires("signer")
     def _op_decline_changes(
         self, /, message: str, id: str | None = None, bucket: str | None = None, **kwargs: Any
     ) -> Op[Data]:
@@ -311,6 +314,7 @@ class BucketOperations(OperationsBase):
         comment = ("last_reviewer_comment", message)
         return (yield from self._review("work-in-progress", comment, kwargs))
 
+    @requires("signer")
     def _op_approve_changes(
         self, /, id: str | None = None, bucket: str | None = None, **kwargs: Any
     ) -> Op[Data]:
@@ -318,6 +322,7 @@ class BucketOperations(OperationsBase):
         kwargs.update(id=id, bucket=bucket)
         return (yield from self._review("to-sign", None, kwargs))
 
+    @requires("signer")
     def _op_rollback_changes(
         self, /, message: str, id: str | None = None, bucket: str | None = None, **kwargs: Any
     ) -> Op[Data]:

@@ -9,6 +9,7 @@ from . import _files
 from . import _protocol as core
 from ._operations import _CREATE_HINT, Data, OperationsBase
 from ._protocol import Op, Request
+from .capabilities import requires
 from .errors import Forbidden, KintoException, NotFound
 
 
@@ -132,11 +133,13 @@ class RecordOperations(OperationsBase):
 
     # ------------------------------------------------------------------ history & permissions
 
+    @requires("history")
     def _op_get_history(self, /, *, bucket: str | None = None, **kwargs: Any) -> Op[list[Data]]:
         """The bucket's history entries (history plugin), filters as kwargs."""
         path = self.get_endpoint("history", bucket=bucket)
         return (yield from self._paginated(path, kwargs))
 
+    @requires("history")
     def _op_purge_history(
         self, /,
         *,
@@ -149,6 +152,7 @@ class RecordOperations(OperationsBase):
         path = self.get_endpoint("history", bucket=bucket)
         return (yield from self._delete_all(path, safe, if_match, kwargs))
 
+    @requires("permissions_endpoint")
     def _op_get_permissions(
         self, /, exclude_resource_names: list[str] | None = None, **kwargs: Any
     ) -> Op[list[Data]]:
@@ -161,6 +165,7 @@ class RecordOperations(OperationsBase):
 
     # ------------------------------------------------------------------ attachments
 
+    @requires("attachments")
     def _op_add_attachment(
         self,
         /,
@@ -227,6 +232,7 @@ class RecordOperations(OperationsBase):
             yield Request("PATCH", path, json=core.envelope(changes, granted or None),
                           headers=headers)
 
+    @requires("attachments")
     def _op_remove_attachment(
         self, /, id: str, bucket: str | None = None, collection: str | None = None
     ) -> Op[Any]:

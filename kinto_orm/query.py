@@ -25,8 +25,10 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from . import _protocol as core
 from ._protocol import Request, Response
 from .bulk import BulkMixin
+from .capabilities import require
 from .endpoints import check_id, endpoint
 from .errors import KintoException
+from .history import Snapshot
 from .models.base import BINDING_KEY, Binding, KintoObject
 from .models.validation import check_path, is_typed
 
@@ -422,6 +424,7 @@ class Query(BulkMixin, Generic[T]):
         """Every page, as a stream op: yields a Request (to be answered with its
         Response) or a Page (to be handed to the caller)."""
         self.invalid = []
+        yield from self._op_capabilities()
         remaining = self._state.limit
         for source in self._sources:
             if remaining == 0:
@@ -545,6 +548,7 @@ class Query(BulkMixin, Generic[T]):
 
     def _op_get(self, id: str) -> core.Op[T]:
         check_id(id)
+        yield from self._op_capabilities()
         for source in self._sources:
             try:
                 body = yield from self._client._op_object_get(source.item_path(id))
@@ -557,6 +561,7 @@ class Query(BulkMixin, Generic[T]):
         raise ValueError("This query reads nothing, so get() cannot find anything.")
 
     def _op_count(self) -> core.Op[int]:
+        yield from self._op_capabilities()
         total = 0
         for source in self._sources:
             params = {k: v for k, v in self._params(None).items() if not k.startswith("_")}
@@ -577,6 +582,7 @@ class Query(BulkMixin, Generic[T]):
         filters = dict(self._state.filters)
         remaining = self._state.limit
         deleted: list[dict[str, Any]] = []
+        yield from self._op_capabilities()
         for source in self._sources:
             request: Request | None = None
             if remaining != 0:
@@ -596,8 +602,40 @@ class Query(BulkMixin, Generic[T]):
         return deleted
 
     def _op_timestamp(self) -> core.Op[int]:
+        yield from self._op_capabilities()
         stamps = []
         for source in self._sources:
             response = yield Request("HEAD", source.path)
             stamps.append(core.etag_value(response.headers) or 0)
         return max(stamps, default=0)
+
+    # ------------------------------------------------------------------ plugins
+
+    def _op_capabilities(self) -> core.Op[None]:
+        """Refuse (:class:`MissingCapability`) a list the server's plugins do not offer."""
+        for source in self._sources:
+            capability = getattr(source.model, "kinto_capability", None)
+            if capability:
+                yield from require(self._client, capability, f"Listing {source.path}")
+
+    # ------------------------------------------------------------------ history
+
+    def at(self, timestamp: int) -> Snapshot[T]:
+        """The collection as it was at ``timestamp`` (a Kinto timestamp: a record's
+        ``last_modified``, ``query.timestamp()``...), rebuilt from the history plugin:
+        ``client.records(Todo).at(stamp).all()``. Raises ``HistoryUnavailable`` when
+        history does not reach back that far, ``MissingCapability`` without the plugin.
+        Filters, sort and fields are refused (filter the snapshot in Python); ``limit``
+        is kept.
+        """
+        source = self._sources[0] if len(self._sources) == 1 else None
+        if source is None or source.model.kinto_kind != "record":
+            raise TypeError("at() rebuilds a collection's records: use it on client.records().")
+        state = self._state
+        if state.filters or state.sort or state.fields:
+            raise ValueError(
+                "at() rebuilds the whole collection from history and does not apply "
+                "filters, sort or fields: filter the snapshot in Python instead."
+            )
+        stamp = int(core.quote_etag(timestamp).strip('"'))
+        return Snapshot(self._client, source.model, source.binding, stamp, state.limit)  # type: ignore[arg-type]

@@ -301,11 +301,11 @@ def reconcile_op(
     except KintoBatchException:
         pass  # every failure is in batch.failures
     lists = {"create": report.created, "update": report.updated, "delete": report.deleted}
-    for (action, rid), error in batch.failures:
+    for (action, rid), failure in batch.failures:
         lists[action].remove(rid)
         report.changes.pop(rid, None)
-        reason = _failure_reason(action, error)
-        report.failed.append(ReconcileFailure(rid, action, reason, error))
+        reason = _failure_reason(action, failure)
+        report.failed.append(ReconcileFailure(rid, action, reason, failure))
     return report
 
 

@@ -26,6 +26,8 @@ class HistoryEntry(KintoObject):
     """One entry of a bucket's history (history plugin): who did what, when."""
 
     kinto_kind: ClassVar[str] = "history"
+    #: The server capability its endpoint needs (see MissingCapability).
+    kinto_capability: ClassVar[str] = "history"
 
     action: str | None = None
     uri: str | None = None
@@ -53,6 +55,8 @@ class PermissionEntry(_PermissionEntryBase):
     """One object you have permissions on (``GET /permissions``)."""
 
     kinto_kind: ClassVar[str] = "permission"
+    #: The server capability its endpoint needs (see MissingCapability).
+    kinto_capability: ClassVar[str] = "permissions_endpoint"
 
     uri: str = ""
     resource_name: str = ""

@@ -8,14 +8,16 @@ test never trusts the library under test to check its own writes.
 from __future__ import annotations
 
 import datetime
+import os
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 
 from kinto_orm import Client, Collection, Record
-from kinto_orm.testing import new_credentials, unique_id
+from kinto_orm.testing import KintoServer, new_credentials, unique_id
 
 #: A server URL where nothing listens: any request sent there fails with a network
 #: error, so a ``ValueError`` from a call proves nothing was sent.
@@ -194,3 +196,32 @@ class Note(Record):
 
     title: str
     n: int = 0
+
+
+@pytest.fixture(scope="session")
+def signer_server() -> Iterator[KintoServer]:
+    """A server that declares the ``signer`` capability (review workflow), through the
+    small plugin in ``plugins/``: kinto-signer itself needs an Autograph server."""
+    plugins = str(Path(__file__).parent / "plugins")
+    saved = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (plugins, saved) if p)
+    try:
+        server = KintoServer(history=False, attachments=False, includes=["signer_capability"])
+        server.start()
+    finally:
+        if saved is None:
+            del os.environ["PYTHONPATH"]
+        else:
+            os.environ["PYTHONPATH"] = saved
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def signer_client(signer_server: KintoServer) -> Iterator[Client]:
+    """A client with its own identity and bucket on :func:`signer_server`."""
+    bucket = unique_id("b")
+    client = Client(signer_server.url, auth=new_credentials(), bucket=bucket)
+    client.create_bucket(id=bucket)
+    yield client
+    client.close()

@@ -411,9 +411,10 @@ def test_get_permissions(client: Client, bid: str, cid: str, khttp: kinto_http.C
 # ---------------------------------------------------------------------------- review workflow
 
 
-def test_review_methods_patch_collection_status(
-    client: Client, bid: str, cid: str, raw: Raw
-) -> None:
+def test_review_methods_patch_collection_status(signer_client: Client) -> None:
+    client, bid, cid = signer_client, signer_client.bucket_name, unique_id("c")
+    client.create_collection(id=cid)
+    raw = Raw(client.server_url, client.session.auth)
     path = f"/buckets/{bid}/collections/{cid}"
     body = client.request_review("please", id=cid)
     assert body["data"]["status"] == "to-review"
@@ -430,14 +431,15 @@ def test_review_methods_patch_collection_status(
     client.rollback_changes("undo", id=cid)
     stored = raw.data(path)
     assert stored["status"] == "to-rollback" and stored["last_editor_comment"] == "undo"
+    raw.close()
 
 
-def test_review_uses_client_default_collection(
-    client: Client, bid: str, cid: str, raw: Raw
-) -> None:
-    scoped = client.clone(collection=cid)
+def test_review_uses_client_default_collection(signer_client: Client) -> None:
+    cid = unique_id("c")
+    signer_client.create_collection(id=cid)
+    scoped = signer_client.clone(collection=cid)
     scoped.request_review("go", data={"extra": 1})
-    stored = raw.data(f"/buckets/{bid}/collections/{cid}")
+    stored = scoped.get_collection()["data"]
     assert stored["status"] == "to-review" and stored["extra"] == 1
 
 

@@ -193,7 +193,7 @@ def test_dry_run_sends_no_write_and_returns_the_plan(
 ) -> None:
     seed(raw, bid, cid, rows(4))
     before = stamps(raw, bid, cid)
-    wanted = rows(2) + [{"id": "extra", "title": "x"}]
+    wanted = [*rows(2), {"id": "extra", "title": "x"}]
     wanted[0]["title"] = "new title"
     sent = count_requests(client)
     report = client.collection(cid).reconcile(
