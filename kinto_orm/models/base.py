@@ -504,6 +504,40 @@ class KintoObject(BaseModel):
         """Async :meth:`refresh`."""
         return await self._async(client, "arefresh", self._op_refresh, queue=False)
 
+    # ------------------------------------------------------------------ permissions
+
+    def grant(self, permission: str, *principals: str, client: BaseClient | None = None) -> Self:
+        """Give ``principals`` the ``permission`` (JSON Patch ``add``: a concurrent
+        change to the permissions is kept). ``todo.grant("read", "account:bob")``"""
+        from ..grants import grant_op
+
+        return self._sync(client, "grant", lambda c: grant_op(c, self, permission, principals))
+
+    def revoke(self, permission: str, *principals: str, client: BaseClient | None = None) -> Self:
+        """Take ``permission`` away from ``principals`` (JSON Patch ``remove``;
+        principals that do not hold it are ignored)."""
+        from ..grants import revoke_op
+
+        return self._sync(client, "revoke", lambda c: revoke_op(c, self, permission, principals))
+
+    async def agrant(
+        self, permission: str, *principals: str, client: BaseClient | None = None
+    ) -> Self:
+        """Async :meth:`grant`."""
+        from ..grants import grant_op
+
+        return await self._async(
+            client, "agrant", lambda c: grant_op(c, self, permission, principals))
+
+    async def arevoke(
+        self, permission: str, *principals: str, client: BaseClient | None = None
+    ) -> Self:
+        """Async :meth:`revoke`."""
+        from ..grants import revoke_op
+
+        return await self._async(
+            client, "arevoke", lambda c: revoke_op(c, self, permission, principals))
+
 
 class _LazyPermissions(property):
     """``obj.permissions``: the stored :class:`Permissions`, created empty on first use.
