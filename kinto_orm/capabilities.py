@@ -38,7 +38,7 @@ class MissingCapability(KintoException):
 
     def __init__(self, capability: str, feature: str, server_url: str = "") -> None:
         needs = PLUGINS.get(capability, f"the {capability!r} capability")
-        where = f"The server {server_url}" if server_url else "The server"
+        where = f"the server {server_url}" if server_url else "the server"
         super().__init__(
             f"{feature} needs {needs}, and {where} does not list the {capability!r} "
             "capability in GET /v1/. Enable that plugin on the server."

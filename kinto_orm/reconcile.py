@@ -165,6 +165,9 @@ def prepare(
     for item in items:
         raw_id = item.get("id") if isinstance(item, dict) else getattr(item, "id", None)
         try:
+            if isinstance(item, dict) and not raw_id:
+                # (a model would make up a random id: the record could never match)
+                raise ValueError("no id: reconcile matches records by id")
             obj = model.model_validate(item) if isinstance(item, dict) else item
             if not isinstance(obj, KintoObject):
                 raise TypeError(f"expected a {model.__name__} or a dict, got {item!r}")

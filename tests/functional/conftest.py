@@ -225,3 +225,14 @@ def signer_client(signer_server: KintoServer) -> Iterator[Client]:
     client.create_bucket(id=bucket)
     yield client
     client.close()
+
+
+@pytest.fixture
+def signer(signer_server: KintoServer, signer_client: Client) -> Iterator[Any]:
+    """``(server, client, bid, cid, raw)`` on :func:`signer_server`, like the fixtures of
+    the same names on the default server."""
+    bid, cid = signer_client.bucket_name, unique_id("c")
+    raw = Raw(signer_server.url, signer_client.session.auth)
+    raw.put(f"/buckets/{bid}/collections/{cid}", {})
+    yield signer_server, signer_client, bid, cid, raw
+    raw.close()

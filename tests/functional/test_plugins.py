@@ -626,9 +626,8 @@ def test_get_changeset_without_the_plugin_is_not_found(client: Client, cid: str)
         client.clone(collection=cid).get_changeset(bust_cache=True)
 
 
-def test_review_workflow_keeps_other_fields(
-    client: Client, bid: str, cid: str, raw: Raw
-) -> None:
+def test_review_workflow_keeps_other_fields(signer: Any) -> None:
+    _, client, bid, cid, raw = signer  # a server with the review workflow
     path = f"/buckets/{bid}/collections/{cid}"
     raw.patch(path, {"title": "kept"})
     unscoped = client.clone(bucket=None)
@@ -654,7 +653,8 @@ def test_review_workflow_keeps_other_fields(
     assert stored["title"] == "kept"
 
 
-def test_review_helpers_pass_if_match(client: Client, bid: str, cid: str, raw: Raw) -> None:
+def test_review_helpers_pass_if_match(signer: Any) -> None:
+    _, client, bid, cid, raw = signer
     path = f"/buckets/{bid}/collections/{cid}"
     stale = raw.data(path)["last_modified"]
     raw.patch(path, {"title": "moved on"})
@@ -666,8 +666,8 @@ def test_review_helpers_pass_if_match(client: Client, bid: str, cid: str, raw: R
     assert raw.data(path)["status"] == "to-sign"
 
 
-def test_review_helpers_async(kinto_server: Any, client: Client, bid: str, cid: str,
-                              raw: Raw) -> None:
+def test_review_helpers_async(signer: Any) -> None:
+    kinto_server, client, bid, cid, raw = signer
     async def main() -> None:
         async with aclient_for(kinto_server, client, collection=cid) as aclient:
             await aclient.request_review("async please")
