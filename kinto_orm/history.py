@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ._protocol import Op
 from .capabilities import require
 from .endpoints import endpoint
 from .errors import KintoException
+from .local_filters import matches, sort_records
 from .models.base import BINDING_KEY, Binding, KintoObject
 
 if TYPE_CHECKING:
@@ -133,11 +134,19 @@ class Snapshot(Generic[T]):
     binding: Binding
     timestamp: int
     limit: int | None = None
+    #: The query's filters and sort, applied to the rebuilt records (Kinto's meaning).
+    filters: dict[str, str] = field(default_factory=dict)
+    sort: tuple[str, ...] = ()
 
     def _op(self) -> Op[list[T]]:
         bucket, collection = self.binding.bucket, self.binding.collection
         assert bucket is not None and collection is not None
         bodies = yield from snapshot_op(self.client, bucket, collection, self.timestamp)
+        if self.filters:
+            bodies = [b for b in bodies if matches(b["data"], self.filters)]
+        if self.sort:
+            order = {id(b["data"]): b for b in bodies}
+            bodies = [order[id(d)] for d in sort_records([b["data"] for b in bodies], self.sort)]
         context = {BINDING_KEY: self.binding}
         items = [self.model.model_validate(
             {**self.model.incoming(b["data"]), "permissions": b["permissions"]},
@@ -147,7 +156,8 @@ class Snapshot(Generic[T]):
         return items
 
     def all(self) -> list[T]:
-        """Every record of the collection at ``timestamp``, newest first."""
+        """Every record of the collection at ``timestamp`` that matches the query's
+        filters, in the query's order (default: newest first)."""
         result: list[T] = self.client._run(self._op(), name="all")
         return result
 

@@ -623,19 +623,17 @@ class Query(BulkMixin, Generic[T]):
     def at(self, timestamp: int) -> Snapshot[T]:
         """The collection as it was at ``timestamp`` (a Kinto timestamp: a record's
         ``last_modified``, ``query.timestamp()``...), rebuilt from the history plugin:
-        ``client.records(Todo).at(stamp).all()``. Raises ``HistoryUnavailable`` when
-        history does not reach back that far, ``MissingCapability`` without the plugin.
-        Filters, sort and fields are refused (filter the snapshot in Python); ``limit``
-        is kept.
+        ``client.records(Todo).filter(done=False).at(stamp).all()``. The query's
+        filters, sort and limit apply to the records of that time (``fields`` is
+        refused). Raises ``HistoryUnavailable`` when history does not reach back that
+        far, ``MissingCapability`` without the plugin.
         """
         source = self._sources[0] if len(self._sources) == 1 else None
         if source is None or source.model.kinto_kind != "record":
             raise TypeError("at() rebuilds a collection's records: use it on client.records().")
         state = self._state
-        if state.filters or state.sort or state.fields:
-            raise ValueError(
-                "at() rebuilds the whole collection from history and does not apply "
-                "filters, sort or fields: filter the snapshot in Python instead."
-            )
+        if state.fields:
+            raise ValueError("at() rebuilds whole records: fields() cannot apply to it.")
         stamp = int(core.quote_etag(timestamp).strip('"'))
-        return Snapshot(self._client, source.model, source.binding, stamp, state.limit)  # type: ignore[arg-type]
+        return Snapshot(self._client, source.model, source.binding, stamp, state.limit,  # type: ignore[arg-type]
+                        dict(state.filters), state.sort)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime
 from typing import Any
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 from kinto_orm import AsyncClient, Client, Record
 from kinto_orm.history import HistoryUnavailable
 
-from .conftest import Raw, rec_path
+from .conftest import Raw, dataset, ids, rec_path, seed
 
 pytestmark = pytest.mark.functional
 
@@ -58,9 +59,44 @@ def test_at_refuses_when_history_was_purged(client: Client, raw: Raw, bid: str, 
     assert "reaches back" in str(caught.value) or "purged" in str(caught.value)
 
 
-def test_at_refuses_filters(client: Client, cid: str) -> None:
-    with pytest.raises(ValueError, match="filter the snapshot in Python"):
-        client.records(Item, collection=cid).filter(title="x").at(1)
+LOOKUPS: list[tuple[str, dict[str, Any]]] = [
+    ("filter", {"n": 3}), ("filter", {"n__ne": 3}), ("filter", {"n__lt": 3}),
+    ("filter", {"n__lte": 3}), ("filter", {"n__gt": 21}), ("filter", {"n__gte": 21}),
+    ("filter", {"n__in": [1, 5, 7, 99]}), ("filter", {"n__not_in": [1, 5, 7]}),
+    ("filter", {"title__in": ["Item 01", "Item 02"]}), ("filter", {"even": True}),
+    ("filter", {"title__like": "Item 1*"}), ("filter", {"title__like": "item 2"}),
+    ("filter", {"opt__has": True}), ("filter", {"opt__has": False}),
+    ("filter", {"opt": "yes"}), ("filter", {"opt__ne": "yes"}),
+    ("filter", {"tags__contains": ["t0", "five"]}),
+    ("filter", {"tags__contains_any": ["t1", "five"]}),
+    ("filter", {"meta__rank__gte": 3}), ("filter", {"meta.rank__in": [1, 2]}),
+    ("filter", {"due__gte": datetime.date(2024, 1, 20)}),
+    ("filter", {"id__in": ["r01", "r02"]}), ("filter", {"title__gt": "Item 2"}),
+    ("exclude", {"even": True, "n__in": [1, 2, 3]}), ("exclude", {"n__gte": 20}),
+]
+
+
+@pytest.mark.parametrize(("how", "lookups"), LOOKUPS, ids=lambda v: str(v))
+def test_snapshot_filters_mean_what_the_server_means(
+    how: str, lookups: dict[str, Any], client: Client, raw: Raw, bid: str, cid: str
+) -> None:
+    """At the latest timestamp, a filtered snapshot equals the server's own answer."""
+    seed(raw, bid, cid, dataset())
+    query = getattr(client.records(collection=cid), how)(**lookups)
+    now = query.timestamp()
+    assert ids(query.at(now).all()) == ids(query.all())
+
+
+def test_snapshot_sort_and_limit(client: Client, raw: Raw, bid: str, cid: str) -> None:
+    seed(raw, bid, cid, dataset())
+    for order in (("-n",), ("meta.rank", "-title"), ("opt", "n"), ("-due",)):
+        query = client.records(collection=cid).sort(*order).limit(7)
+        assert ids(query.at(query.timestamp()).all()) == ids(query.all()), order
+
+
+def test_at_refuses_fields(client: Client, cid: str) -> None:
+    with pytest.raises(ValueError, match="fields"):
+        client.records(Item, collection=cid).fields("title").at(1)
 
 
 def test_aat(kinto_server: Any, client: Client, raw: Raw, bid: str, cid: str) -> None:
