@@ -287,7 +287,16 @@ class BulkMixin:
 
         permission_name(permission)  # an unknown name fails before anything is sent
         make = grant_op if grant else revoke_op
-        return lambda rid: make(self._client, self._placed(rid), permission, principals)
+        binding = self._sources[0].binding
+
+        def op(rid: str) -> Op[Any]:
+            # An untyped stand-in: the answer is not read into the query's model, so a
+            # record that does not fit it still gets the permission.
+            target = Record.model_construct(id=rid)
+            target._binding = binding
+            return make(self._client, target, permission, principals)
+
+        return op
 
     def _ids(self) -> Any:
         return self._with_model(Record).fields("id")  # type: ignore[attr-defined]

@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 Action = Literal["create", "update", "delete"]
 #: Fields the server sets by itself: never a reason to write (as kinto-http's records_equal).
 IGNORED = ("last_modified", "schema")
+#: Fields a plugin manages (kinto-attachment): kept as stored unless the input names them.
+PRESERVED = ("attachment",)
 
 
 @dataclass
@@ -214,6 +216,9 @@ def diff(
             plan.writes.append(("create", rid, want, None))
             report.created.append(rid)
             continue
+        for name in PRESERVED:
+            if name in have and name not in want.data:
+                want.data[name] = have[name]
         changed = data_changes(want.data, have)
         if want.permissions:
             changed += permission_changes(

@@ -101,3 +101,15 @@ def test_async_grant(kinto_server: Any, client: Client, raw: Raw, bid: str, cid:
     assert asyncio.run(run()) == 3
     assert "account:bob" not in perms(raw, rec_path(bid, cid, "r0"))["write"]
     assert perms(raw, rec_path(bid, cid, "r2"))["read"] == ["system.Everyone"]
+
+
+def test_typed_query_grant_reaches_records_that_do_not_fit(
+    client: Client, raw: Raw, bid: str, cid: str
+) -> None:
+    class Titled(Record):
+        title: str
+
+    seed(raw, bid, cid, [{"id": "ok", "title": "x"}, {"id": "odd", "title": 3}])
+    result = client.records(Titled, collection=cid).grant("read", "account:bob")
+    assert result.ok and result.done == 2
+    assert perms(raw, rec_path(bid, cid, "odd"))["read"] == ["account:bob"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime
+import io
 import os
 import time
 from collections import Counter
@@ -286,3 +287,17 @@ def test_areconcile(kinto_server: Any, client: Client, raw: Raw, bid: str, cid: 
     assert (first.created, first.deleted, first.unchanged) == (["a"], ["r00001"], ["r00000"])
     assert second.writes == 0 and writes == 0 and sorted(second.unchanged) == ["a", "r00000"]
     assert set(stamps(raw, bid, cid)) == {"a", "r00000"}
+
+
+def test_attachments_are_kept(client: Client, raw: Raw, bid: str, cid: str) -> None:
+    """kinto-attachment manages the `attachment` field: an input that does not name it
+    neither counts it as a difference nor drops it."""
+    client.add_attachment(id="doc", filepath=io.BytesIO(b"hello"), filename="a.txt",
+                          collection=cid, data={"title": "doc"})
+    stored = raw.data(rec_path(bid, cid, "doc"))
+    report = client.collection(cid).reconcile([{"id": "doc", "title": "doc"}])
+    assert report.unchanged == ["doc"]
+    report = client.collection(cid).reconcile([{"id": "doc", "title": "renamed"}])
+    assert report.updated == ["doc"] and report.changes == {"doc": ["title"]}
+    after = raw.data(rec_path(bid, cid, "doc"))
+    assert after["title"] == "renamed" and after["attachment"] == stored["attachment"]
