@@ -10,7 +10,7 @@ The diff is pure (no I/O) and the whole run is one operation (see ``_protocol.Op
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -285,11 +285,13 @@ def reconcile_op(
     stored = {r["id"]: r for r in listed if isinstance(r, dict) and "id" in r}
     # Lists carry no permissions: read them only for stored records whose input names some.
     wanted_perms = [rid for rid, want in desired.items() if want.permissions and rid in stored]
-    paths = {rid: endpoint("record", bucket=bucket, collection=collection, id=rid)
-             for rid in (set(desired) | set(stored))}
+
+    def path(rid: str) -> str:
+        return endpoint("record", bucket=bucket, collection=collection, id=rid)
+
     stored_perms: dict[str, dict[str, list[str]]] = {}
     if wanted_perms:
-        unreadable = yield from _read_permissions(client, wanted_perms, paths, stored_perms)
+        unreadable = yield from _read_permissions(client, wanted_perms, path, stored_perms)
         for rid, error in unreadable.items():
             desired.pop(rid)
             keep.add(rid)
@@ -301,7 +303,7 @@ def reconcile_op(
     batch = Batch(client)
     binding = Binding(client, bucket, collection)
     for action, rid, want, last_modified in plan.writes:
-        request = write_request(paths[rid], action, want, last_modified, stored_perms.get(rid))
+        request = write_request(path(rid), action, want, last_modified, stored_perms.get(rid))
         obj = want.obj if want is not None else None
         batch.queue(_write_op(client, request, obj, binding), placeholder=True, tag=(action, rid))
     try:
@@ -329,14 +331,14 @@ def _write_op(
 def _read_permissions(
     client: BaseClient,
     ids: list[str],
-    paths: dict[str, str],
+    path: Callable[[str], str],
     into: dict[str, dict[str, list[str]]],
 ) -> Op[dict[str, BaseException]]:
     """GET the records ``ids`` through batch (lists do not show permissions)."""
     batch = Batch(client)
 
     def read(rid: str) -> Op[None]:
-        response = yield Request("GET", paths[rid])
+        response = yield Request("GET", path(rid))
         into[rid] = dict((response.json() or {}).get("permissions") or {})
 
     for rid in ids:
