@@ -73,10 +73,17 @@ def rebuild(
         raise HistoryUnavailable(
             f"The history of {where} only reaches back to {_when(reach)}; "
             f"{_when(timestamp)} is older.", reach)
+    # Deleting a collection logs no deletion of its records: entries older than its last
+    # deletion before `timestamp` belong to a former collection of the same id.
+    cutoff = max((_stamp(e) for e in entries if e.get("resource_name") == "collection"
+                  and e.get("action") == "delete" and _stamp(e) <= timestamp), default=None)
     by_record: dict[str, list[dict[str, Any]]] = {}
     for entry in entries:
-        if entry.get("resource_name") == "record" and entry.get("record_id"):
-            by_record.setdefault(entry["record_id"], []).append(entry)
+        if entry.get("resource_name") != "record" or not entry.get("record_id"):
+            continue
+        if cutoff is not None and _stamp(entry) <= cutoff:
+            continue
+        by_record.setdefault(entry["record_id"], []).append(entry)
     out: list[dict[str, Any]] = []
     for record_id, changes in by_record.items():
         changes.sort(key=_stamp)

@@ -40,6 +40,16 @@ def test_at_rebuilds_past_states(client: Client, raw: Raw, bid: str, cid: str) -
     assert len(query.limit(1).at(t1).all()) == 1
 
 
+def test_at_forgets_a_deleted_collection(client: Client, raw: Raw, bid: str, cid: str) -> None:
+    old = put(raw, bid, cid, "old", "from the first collection")
+    assert raw.delete(f"/buckets/{bid}/collections/{cid}") == 200
+    raw.put(f"/buckets/{bid}/collections/{cid}", {})
+    now = put(raw, bid, cid, "new", "from the second")
+    query = client.records(Item, collection=cid)
+    assert [i.id for i in query.at(old).all()] == ["old"]
+    assert [i.id for i in query.at(now).all()] == ["new"]
+
+
 def test_at_refuses_before_history_starts(client: Client, raw: Raw, bid: str, cid: str) -> None:
     first = put(raw, bid, cid, "a", "a1")
     query = client.records(Item, collection=cid)

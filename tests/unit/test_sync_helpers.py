@@ -153,6 +153,14 @@ def test_rebuild_refuses_what_history_cannot_tell() -> None:
         rebuild(HISTORY, [untracked], 65, "c")
 
 
+def test_rebuild_forgets_records_of_a_deleted_collection() -> None:
+    recreated = [*HISTORY, entry(None, "delete", 70), entry(None, "create", 80),
+                 entry("d", "create", 90, title="d1")]
+    assert titles(rebuild(recreated, [], 65, "c")) == {"a": "a2", "c": "c1"}
+    assert titles(rebuild(recreated, [], 75, "c")) == {}         # the collection was gone
+    assert titles(rebuild(recreated, [], 95, "c")) == {"d": "d1"}
+
+
 def test_rebuild_keeps_records_unchanged_since_before() -> None:
     old = {"id": "z", "title": "old", "last_modified": 15}
     assert titles(rebuild(HISTORY, [old], 35, "c")) == {"a": "a1", "b": "b1", "z": "old"}
