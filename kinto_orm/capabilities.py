@@ -33,17 +33,27 @@ class MissingCapability(KintoException):
     """A plugin feature was called on a server without that plugin; nothing was sent.
 
     ``.capability`` is the capability name Kinto lists in ``GET /v1/`` (``"history"``,
-    ``"attachments"``, ``"permissions_endpoint"``, ``"signer"``).
+    ``"attachments"``, ``"permissions_endpoint"``, ``"signer"``). Takes the arguments of
+    :class:`KintoException`, plus ``capability=``.
     """
 
-    def __init__(self, capability: str, feature: str, server_url: str = "") -> None:
+    def __init__(
+        self, message: str | None = None, exception: BaseException | None = None, *,
+        capability: str = "", **kwargs: Any,
+    ) -> None:
+        super().__init__(message, exception, **kwargs)
+        self.capability = capability
+
+    @classmethod
+    def of(cls, capability: str, feature: str, server_url: str = "") -> MissingCapability:
+        """The error for ``feature`` (e.g. ``"get_history()"``) on ``server_url``."""
         needs = PLUGINS.get(capability, f"the {capability!r} capability")
         where = f"the server {server_url}" if server_url else "the server"
-        super().__init__(
+        return cls(
             f"{feature} needs {needs}, and {where} does not list the {capability!r} "
-            "capability in GET /v1/. Enable that plugin on the server."
+            "capability in GET /v1/. Enable that plugin on the server.",
+            capability=capability,
         )
-        self.capability = capability
 
 
 def require(client: Any, capability: str, feature: str) -> Op[None]:
@@ -51,7 +61,7 @@ def require(client: Any, capability: str, feature: str) -> Op[None]:
     ``GET /v1/`` per client)."""
     info = yield from client._op_server_info()
     if capability not in (info.get("capabilities") or {}):
-        raise MissingCapability(capability, feature, client.server_url)
+        raise MissingCapability.of(capability, feature, client.server_url)
 
 
 def requires(capability: str) -> Callable[[Callable[P, Op[T]]], Callable[P, Op[T]]]:

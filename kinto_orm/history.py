@@ -35,8 +35,11 @@ class HistoryUnavailable(KintoException):
     when it has no entry at all).
     """
 
-    def __init__(self, message: str, reaches_back_to: int | None) -> None:
-        super().__init__(message)
+    def __init__(
+        self, message: str | None = None, exception: BaseException | None = None, *,
+        reaches_back_to: int | None = None, **kwargs: Any,
+    ) -> None:
+        super().__init__(message, exception, **kwargs)
         self.reaches_back_to = reaches_back_to
 
 
@@ -67,12 +70,12 @@ def rebuild(
     if not entries:
         raise HistoryUnavailable(
             f"No history for {where}: it cannot be rebuilt at {_when(timestamp)}. Was the "
-            "history plugin enabled when it changed, or was its history purged?", None)
+            "history plugin enabled when it changed, or was its history purged?")
     reach = min(_stamp(e) for e in entries)
     if timestamp < reach:
         raise HistoryUnavailable(
             f"The history of {where} only reaches back to {_when(reach)}; "
-            f"{_when(timestamp)} is older.", reach)
+            f"{_when(timestamp)} is older.", reaches_back_to=reach)
     # Deleting a collection logs no deletion of its records: entries older than its last
     # deletion before `timestamp` belong to a former collection of the same id.
     cutoff = max((_stamp(e) for e in entries if e.get("resource_name") == "collection"
@@ -101,7 +104,7 @@ def rebuild(
                 f"The history of {where} does not hold the state of record {record_id!r} at "
                 f"{_when(timestamp)} (its first entry, at {_when(_stamp(changes[0]))}, is "
                 f"an {changes[0].get('action')}): it was purged or predates the history "
-                "plugin.", reach)
+                "plugin.", reaches_back_to=reach)
     for record in current:
         if record.get("id") in by_record:
             continue
@@ -109,7 +112,7 @@ def rebuild(
             raise HistoryUnavailable(
                 f"Record {record.get('id')!r} of {where} changed at "
                 f"{_when(record.get('last_modified'))} without a history entry: history "
-                f"cannot tell what it held at {_when(timestamp)}.", reach)
+                f"cannot tell what it held at {_when(timestamp)}.", reaches_back_to=reach)
         out.append({"data": record, "permissions": {}})  # unchanged since before then
     out.sort(key=lambda body: -int(body["data"].get("last_modified") or 0))
     return out

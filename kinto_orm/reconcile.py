@@ -175,6 +175,8 @@ def prepare(
                 raise TypeError(f"expected a {model.__name__} or a dict, got {item!r}")
             if not obj.id:
                 raise ValueError("no id: reconcile matches records by id")
+            if obj._partial:
+                raise ValueError("read with fields(): its other fields would be dropped")
             rid = check_id(obj.id, "record id")
         except (ValidationError, TypeError, ValueError) as exc:
             if isinstance(raw_id, str):
@@ -324,7 +326,10 @@ def _write_op(
 ) -> Op[None]:
     response = yield request
     if obj is not None:  # the wanted instance now holds the server's copy
-        obj._load(response.json())
+        try:
+            obj._load(response.json())
+        except ValueError:  # (a ValidationError too) the write happened: keep the input
+            return
         obj._binding = binding
 
 

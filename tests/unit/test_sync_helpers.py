@@ -60,6 +60,14 @@ def test_prepare_validates_dicts_and_keeps_bad_ids_from_deletion() -> None:
     assert desired["a"].data == {"id": "a", "title": "x"}
 
 
+def test_prepare_refuses_partial_records() -> None:
+    partial = Item(id="p", title="x")
+    partial._partial = True  # as read with query.fields(...)
+    failed: list[ReconcileFailure] = []
+    desired, keep = prepare([partial], None, failed)
+    assert desired == {} and keep == {"p"} and "fields()" in failed[0].reason
+
+
 def test_prepare_takes_the_model_of_the_instances() -> None:
     desired, _ = prepare([Item(id="a", title="x"), {"id": "b", "title": "y"}], None, [])
     assert isinstance(desired["b"].obj, Item)
