@@ -135,3 +135,45 @@ async def async_usage(aclient: AsyncClient) -> None:
     assert_type(await aclient.get_records(bucket="work", collection="tasks"),
                 list[dict[str, Any]])
     assert_type(await aclient.info(), ServerInfo)
+
+
+def sync_and_permissions(client: Client) -> None:
+    """Declarative sync, history snapshots, grants and capability errors (issue 13)."""
+    from kinto_orm import MissingCapability, ReconcileReport
+    from kinto_orm.history import HistoryUnavailable
+
+    tasks = client.collection("tasks", bucket="work")
+    wanted = [Task(id="t1", title="write", due=datetime.date(2026, 12, 1)),
+              {"id": "t2", "title": "review", "due": "2026-12-02"}]
+    report = tasks.reconcile(wanted, model=Task, delete_missing=True, dry_run=True)
+    assert_type(report, ReconcileReport)
+    assert_type(report.created, list[str])
+    assert_type(report.changes, dict[str, list[str]])
+    for failure in report.failed:
+        assert_type(failure.id, str | None)
+        assert_type(failure.reason, str)
+    task = Task(id="t1", title="write", due=datetime.date(2026, 12, 1)).bind(client)
+    assert_type(task.grant("read", "account:bob"), Task)
+    assert_type(task.revoke("read", "account:bob", "account:carol"), Task)
+    assert_type(tasks.grant("record:create", "system.Authenticated"), Collection)
+    query = client.records(Task)
+    assert_type(query.grant("read", "system.Everyone"), BulkResult)
+    try:
+        assert_type(query.filter(status="open").at(1_700_000_000_000).all(), list[Task])
+    except HistoryUnavailable as exc:
+        assert_type(exc.reaches_back_to, int | None)
+    except MissingCapability as exc:
+        assert_type(exc.capability, str)
+
+
+async def async_sync_and_permissions(aclient: AsyncClient) -> None:
+    from kinto_orm import ReconcileReport
+
+    tasks = aclient.collection("tasks", bucket="work")
+    wanted = [Task(id="t1", title="write", due=datetime.date(2026, 12, 1))]
+    assert_type(await tasks.areconcile(wanted), ReconcileReport)
+    task = Task(id="t1", title="write", due=datetime.date(2026, 12, 1)).bind(aclient)
+    assert_type(await task.agrant("write", "account:bob"), Task)
+    assert_type(await task.arevoke("write", "account:bob"), Task)
+    assert_type(await aclient.records(Task).agrant("read", "account:bob"), BulkResult)
+    assert_type(await aclient.records(Task).at(1).aall(), list[Task])
