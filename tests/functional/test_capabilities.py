@@ -56,10 +56,11 @@ CALLS: dict[str, tuple[str, Callable[[Client], Any]]] = {
     "get_permissions": ("permissions_endpoint", lambda c: c.get_permissions()),
     "client.permissions()": ("permissions_endpoint", lambda c: c.permissions().first()),
     "add_attachment": ("attachments",
-                       lambda c: c.add_attachment(id="r1", filepath=io.BytesIO(b"x"))),
+                       lambda c: c.add_attachment(id="r1", filepath=io.BytesIO(b"x"),
+                                                  filename="x.txt")),
     "record.attach": ("attachments",
                       lambda c: c.collection(c.collection_name).record("r2")
-                      .attach(io.BytesIO(b"x"))),
+                      .attach(io.BytesIO(b"x"), mimetype="text/plain")),
     "remove_attachment": ("attachments", lambda c: c.remove_attachment(id="r1")),
     "request_review": ("signer", lambda c: c.request_review("please")),
     "approve_changes": ("signer", lambda c: c.approve_changes()),
@@ -115,7 +116,8 @@ def test_async_client_checks_too(bare_server: KintoServer) -> None:
             with pytest.raises(MissingCapability):
                 await client.bucket("x").history().aall()
             with pytest.raises(MissingCapability):
-                await Record(id="r1").bind(client, collection="c").aattach(io.BytesIO(b"x"))
+                record = Record(id="r1").bind(client, collection="c")
+                await record.aattach(io.BytesIO(b"x"), mimetype="text/plain")
 
     asyncio.run(run())
 
