@@ -37,13 +37,8 @@ def bare(bare_server: KintoServer) -> Iterator[tuple[Client, list[str]]]:
     client.create_collection(id=collection)
     client._server_info = None  # forget GET /v1/: the test counts it
     sent: list[str] = []
-    send = client.session.send
-
-    def counting(request: Any) -> Any:
-        sent.append(f"{request.method} {request.path}")
-        return send(request)
-
-    client.session.send = counting  # type: ignore[method-assign]
+    client.on("request", lambda event: sent.append(
+        f"{event.request.method} {event.request.path}"))
     yield client, sent
     client.close()
 

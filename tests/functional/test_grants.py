@@ -26,8 +26,7 @@ def test_grant_adds_without_dropping_a_concurrent_change(
     record = client.collection(cid).record("r1").refresh()      # an old copy
     twin.patch_record(id="r1", collection=cid, permissions={"read": ["account:carol"]})
     sent: list[Any] = []
-    send = client.session.send
-    client.session.send = lambda request: (sent.append(request), send(request))[1]  # type: ignore[method-assign]
+    client.on("request", lambda event: sent.append(event.request))
     assert record.grant("read", "account:bob", "/buckets/b/groups/g") is record
     (patch,) = sent
     assert patch.content_type == "application/json-patch+json"

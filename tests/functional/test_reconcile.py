@@ -50,25 +50,16 @@ class Sent:
 
 
 def count_requests(client: Any, before: Callable[[Any], None] | None = None) -> Sent:
+    """Count what ``client`` sends from now on (its ``request`` event); ``before`` runs
+    before each request leaves."""
     sent = Sent()
-    send = client.session.send
 
-    if client._is_async:
+    def on_request(event: Any) -> None:
+        if before is not None:
+            before(event.request)
+        sent.record(event.request)
 
-        async def counting_async(request: Any) -> Any:
-            sent.record(request)
-            return await send(request)
-
-        client.session.send = counting_async
-    else:
-
-        def counting(request: Any) -> Any:
-            if before is not None:
-                before(request)
-            sent.record(request)
-            return send(request)
-
-        client.session.send = counting
+    client.on("request", on_request)
     return sent
 
 
