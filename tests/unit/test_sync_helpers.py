@@ -193,8 +193,9 @@ class Info:
 
     server_url = "http://kinto.example/v1"
 
-    def __init__(self, capabilities: dict[str, Any] | None) -> None:
+    def __init__(self, capabilities: dict[str, Any] | None, dry_mode: bool = False) -> None:
         self.capabilities = capabilities
+        self.session = type("Session", (), {"dry_mode": dry_mode})()
 
     def _op_server_info(self) -> Any:
         if self.capabilities is None:
@@ -228,3 +229,5 @@ def test_requires_checks_after_arguments_and_before_the_request() -> None:
     nxt = resume(op2, answer)
     assert isinstance(nxt, Request) and nxt.path == "/things/a"
     assert isinstance(resume(op2, Response(200, Headers(), b"{}", nxt)), Done)
+    dry = start(_op_thing(Info({}, dry_mode=True), "a"))  # dry mode sends nothing: no check
+    assert isinstance(dry, Request) and dry.path == "/things/a"
