@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._protocol import Op
 from .batch import Batch
+from .dataframes import as_rows
 from .errors import KintoBatchException, KintoException
 from .models.base import KintoObject
 from .models.resources import Record
@@ -201,9 +202,11 @@ class BulkMixin:
         """Save (create or replace) every item, in batches; see :class:`BulkResult`.
 
         ``progress(done, total)`` is called after each chunk (``total`` is None for a
-        generator). Items can be models or dicts; they go to this query's collection.
+        generator). Items can be models or dicts, or the rows of a pandas/polars DataFrame
+        or Arrow table; they go to this query's collection. Each item is validated by
+        the model first: an invalid one is in ``result.failed``, not sent.
         """
-        return run_bulk(self._client, items, self._save_op(safe), progress)
+        return run_bulk(self._client, as_rows(items), self._save_op(safe), progress)
 
     def bulk_create(
         self, items: Iterable[Any], *, if_not_exists: bool = False,
@@ -224,7 +227,8 @@ class BulkMixin:
         progress: Progress | None = None,
     ) -> BulkResult:
         """Async :meth:`bulk_save`, with up to ``concurrency`` batches in flight."""
-        return await arun_bulk(self._client, items, self._save_op(safe), progress, concurrency)
+        rows = as_rows(items)
+        return await arun_bulk(self._client, rows, self._save_op(safe), progress, concurrency)
 
     async def abulk_create(
         self, items: Iterable[Any], *, if_not_exists: bool = False, concurrency: int = 4,

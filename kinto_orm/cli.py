@@ -2,23 +2,25 @@
 
     kinto-orm info                         who am I, what the server can do
     kinto-orm tree                         buckets > collections and groups, with counts
-    kinto-orm export -b blog -c posts      records as JSON Lines (or --format json)
+    kinto-orm export -b blog -c posts      records as JSON Lines (or JSON, or Parquet)
     kinto-orm import -b blog -c posts FILE write records through batch
     kinto-orm dump -b blog -o blog.yaml    a bucket's whole structure in one file
-    kinto-orm load blog.yaml               re-apply a dump (idempotent)
+    kinto-orm load blog.yaml               re-apply a dump (only what differs)
     kinto-orm history -b blog              what changed, newest first
     kinto-orm codegen -b blog -c posts     a typed Record subclass from the server schema
     kinto-orm serve                        a local Kinto for development
 
 Server options (``-s/--server``, ``-a/--auth``, ...) default to ``KINTO_SERVER_URL`` and
 ``KINTO_AUTH``. Exit codes: 0 success, 1 the operation failed (or some records did),
-2 bad usage or input.
+2 bad usage or input. Needs the ``cli`` extra (rich, PyYAML).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
+import itertools
 import json
 import logging
 import os
@@ -27,55 +29,25 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from . import __version__
 from . import _codegen as codegen
+from ._cli_dump import cmd_dump, cmd_load, records_of
+from ._cli_hints import CliError, UsageError
 from .cli_utils import add_parser_options, create_client_from_args, setup_logger
 from .client import Client
 from .endpoints import check_id
 from .errors import KintoException
 from .models import Record
 
+if TYPE_CHECKING:
+    from ._cli_ui import Output, Show
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 logger = logging.getLogger("kinto_orm")
-
-
-class UsageError(Exception):
-    """Bad input from the user: exit code 2."""
-
-
-class Output:
-    """Where the command writes: data to stdout (or a file), messages and progress to
-    stderr; progress only on a terminal and never with --quiet."""
-
-    def __init__(self, quiet: bool) -> None:
-        self.quiet = quiet
-        self.tty = sys.stderr.isatty()
-        self._last = 0.0
-
-    def say(self, message: str) -> None:
-        if not self.quiet:
-            print(message, file=sys.stderr)
-
-    def progress(self, label: str) -> Callable[[int, int | None], None]:
-        def show(done: int, total: int | None) -> None:
-            if self.quiet or not self.tty:
-                return
-            now = time.monotonic()
-            if now - self._last < 0.1 and done != total:
-                return
-            self._last = now
-            of = f"/{total}" if total else ""
-            sys.stderr.write(f"\r{label} {done}{of}")
-            sys.stderr.flush()
-
-        return show
-
-    def end_progress(self, label: str = "", done: int | None = None) -> None:
-        if self.tty and not self.quiet:
-            final = f"\r{label} {done}" if label and done is not None else ""
-            sys.stderr.write(final + "\n")
+#: The resources the history plugin records (``kinto.plugins.history``).
+HISTORY_RESOURCES = ("bucket", "collection", "group", "record")
 
 
 # ---------------------------------------------------------------------------- commands
@@ -83,28 +55,41 @@ class Output:
 
 def cmd_info(client: Client, args: argparse.Namespace, out: Output) -> int:
     info = client.info()
-    print(f"server:       {info.project_name} {info.project_version} "
-          f"(HTTP API {info.http_api_version})")
-    print(f"url:          {info.url or client.server_url}")
-    print(f"batch size:   {info.settings.batch_max_requests}")
-    print(f"capabilities: {', '.join(sorted(info.capabilities)) or '-'}")
+    rows = [
+        ("server", f"{info.project_name} {info.project_version} "
+                   f"(HTTP API {info.http_api_version})"),
+        ("url", info.url or client.server_url),
+        ("batch size", str(info.settings.batch_max_requests)),
+        ("capabilities", ", ".join(sorted(info.capabilities)) or "-"),
+    ]
     if info.user is None:
-        print("user:         anonymous (no credentials, or wrong ones)")
+        rows.append(("user", "anonymous (no credentials, or wrong ones)"))
     else:
-        print(f"user:         {info.user.id}")
-        print(f"principals:   {', '.join(info.user.principals)}")
+        rows += [("user", info.user.id), ("principals", ", ".join(info.user.principals))]
+    out.table(["", ""], [(f"{key}:", value) for key, value in rows], plain=True)
     return EXIT_OK
 
 
 def cmd_tree(client: Client, args: argparse.Namespace, out: Output) -> int:
-    buckets = [client.bucket(args.bucket)] if args.bucket else client.buckets().all()
+    buckets = [client.bucket(args.bucket)] if args.bucket else client.buckets().sort("id").all()
+    if not buckets:
+        who = client.server_info().get("user", {}).get("id") or "anonymous"
+        out.say(f"No bucket on {client.server_url} that {who} can read. Create one with "
+                "`kinto-orm import -b BUCKET -c COLLECTION FILE` or `kinto-orm load DUMP`.")
+        return EXIT_OK
+    rows: list[tuple[str, str, str]] = []
     for bucket in buckets:
-        print(bucket.id)
+        children: list[tuple[str, str, str]] = []
         for collection in bucket.collections().sort("id"):
             count = collection.records().count()
-            print(f"  {collection.id}  ({count} record{'s' if count != 1 else ''})")
+            children.append((str(bucket.id), str(collection.id),
+                             f"{count} record{'s' if count != 1 else ''}"))
         for group in bucket.groups().sort("id"):
-            print(f"  @{group.id}  ({len(group.members)} member(s))")
+            size = len(group.members)
+            children.append((str(bucket.id), f"@{group.id}",
+                             f"{size} member{'s' if size != 1 else ''}"))
+        rows += children or [(str(bucket.id), "-", "empty")]
+    out.table(["bucket", "collection / @group", "size"], rows)
     return EXIT_OK
 
 
@@ -115,49 +100,48 @@ def _need(args: argparse.Namespace, *names: str) -> None:
 
 
 def _format(chosen: str | None, path: str | None) -> str:
-    """``--format``, else JSON for a ``.json`` file name, else JSON Lines."""
+    """``--format``, else from the file name (``.json``, ``.parquet``), else JSON Lines."""
     if chosen:
         return chosen
-    return "json" if path and path.endswith(".json") else "jsonl"
+    for suffix in ("json", "parquet"):
+        if path and path.endswith("." + suffix):
+            return suffix
+    return "jsonl"
 
 
 @contextlib.contextmanager
-def _atomic_output(path: str | None) -> Iterator[IO[str]]:
+def atomic_output(path: str | None, mode: str = "w") -> Iterator[IO[Any]]:
     """Standard output, or a file written in full or not at all: a command that fails
     half way never destroys the previous file."""
     if path in (None, "-"):
-        yield sys.stdout
+        yield sys.stdout.buffer if "b" in mode else sys.stdout
         return
     assert path is not None
     target = Path(path)
     partial = target.with_name(target.name + ".part")
     try:
-        with partial.open("w", encoding="utf-8") as handle:
+        with partial.open(mode, encoding=None if "b" in mode else "utf-8") as handle:
             yield handle
         os.replace(partial, target)
     finally:
         partial.unlink(missing_ok=True)
 
 
-def _records_of(client: Client, bucket: str, collection: str) -> Iterator[dict[str, Any]]:
-    for page in client.get_paginated_records(bucket=bucket, collection=collection):
-        yield from page["data"]
-
-
 def cmd_export(client: Client, args: argparse.Namespace, out: Output) -> int:
     _need(args, "bucket")
-    if args.collection:
-        rows: Iterable[Any] = _records_of(client, args.bucket, args.collection)
-    else:
-        rows = (
-            {"collection": coll["id"], "data": record}
-            for coll in client.get_collections(bucket=args.bucket)
-            for record in _records_of(client, args.bucket, coll["id"])
-        )
-    show = out.progress("exported")
     fmt = _format(args.format, args.output)
+    if fmt == "parquet":
+        return _export_parquet(client, args, out)
+    names = [args.collection] if args.collection else [
+        coll["id"] for coll in client.get_collections(bucket=args.bucket)]
+    total = sum(client.records(Record, bucket=args.bucket, collection=name).count()
+                for name in names)
+    rows: Iterable[Any] = (
+        record if args.collection else {"collection": name, "data": record}
+        for name in names for record in records_of(client, args.bucket, name)
+    )
     count = 0
-    with _atomic_output(args.output) as handle:
+    with out.progress("exported", total) as show, atomic_output(args.output) as handle:
         if fmt == "json":
             handle.write("[")
         for count, row in enumerate(rows, 1):
@@ -169,7 +153,22 @@ def cmd_export(client: Client, args: argparse.Namespace, out: Output) -> int:
             show(count, None)
         if fmt == "json":
             handle.write("\n]\n" if count else "]\n")
-    out.end_progress("exported", count)
+    out.say(f"exported {count} record(s)")
+    return EXIT_OK
+
+
+def _export_parquet(client: Client, args: argparse.Namespace, out: Output) -> int:
+    """One collection as a Parquet file, through :mod:`kinto_orm.dataframes`."""
+    from . import dataframes
+
+    _need(args, "collection")
+    if args.output in (None, "-") and sys.stdout.isatty():
+        raise UsageError("Parquet is binary: give -o FILE.parquet (or redirect stdout).")
+    dataframes.require("pyarrow", "parquet")
+    query = client.records(Record, bucket=args.bucket, collection=args.collection)
+    with out.progress("exported", query.count()) as show, \
+            atomic_output(args.output, "wb") as handle:
+        count = dataframes.write_parquet(query, handle, extras="infer", progress=show)
     out.say(f"exported {count} record(s)")
     return EXIT_OK
 
@@ -202,127 +201,80 @@ def _read_rows(path: str, fmt: str | None) -> Iterator[tuple[int, Any]]:
             source.close()
 
 
-def cmd_import(client: Client, args: argparse.Namespace, out: Output) -> int:
-    _need(args, "bucket", "collection")
-    failures: list[str] = []
-    lines: dict[int, int] = {}  # id(item) -> line number
-    created = False
+def _count_lines(path: str, fmt: str | None) -> int | None:
+    """How many records a file holds, for the progress total (None: unknown)."""
+    if path == "-" or _format(fmt, path) != "jsonl":
+        return None
+    with contextlib.suppress(OSError), open(path, "rb") as handle:
+        return sum(1 for line in handle if line.strip())
+    return None
 
-    def items() -> Iterator[dict[str, Any]]:
-        nonlocal created
-        for number, row in _read_rows(args.file, args.format):
-            if isinstance(row, dict) and "data" in row and "collection" in row:
-                row = row["data"]  # a line of a bucket export
-            if not isinstance(row, dict):
-                failures.append(f"line {number}: not a JSON object ({row})")
-                continue
+
+def _routed(args: argparse.Namespace, failures: list[str], lines: dict[int, int],
+            ) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(collection, record) of each good input line: a line of a bucket export
+    (``{"collection", "data"}``) goes to its own collection, a plain record to ``-c``."""
+    for number, row in _read_rows(args.file, args.format):
+        collection = args.collection
+        if isinstance(row, dict) and set(row) == {"collection", "data"}:
+            collection, row = row["collection"], row["data"]
+        if not isinstance(row, dict):
+            failures.append(f"line {number}: not a JSON object ({row})")
+            continue
+        if not collection:
+            raise UsageError(f"line {number} is a plain record: --collection is required "
+                             f"for 'import' (or import a bucket export).")
+        try:
+            check_id(collection)
             if "id" in row:
-                try:
-                    check_id(row["id"])
-                except ValueError as exc:
-                    failures.append(f"line {number} (id {row['id']}): {exc}")
-                    continue
-            if not created and not args.dry_run:
-                client.create_bucket(id=args.bucket, if_not_exists=True)
-                client.create_collection(id=args.collection, bucket=args.bucket,
-                                         if_not_exists=True)
-                created = True
-            lines[id(row)] = number
-            yield row
-
-    if args.dry_run:
-        count = sum(1 for _ in items())
-        for failure in failures:
-            print(failure, file=sys.stderr)
-        out.say(f"dry run: {count} record(s) would be written to "
-                f"{args.bucket}/{args.collection}, {len(failures)} line(s) refused")
-        return EXIT_FAILED if failures else EXIT_OK
-    query = client.records(Record, bucket=args.bucket, collection=args.collection)
-    result = query.bulk_save(items(), safe=False, progress=out.progress("imported"))
-    out.end_progress("imported", result.done + len(result.failed))
-    for failed in result.failed:
-        number = lines.get(id(failed.item), "?")
-        failures.append(f"line {number} (id {failed.id}): {failed.error}")
-    for failure in failures:
-        print(failure, file=sys.stderr)  # the report of failures shows even with -q
-    out.say(f"imported {result.done} record(s), {len(failures)} failed")
-    return EXIT_FAILED if failures else EXIT_OK
+                check_id(row["id"])
+        except (ValueError, TypeError) as exc:
+            failures.append(f"line {number} (id {row.get('id')}): {exc}")
+            continue
+        lines[id(row)] = number
+        yield collection, row
 
 
-def cmd_dump(client: Client, args: argparse.Namespace, out: Output) -> int:
+def _offset(show: Show, start: int) -> Show:
+    """A progress callback counting on from ``start`` (one bulk run per collection)."""
+
+    def shifted(done: int, total: int | None = None) -> None:
+        show(start + done, None)
+
+    return shifted
+
+
+def cmd_import(client: Client, args: argparse.Namespace, out: Output) -> int:
     _need(args, "bucket")
-    bucket = client.get_bucket(id=args.bucket)
-    dump: dict[str, Any] = {
-        "kinto-orm": __version__,
-        "bucket": {"data": bucket["data"], "permissions": bucket.get("permissions", {})},
-        "groups": [client.get_group(id=g["id"], bucket=args.bucket)
-                   for g in client.get_groups(bucket=args.bucket)],
-        "collections": [],
-    }
-    for coll in client.get_collections(bucket=args.bucket):
-        full = client.get_collection(id=coll["id"], bucket=args.bucket)
-        full["records"] = _with_permissions(client, args.bucket, coll["id"])
-        dump["collections"].append(full)
-        out.say(f"  {coll['id']}: {len(full['records'])} record(s)")
-    _write_structured(dump, args.output)
-    out.say(f"dumped bucket {args.bucket}")
-    return EXIT_OK
-
-
-def _with_permissions(client: Client, bucket: str, collection: str) -> list[dict[str, Any]]:
-    """Every record with its own permissions (lists do not carry them: one batched GET
-    per record)."""
-    ids = [record["id"] for record in _records_of(client, bucket, collection)]
-    if not ids:
-        return []
-    with client.batch() as batch:
-        for record_id in ids:
-            batch.get_record(id=record_id, bucket=bucket, collection=collection)
-    return [
-        {"data": body["data"], "permissions": body.get("permissions") or {}}
-        for body in batch.results()
-        if isinstance(body, dict) and "data" in body
-    ]
-
-
-def _record_of(entry: dict[str, Any]) -> Record:
-    """A dumped record: ``{"data", "permissions"}`` (or, from older dumps, bare data)."""
-    if set(entry) == {"data", "permissions"} and isinstance(entry["data"], dict):
-        return Record.from_kinto({"data": _strip(entry["data"]),
-                                  "permissions": entry["permissions"]})
-    return Record.model_validate(_strip(entry))
-
-
-def _strip(obj: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in obj.items() if k not in ("last_modified", "schema")} | (
-        {"schema": obj["schema"]} if isinstance(obj.get("schema"), dict) else {}
-    )
-
-
-def cmd_load(client: Client, args: argparse.Namespace, out: Output) -> int:
-    dump = _read_structured(args.file)
-    bucket_id = args.bucket or dump["bucket"]["data"]["id"]
-    perms = dump["bucket"].get("permissions") or None
-    client.update_bucket(id=bucket_id, data=_strip(dump["bucket"]["data"]) | {"id": bucket_id},
-                         permissions=perms, safe=False)
-    for group in dump.get("groups", []):
-        client.update_group(id=group["data"]["id"], bucket=bucket_id, data=_strip(group["data"]),
-                            permissions=group.get("permissions") or None, safe=False)
-    failed = 0
-    for coll in dump.get("collections", []):
-        cid = coll["data"]["id"]
-        client.update_collection(id=cid, bucket=bucket_id, data=_strip(coll["data"]),
-                                 permissions=coll.get("permissions") or None, safe=False)
-        records = [_record_of(r) for r in coll.get("records", [])]
-        query = client.records(Record, bucket=bucket_id, collection=cid)
-        result = query.bulk_save(records, safe=False, progress=out.progress(f"  {cid}"))
-        out.end_progress()
-        for failure in result.failed:
-            out.say(f"{cid}/{failure.id}: {failure.error}")
-        failed += len(result.failed)
-        out.say(f"  {cid}: {result.done} record(s)")
-    out.say(f"loaded bucket {bucket_id}" + (f", {failed} record(s) failed" if failed else ""))
-    return EXIT_FAILED if failed else EXIT_OK
+    failures: list[str] = []
+    lines: dict[int, int] = {}  # id(row) -> line number
+    counts: dict[str, int] = {}
+    groups = itertools.groupby(_routed(args, failures, lines), key=lambda pair: pair[0])
+    done = 0
+    with out.progress("imported", _count_lines(args.file, args.format)) as show:
+        for collection, pairs in groups:
+            rows = (row for _, row in pairs)
+            if args.dry_run:
+                counts[collection] = counts.get(collection, 0) + sum(1 for _ in rows)
+                continue
+            client.create_bucket(id=args.bucket, if_not_exists=True)
+            client.create_collection(id=collection, bucket=args.bucket, if_not_exists=True)
+            query = client.records(Record, bucket=args.bucket, collection=collection)
+            result = query.bulk_save(rows, safe=False, progress=_offset(show, done))
+            done += result.done + len(result.failed)
+            counts[collection] = counts.get(collection, 0) + result.done
+            for failed in result.failed:
+                number = lines.get(id(failed.item), "?")
+                failures.append(f"line {number} (id {failed.id}): {failed.error}")
+    for failure in failures:
+        out.warn(failure)  # the report of failures shows even with -q
+    where = ", ".join(f"{args.bucket}/{name}" for name in counts) or args.bucket
+    if args.dry_run:
+        out.say(f"dry run: {sum(counts.values())} record(s) would be written to {where}, "
+                f"{len(failures)} line(s) refused")
+    else:
+        out.say(f"imported {sum(counts.values())} record(s), {len(failures)} failed")
+    return EXIT_FAILED if failures else EXIT_OK
 
 
 def cmd_history(client: Client, args: argparse.Namespace, out: Output) -> int:
@@ -342,13 +294,18 @@ def cmd_codegen(client: Client, args: argparse.Namespace, out: Output) -> int:
     if not isinstance(schema, dict) or not schema:
         raise UsageError(f"{args.bucket}/{args.collection} has no schema to generate from.")
     source = codegen.record_class(schema, args.bucket, args.collection, args.class_name)
-    with _atomic_output(args.output) as handle:
+    with atomic_output(args.output) as handle:
         handle.write(source)
     return EXIT_OK
 
 
 def cmd_serve(args: argparse.Namespace, out: Output) -> int:
+    if importlib.util.find_spec("kinto") is None:
+        raise CliError('serve needs the Kinto server: pip install "kinto-orm[server]"')
+    from ._cli_hints import check_port_free
     from .testing import KintoServer
+
+    check_port_free(args.port)
 
     def stop(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt
@@ -357,50 +314,20 @@ def cmd_serve(args: argparse.Namespace, out: Output) -> int:
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
     server = KintoServer(port=args.port, paginate_by=args.paginate_by)
-    with server:
+    try:
+        server.start()
+    except RuntimeError as exc:  # the server log that follows is for -D
+        raise CliError(str(exc).splitlines()[0]) from exc
+    try:
         print(f"Kinto is running at {server.url} (memory backend; Ctrl-C stops it)", flush=True)
         try:
             while server.running:
                 time.sleep(0.5)
         except KeyboardInterrupt:
             pass
+    finally:
+        server.stop()
     return EXIT_OK
-
-
-# ---------------------------------------------------------------------------- files
-
-
-def _write_structured(data: Any, path: str | None) -> None:
-    if path and path.endswith((".yaml", ".yml")):
-        text = _yaml().safe_dump(data, sort_keys=False, allow_unicode=True)
-    else:
-        text = json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
-    with _atomic_output(path) as handle:
-        handle.write(text)
-
-
-def _read_structured(path: str) -> dict[str, Any]:
-    try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    yaml_file = path.endswith((".yaml", ".yml"))
-    try:
-        data = _yaml().safe_load(text) if yaml_file else json.loads(text)
-    except (ValueError, _yaml().YAMLError) as exc:
-        kind = "YAML" if yaml_file else "JSON"
-        raise UsageError(f"{path} is not valid {kind}: {exc}") from exc
-    if not isinstance(data, dict) or "bucket" not in data:
-        raise UsageError(f"{path} is not a kinto-orm dump (no 'bucket').")
-    return data
-
-
-def _yaml() -> Any:
-    try:
-        import yaml
-    except ImportError:
-        raise UsageError("YAML needs PyYAML: pip install pyyaml (or use a .json file).") from None
-    return yaml
 
 
 # ---------------------------------------------------------------------------- parser
@@ -408,10 +335,11 @@ def _yaml() -> Any:
 COMMANDS: dict[str, tuple[Callable[..., int], str]] = {
     "info": (cmd_info, "Show the server, its capabilities and who you are."),
     "tree": (cmd_tree, "Show buckets > collections and groups, with record counts."),
-    "export": (cmd_export, "Write a collection's (or bucket's) records as JSON Lines/JSON."),
+    "export": (cmd_export, "Write a collection's (or bucket's) records as JSON Lines/JSON/"
+               "Parquet."),
     "import": (cmd_import, "Write records from a JSON Lines/JSON file into a collection."),
     "dump": (cmd_dump, "Save a bucket's whole structure and records to one YAML/JSON file."),
-    "load": (cmd_load, "Re-apply a dump file (idempotent: run it twice, same result)."),
+    "load": (cmd_load, "Re-apply a dump file: write only what differs (kinto-wizard style)."),
     "history": (cmd_history, "Show a bucket's history (history plugin), newest first."),
     "codegen": (cmd_codegen, "Print a typed Record subclass from a collection's schema."),
     "serve": (cmd_serve, "Run a local Kinto (memory backend) for development."),
@@ -443,18 +371,28 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("-o", "--output", default=None,
                              help="Output file (default: standard output).")
         if name in ("export", "import"):
-            sub.add_argument("--format", choices=("jsonl", "json"), default=None,
-                             help="JSON Lines, or one JSON list (default: JSON for a .json "
-                             "file name, else JSON Lines).")
+            parquet = ("parquet",) if name == "export" else ()
+            sub.add_argument("--format", choices=("jsonl", "json", *parquet), default=None,
+                             help="JSON Lines, one JSON list" + (", or Parquet (one collection; "
+                             "the pandas or arrow extra)" if parquet else "") + " (default: from "
+                             "the file name's .json/.parquet, else JSON Lines).")
         if name in ("import", "load"):
             sub.add_argument("file", help="Input file ('-' for standard input).")
-        if name == "import":
-            sub.add_argument("--dry-run", action="store_true",
-                             help="Read and check the file, write nothing.")
+        if name in ("import", "load"):
+            sub.add_argument("--dry-run", action="store_true", help="Read and check the file, "
+                             "write nothing" + (": show the plan." if name == "load" else "."))
+        if name in ("dump", "load"):
+            sub.add_argument("--attachments", metavar="FOLDER", default=None,
+                             help="Where attached files are saved (dump) or read from, to be "
+                             "sent when their hash differs on the server (load).")
+        if name == "load":
+            sub.add_argument("--delete-records", action="store_true",
+                             help="Delete the records of the dumped collections that are not "
+                             "in the file.")
         if name == "history":
             sub.add_argument("--limit", type=int, default=50, help="How many entries (50).")
-            sub.add_argument("--resource-name", default=None,
-                             help="Only bucket, collection, group or record entries.")
+            sub.add_argument("--resource-name", default=None, choices=HISTORY_RESOURCES,
+                             help="Only the entries of this kind of object.")
         if name == "codegen":
             sub.add_argument("--class-name", default=None, help="Name of the generated class.")
     return parser
@@ -463,8 +401,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    out = Output(quiet=getattr(args, "verbosity", None) == logging.CRITICAL)
     debug = getattr(args, "verbosity", None) == logging.DEBUG
+    if importlib.util.find_spec("rich") is None:
+        print('kinto-orm: error: the kinto-orm command needs its extra: '
+              'pip install "kinto-orm[cli]"', file=sys.stderr)
+        return EXIT_FAILED
+    from ._cli_hints import explain
+    from ._cli_ui import Output
+
+    out = Output(quiet=getattr(args, "verbosity", None) == logging.CRITICAL)
     setup_logger(logger, args)
     logger.setLevel(getattr(args, "verbosity", None) or logging.WARNING)
     handler, _ = COMMANDS[args.command]
@@ -474,21 +419,22 @@ def main(argv: list[str] | None = None) -> int:
         with create_client_from_args(args) as client:
             return handler(client, args, out)
     except UsageError as exc:
-        return _fail(exc, EXIT_USAGE, debug)
-    except (KintoException, ValueError, OSError) as exc:
-        return _fail(exc, EXIT_FAILED, debug)
+        return _fail(out, exc, str(exc), EXIT_USAGE, debug)
+    except CliError as exc:
+        return _fail(out, exc, str(exc), EXIT_FAILED, debug)
+    except (KintoException, ValueError, OSError, ImportError) as exc:
+        return _fail(out, exc, explain(exc, args), EXIT_FAILED, debug)
     except KeyboardInterrupt:
-        return _fail(RuntimeError("interrupted"), EXIT_FAILED, debug)
+        return _fail(out, None, "interrupted", EXIT_FAILED, debug)
 
 
-def _fail(exc: BaseException, code: int, debug: bool) -> int:
-    if debug:
+def _fail(out: Output, exc: BaseException | None, message: str, code: int,
+          debug: bool) -> int:
+    if debug and exc is not None:
         import traceback
 
         traceback.print_exception(exc)
-    # A person reads this: the fuller explanation rather than kinto-http's terse text.
-    text = exc.description if isinstance(exc, KintoException) else str(exc)
-    print(f"kinto-orm: error: {text}", file=sys.stderr)
+    out.error(message)
     return code
 
 

@@ -33,7 +33,12 @@ from .models.base import BINDING_KEY, Binding, KintoObject
 from .models.validation import check_path, is_typed
 
 if TYPE_CHECKING:
+    import pandas
+    import polars
+    import pyarrow
+
     from .client import BaseClient
+    from .dataframes import Extras
 
 T = TypeVar("T", bound=KintoObject)
 OnInvalid = Literal["raise", "skip", "collect"]
@@ -637,3 +642,30 @@ class Query(BulkMixin, Generic[T]):
         stamp = int(core.quote_etag(timestamp).strip('"'))
         return Snapshot(self._client, source.model, source.binding, stamp, state.limit,  # type: ignore[arg-type]
                         dict(state.filters), state.sort)
+
+    # ------------------------------------------------------------------ dataframes
+
+    def to_arrow(self, extras: Extras = "json") -> pyarrow.Table:
+        """Every matching object as a ``pyarrow.Table``, page by page, with columns typed
+        from the model; ``extras``: ``"json"`` (one ``_extra`` JSON column), ``"drop"``
+        or ``"infer"``. See :mod:`kinto_orm.dataframes` (``pip install "kinto-orm[arrow]"``)."""
+        from . import dataframes
+
+        return dataframes.to_arrow(self, extras)
+
+    def to_pandas(
+        self, extras: Extras = "json",
+        dtype_backend: Literal["numpy_nullable", "pyarrow"] = "numpy_nullable",
+    ) -> pandas.DataFrame:
+        """Every matching object as a ``pandas.DataFrame`` with typed, nullable columns
+        (``pip install "kinto-orm[pandas]"``); see :meth:`to_arrow`."""
+        from . import dataframes
+
+        return dataframes.to_pandas(self, extras, dtype_backend)
+
+    def to_polars(self, extras: Extras = "json") -> polars.DataFrame:
+        """Every matching object as a ``polars.DataFrame`` (``pip install
+        "kinto-orm[polars]"``); see :meth:`to_arrow`."""
+        from . import dataframes
+
+        return dataframes.to_polars(self, extras)

@@ -77,6 +77,18 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether something already listens on ``host:port``."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As waitress does: a port with only TIME_WAIT connections left is free.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
 def _has_module(name: str) -> bool:
     import importlib.util
 
@@ -184,6 +196,8 @@ class KintoServer:
             raise RuntimeError(
                 "The Kinto server is not installed: pip install 'kinto-orm[server]'."
             )
+        if port_in_use(self.port):  # else someone else's server would answer our heartbeat
+            raise RuntimeError(f"Port {self.port} is already in use: pick another one.")
         self._dir = Path(tempfile.mkdtemp(prefix="kinto-orm-server-"))
         ini = self._dir / "kinto.ini"
         ini.write_text(self._ini(self._dir))

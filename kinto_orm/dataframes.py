@@ -1,0 +1,274 @@
+"""Queries as dataframes and back: Arrow tables whose columns are typed from the model,
+pandas and polars frames built from them, Parquet files, and DataFrames for ``bulk_save``.
+
+>>> table = client.records(Todo).filter(done=False).to_arrow()   # pyarrow.Table
+>>> df = client.records(Todo).to_pandas()                        # pandas.DataFrame
+>>> result = client.records(Todo).bulk_save(df)   # each row validated by Todo first
+
+Pages are converted as they arrive (one page of models in memory at a time). Columns
+are named as Kinto names the fields; ``permissions`` are not data and are left out.
+Needs ``pip install "kinto-orm[arrow]"`` (pyarrow), ``"kinto-orm[pandas]"`` or
+``"kinto-orm[polars]"``.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import enum
+import importlib
+import json
+import types
+import typing
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import IO, TYPE_CHECKING, Any, Literal, Union, get_args, get_origin
+
+from pydantic import BaseModel
+
+from ._protocol import json_default
+
+if TYPE_CHECKING:
+    import pandas
+    import polars
+    import pyarrow
+
+    from .models.base import KintoObject
+    from .query import Query
+
+#: What becomes of the fields a model does not declare: ``"json"`` one string column
+#: ``_extra`` holding them as a JSON object (lossless, the default), ``"drop"`` left out,
+#: ``"infer"`` one column each, typed by pyarrow from the values (mixed values: JSON text).
+Extras = Literal["json", "drop", "infer"]
+EXTRA_COLUMN = "_extra"
+_EXTRA_OF = {"pyarrow": "arrow", "pandas": "pandas", "polars": "polars"}
+
+
+def require(module: str, feature: str = "this") -> Any:
+    """Import an optional module, or raise ImportError saying which extra installs it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        extra = _EXTRA_OF.get(module, module)
+        raise ImportError(
+            f"{feature} needs {module}: pip install \"kinto-orm[{extra}]\""
+        ) from None
+
+
+# ---------------------------------------------------------------------------- types
+
+
+def arrow_type(annotation: Any) -> tuple[Any, bool]:
+    """``(pyarrow type, nullable)`` of a field annotation: ``date`` -> ``date32``,
+    ``datetime`` -> ``timestamp[us, UTC]``, an Enum or Literal of strings -> a dictionary
+    of strings, ``X | None`` -> nullable, ``list[X]`` -> ``list<X>``, a model -> a
+    struct; anything else (dicts, unions, ``Any``) -> JSON text."""
+    pa = require("pyarrow", "Arrow tables")
+    origin, args = get_origin(annotation), get_args(annotation)
+    if origin is typing.Annotated:
+        return arrow_type(args[0])
+    if origin in (Union, types.UnionType):
+        inner = [arg for arg in args if arg is not type(None)]
+        if len(inner) == 1:
+            return arrow_type(inner[0])[0], True
+        return pa.string(), True
+    if origin is Literal:
+        if all(isinstance(arg, str) for arg in args):
+            return pa.dictionary(pa.int32(), pa.string()), False
+        if all(isinstance(arg, int) and not isinstance(arg, bool) for arg in args):
+            return pa.int64(), False
+        return pa.string(), False
+    if origin in (list, set, frozenset) and args:
+        return pa.list_(arrow_type(args[0])[0]), False
+    if isinstance(annotation, type):
+        return _class_type(pa, annotation), False
+    return pa.string(), True
+
+
+def _class_type(pa: Any, cls: type) -> Any:
+    if issubclass(cls, enum.Enum):
+        return pa.dictionary(pa.int32(), pa.string())
+    simple: list[tuple[type, Any]] = [
+        (bool, pa.bool_()), (int, pa.int64()), (float, pa.float64()), (str, pa.string()),
+        (datetime.datetime, pa.timestamp("us", tz="UTC")), (datetime.date, pa.date32()),
+        (datetime.time, pa.time64("us")), (datetime.timedelta, pa.duration("us")),
+        (bytes, pa.binary()), (decimal.Decimal, pa.string()), (uuid.UUID, pa.string()),
+    ]
+    for kind, arrow in simple:  # bool before int, datetime before date: subclasses first
+        if issubclass(cls, kind):
+            return arrow
+    if issubclass(cls, BaseModel):
+        return pa.struct([pa.field(_column(name, info), *arrow_type(info.annotation))
+                          for name, info in cls.model_fields.items()])
+    return pa.string()
+
+
+def _column(name: str, info: Any) -> str:
+    """A field's column: the name Kinto stores it under."""
+    return str(info.serialization_alias or info.alias or name)
+
+
+def arrow_schema(model: type[KintoObject], extras: Extras = "json") -> pyarrow.Schema:
+    """The Arrow schema of ``model``'s declared fields (and the ``_extra`` column)."""
+    pa = require("pyarrow", "Arrow tables")
+    fields = [pa.field(_column(name, info), *arrow_type(info.annotation))
+              for name, info in model.model_fields.items() if name != "permissions"]
+    if extras == "json":
+        fields.append(pa.field(EXTRA_COLUMN, pa.string(), True))
+    return pa.schema(fields)
+
+
+def _value(value: Any, kind: Any) -> Any:
+    """A Python value as Arrow ``kind`` takes it."""
+    pa = require("pyarrow")
+    if value is None:
+        return None
+    if pa.types.is_dictionary(kind) or pa.types.is_string(kind):
+        if isinstance(value, enum.Enum):
+            value = value.value
+        if isinstance(value, (str, decimal.Decimal, uuid.UUID)) or pa.types.is_dictionary(kind):
+            return str(value)
+        return json.dumps(value, default=json_default, ensure_ascii=False)
+    if pa.types.is_list(kind):
+        return [_value(item, kind.value_type) for item in value]
+    if pa.types.is_struct(kind) and isinstance(value, Mapping):
+        return {field.name: _value(value.get(field.name), field.type) for field in kind}
+    return value
+
+
+# ---------------------------------------------------------------------------- reading
+
+
+def page_table(items: list[Any], schema: pyarrow.Schema, extras: Extras) -> pyarrow.Table:
+    """One page of models as an Arrow table (typed columns, then the extra ones)."""
+    pa = require("pyarrow")
+    rows = [item.to_data(include_meta=True) for item in items]
+    typed = [name for name in schema.names if name != EXTRA_COLUMN]
+    columns = {
+        field.name: pa.array([_value(row.get(field.name), field.type) for row in rows],
+                             type=field.type)
+        for field in schema if field.name != EXTRA_COLUMN
+    }
+    extra_rows = [{k: v for k, v in row.items() if k not in typed} for row in rows]
+    if extras == "json":
+        columns[EXTRA_COLUMN] = pa.array(
+            [json.dumps(extra, default=json_default, ensure_ascii=False) if extra else None
+             for extra in extra_rows], type=pa.string())
+        return pa.table(columns, schema=schema)
+    table = pa.table(columns, schema=schema)
+    if extras == "infer":
+        names = sorted({key for extra in extra_rows for key in extra})
+        for name in names:
+            values = [extra.get(name) for extra in extra_rows]
+            try:
+                column = pa.array(values)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+                column = pa.array([_value(v, pa.string()) for v in values], type=pa.string())
+            table = table.append_column(name, column)
+    return table
+
+
+def iter_tables(query: Query[Any], extras: Extras = "json") -> Iterator[pyarrow.Table]:
+    """One Arrow table per page of ``query``, as the pages arrive."""
+    schema = arrow_schema(query._sources[0].model, extras)
+    for page in query.pages():
+        yield page_table(page.items, schema, extras)
+
+
+def to_arrow(query: Query[Any], extras: Extras = "json") -> pyarrow.Table:
+    """Every object of ``query`` as one Arrow table (see :data:`Extras`)."""
+    pa = require("pyarrow", "to_arrow()")
+    tables = list(iter_tables(query, extras))
+    if not tables:
+        return arrow_schema(query._sources[0].model, extras).empty_table()
+    return pa.concat_tables(tables, promote_options="permissive")
+
+
+def to_pandas(query: Query[Any], extras: Extras = "json",
+              dtype_backend: Literal["numpy_nullable", "pyarrow"] = "numpy_nullable",
+              ) -> pandas.DataFrame:
+    """Every object of ``query`` as a pandas DataFrame. ``numpy_nullable`` columns:
+    ``Int64``, ``boolean``, ``Float64``, ``string``, ``category`` (Enums, Literals),
+    ``datetime64[us, UTC]``, dates as ``datetime.date``; ``"pyarrow"``: Arrow dtypes."""
+    pd = require("pandas", "to_pandas()")
+    table = to_arrow(query, extras)
+    if dtype_backend == "pyarrow":
+        frame: pandas.DataFrame = table.to_pandas(types_mapper=pd.ArrowDtype)
+        return frame
+    pa = require("pyarrow")
+    nullable = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype(),
+                pa.float64(): pd.Float64Dtype(), pa.string(): pd.StringDtype()}
+    frame = table.to_pandas(types_mapper=nullable.get)
+    return frame
+
+
+def to_polars(query: Query[Any], extras: Extras = "json") -> polars.DataFrame:
+    """Every object of ``query`` as a polars DataFrame (through Arrow, without copies)."""
+    pl = require("polars", "to_polars()")
+    frame: polars.DataFrame = pl.from_arrow(to_arrow(query, extras))
+    return frame
+
+
+def write_parquet(query: Query[Any], where: str | IO[bytes], extras: Extras = "json",
+                  progress: Callable[[int, int | None], Any] | None = None) -> int:
+    """Write ``query`` to a Parquet file page by page; returns how many rows."""
+    require("pyarrow", "Parquet")
+    pq = importlib.import_module("pyarrow.parquet")
+    count = 0
+    if extras == "infer":  # the columns are known only at the end
+        table = to_arrow(query, extras)
+        pq.write_table(table, where)
+        if progress is not None:
+            progress(table.num_rows, None)
+        return int(table.num_rows)
+    schema = arrow_schema(query._sources[0].model, extras)
+    with pq.ParquetWriter(where, schema) as writer:
+        for table in iter_tables(query, extras):
+            writer.write_table(table)
+            count += table.num_rows
+            if progress is not None:
+                progress(count, None)
+    return count
+
+
+# ---------------------------------------------------------------------------- writing
+
+
+class Rows:
+    """The rows of a DataFrame (pandas, polars) or Arrow table as plain Python dicts,
+    read lazily in slices; ``len()`` gives the progress total."""
+
+    def __init__(self, table: Any) -> None:
+        self.table = table
+
+    def __len__(self) -> int:
+        return int(self.table.num_rows)
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        for batch in self.table.to_batches(max_chunksize=1000):
+            for row in batch.to_pylist():
+                extra = row.pop(EXTRA_COLUMN, None)
+                if isinstance(extra, str):
+                    row.update(json.loads(extra))
+                yield {key: value for key, value in row.items() if value is not None}
+
+
+def as_rows(items: Iterable[Any]) -> Iterable[Any]:
+    """``items``, or the rows of a pandas/polars DataFrame or Arrow table."""
+    module = type(items).__module__.split(".")[0]
+    if module not in ("pandas", "polars", "pyarrow"):
+        return items
+    pa = require("pyarrow", "bulk_save() of a DataFrame")
+    if module == "pandas":
+        return Rows(pa.Table.from_pandas(items, preserve_index=False))
+    if module == "polars":
+        return Rows(items.to_arrow())  # type: ignore[attr-defined]
+    if isinstance(items, pa.RecordBatch):
+        return Rows(pa.Table.from_batches([items]))
+    return Rows(items)
+
+
+__all__ = [
+    "EXTRA_COLUMN", "Extras", "Rows", "arrow_schema", "arrow_type", "as_rows", "iter_tables",
+    "page_table", "require", "to_arrow", "to_pandas", "to_polars", "write_parquet",
+]
