@@ -15,6 +15,7 @@ import io
 import json
 import os
 import pty
+import re
 import shutil
 import signal
 import subprocess
@@ -180,11 +181,43 @@ def test_exit_codes_of_the_console_script(cli: Cli, other: Cli) -> None:
     assert "403" in forbidden.stderr
 
 
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def frames(tty: str) -> list[str]:
+    """What a terminal showed, frame by frame: control codes removed, one entry per
+    redraw (rich redraws its bar after a carriage return)."""
+    return [f.strip() for f in re.split(r"[\r\n]", ANSI.sub("", tty)) if f.strip()]
+
+
 def test_progress_bar_on_a_real_terminal(cli: Cli) -> None:
     cli.seed("posts", posts(5))
     code, out, tty = run_on_tty(["export", "-b", cli.bucket, "-c", "posts"], cli.env())
     assert code == 0 and len(out.splitlines()) == 5  # the data still goes to stdout
-    assert tty.startswith("\rexported ") and tty.endswith("\nexported 5 record(s)\n"), tty
+    assert "\x1b[" in tty  # drawn by rich: a live bar
+    shown = frames(tty)
+    bars = [f for f in shown if f.startswith("exported ") and "/5" in f]
+    assert bars and bars[0].split()[2] == "0/5", shown  # the total is known from the start
+    final = bars[-1].split()
+    assert final[2] == "5/5" and final[3].endswith("/s") and "ETA" in final, shown  # rate, ETA
+    assert shown[-1] == "exported 5 record(s)"
+    # Piped: the same summary line, no control codes.
+    piped = subprocess.run([SCRIPT, "export", "-b", cli.bucket, "-c", "posts"],
+                           env=cli.env(), capture_output=True, text=True, timeout=60)
+    assert (piped.returncode, piped.stderr) == (0, "exported 5 record(s)\n")
+    assert "\x1b" not in piped.stdout + piped.stderr
+
+
+def test_import_progress_on_a_terminal_counts_to_the_total(cli: Cli, tmp_path: Path) -> None:
+    rows = write(tmp_path / "rows.jsonl", "".join(json.dumps(r) + "\n" for r in posts(60)))
+    code, _, tty = run_on_tty(["import", "-b", cli.bucket, "-c", "posts", rows], cli.env())
+    assert code == 0
+    shown = frames(tty)
+    counts = [f.split()[2] for f in shown if f.startswith("imported ") and "/60" in f]
+    assert counts[0] == "0/60" and counts[-1] == "60/60", shown
+    assert shown[-1] == "imported 60 record(s), 0 failed"
+    code, _, tty = run_on_tty(["import", "-q", "-b", cli.bucket, "-c", "posts", rows], cli.env())
+    assert (code, tty) == (0, "")  # --quiet: nothing, not even a bar
 
 
 def stderr_is_a_tty(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -200,8 +233,8 @@ def test_progress_only_on_a_terminal_and_never_with_quiet(
     rows = write(tmp_path / "rows.jsonl", "".join(json.dumps(r) + "\n" for r in posts(60)))
     run = cli("import", "-b", cli.bucket, "-c", "posts", rows)
     assert run.code == 0
-    assert run.err.startswith("\rimported ")  # frames after each batch (25 records)
-    assert run.err.endswith("\nimported 60 record(s), 0 failed\n")
+    assert "60/60" in frames(run.err)[-2]  # the bar's last frame, then the summary
+    assert frames(run.err)[-1] == "imported 60 record(s), 0 failed"
     for quiet in ("-q", "--quiet"):
         run = cli("export", quiet, "-b", cli.bucket, "-c", "posts")
         assert (run.code, run.err, len(run.out.splitlines())) == (0, "", 60)
@@ -222,9 +255,9 @@ def test_progress_bar_ends_on_the_final_count(cli: Cli,
     stderr_is_a_tty(monkeypatch)
     cli.seed("posts", posts(5))
     run = cli("export", "-b", cli.bucket, "-c", "posts")
-    assert run.code == 0 and run.err.startswith("\rexported ")
-    last_frame = run.err.rsplit("\r", 1)[-1].split("\n")[0]
-    assert last_frame == "exported 5", run.err
+    assert run.code == 0
+    last_frame = frames(run.err)[-2].split()
+    assert (last_frame[0], last_frame[2]) == ("exported", "5/5"), run.err
 
 
 def _children(pid: int) -> list[int]:
@@ -330,7 +363,8 @@ def test_info_without_credentials_is_anonymous(kinto_server: Any, capsys: Any,
     monkeypatch.delenv("KINTO_AUTH", raising=False)
     assert main(["info"]) == 0
     out = capsys.readouterr().out
-    assert "user:         anonymous" in out and "principals" not in out
+    fields = {line.split(":", 1)[0]: line.split(":", 1)[1].strip() for line in out.splitlines()}
+    assert fields["user"].startswith("anonymous") and "principals" not in fields
 
 
 def test_tree_shows_collections_with_counts_and_groups(server_env: Cli) -> None:
@@ -343,15 +377,32 @@ def test_tree_shows_collections_with_counts_and_groups(server_env: Cli) -> None:
     cli.client.create_group(id="admins", bucket=cli.bucket, data={"members": []})
     run = cli("tree", "-b", cli.bucket, options=False)
     assert run.code == 0 and run.err == ""
-    assert run.out.splitlines() == [
-        cli.bucket,
-        "  a-one  (3 records)",
-        "  b-two  (1 record)",
-        "  c-empty  (0 records)",
-        "  d-many  (23 records)",
-        "  @admins  (0 member(s))",
-        "  @editors  (2 member(s))",
+    assert table(run.out) == [
+        ["bucket", "collection / @group", "size"],
+        [cli.bucket, "a-one", "3 records"],
+        [cli.bucket, "b-two", "1 record"],
+        [cli.bucket, "c-empty", "0 records"],
+        [cli.bucket, "d-many", "23 records"],
+        [cli.bucket, "@admins", "0 members"],
+        [cli.bucket, "@editors", "2 members"],
     ]
+
+
+def table(text: str) -> list[list[str]]:
+    """The cells of a table rich printed off a terminal (the rule under the header
+    left out)."""
+    return [re.split(r"\s{2,}", line.strip()) for line in text.splitlines()
+            if line.strip() and not set(line.strip()) <= {"─", " "}]
+
+
+def test_tree_on_an_empty_server_says_so(cli: Cli) -> None:
+    """A new identity that can read no bucket (the bucket of ``cli`` is not its own)."""
+    user = ":".join(new_credentials())
+    run = subprocess.run([SCRIPT, "tree", "-s", cli.url, "-a", user], capture_output=True,
+                         text=True, timeout=60)
+    assert (run.returncode, run.stdout) == (0, "")
+    assert run.stderr.startswith("No bucket on " + cli.url) and "can read" in run.stderr
+    assert len(run.stderr.splitlines()) == 1 and "kinto-orm import" in run.stderr
 
 
 def test_tree_of_every_bucket(cli: Cli) -> None:
@@ -360,10 +411,8 @@ def test_tree_of_every_bucket(cli: Cli) -> None:
     cli.seed("notes", posts(2), bucket=second)
     run = cli("tree")
     assert run.code == 0
-    tops = [line for line in run.out.splitlines() if not line.startswith(" ")]
-    assert {cli.bucket, second} <= set(tops)
-    lines = run.out.splitlines()
-    assert lines[lines.index(second) + 1] == "  notes  (2 records)"
+    rows = table(run.out)[1:]
+    assert [cli.bucket, "-", "empty"] in rows and [second, "notes", "2 records"] in rows
 
 
 # ================================================================================= export
@@ -480,12 +529,16 @@ def test_export_then_import_round_trip(cli: Cli, tmp_path: Path) -> None:
         assert run.code == 0, run.err
         assert {k: content(v) for k, v in cli.records(f"copy-{fmt}").items()} == {
             k: content(v) for k, v in cli.records("posts").items()}
-    # A whole-bucket export ({"collection", "data"} lines) imports the records themselves.
+    # A whole-bucket export ({"collection", "data"} lines): each record to its collection.
     whole = tmp_path / "bucket.jsonl"
     assert cli("export", "-b", cli.bucket, "-o", str(whole)).code == 0
-    run = cli("import", "-b", cli.bucket, "-c", "everything", str(whole))
+    copy = cli.new_bucket_id("copy")
+    run = cli("import", "-b", copy, str(whole))
     assert run.code == 0, run.err
-    assert "n1" in cli.records("everything") and "tricky" in cli.records("everything")
+    assert run.err == "imported 49 record(s), 0 failed\n"  # 16 posts, 1 note, 2 x 16 copies
+    for name in ("posts", "notes", "copy-jsonl", "copy-json"):
+        assert {k: content(v) for k, v in cli.records(name, copy).items()} == {
+            k: content(v) for k, v in cli.records(name).items()}, name
 
 
 def test_export_to_a_json_file_name_then_import_it(cli: Cli, tmp_path: Path) -> None:
@@ -863,7 +916,6 @@ def test_quiet_prints_nothing_on_stderr_on_success(cli: Cli, tmp_path: Path) -> 
     (["dump"], "--bucket is required for 'dump'."),
     (["history"], "--bucket is required for 'history'."),
     (["import", "rows.jsonl"], "--bucket is required for 'import'."),
-    (["import", "-b", "blog", "rows.jsonl"], "--collection is required for 'import'."),
     (["codegen", "-b", "blog"], "--collection is required for 'codegen'."),
 ])
 def test_missing_options_are_usage_errors(cli: Cli, args: list[str], missing: str) -> None:
@@ -927,7 +979,8 @@ def test_unreachable_server_is_one_error_line(capsys: pytest.CaptureFixture[str]
     assert main(["info"]) == 1
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and err.startswith("kinto-orm: error: ")
-    assert "network error" in err and "Connection refused" in err
+    assert f"cannot reach a Kinto server at {DEAD_URL} (Connection refused)" in err
+    assert "kinto-orm serve" in err and "--server" in err and "KINTO_SERVER_URL" in err
 
 
 def test_auth_option_wins_over_the_environment(kinto_server: Any, cli: Cli,
