@@ -229,38 +229,42 @@ def cmd_load(client: Client, args: argparse.Namespace, out: Output) -> int:
 
 
 def _attachments_to_send(client: Client, bucket: str, cid: str,
-                         records: list[Record]) -> list[Record]:
-    """The records whose dumped attachment is not on the server (by hash). The others
-    take the server's attachment metadata (its own file location): no change, no upload."""
-    wanted = [r for r in records if _hash(r.to_data())]
+                         records: list[Record]) -> list[tuple[str, dict[str, Any]]]:
+    """(record id, dumped attachment) of each attachment the server lacks (by hash).
+
+    A record keeps the server's attachment metadata when it has one: kinto-attachment
+    refuses a write that changes it (400, failing the whole batch); a file that
+    differs is uploaded instead, through the attachment endpoint."""
+    wanted = [(r, r.to_data()["attachment"]) for r in records if _hash(r.to_data())]
     if not wanted:
         return []
     current = {r["id"]: r.get("attachment") for r in records_of(client, bucket, cid)}
     missing = []
-    for record in wanted:
+    for record, attachment in wanted:
         there = current.get(str(record.id))
-        if isinstance(there, dict) and there.get("hash") == _hash(record.to_data()):
-            record["attachment"] = there
-        else:
-            missing.append(record)
+        if isinstance(there, dict):
+            (record.__pydantic_extra__ or {})["attachment"] = there  # `attachment` reads it
+        if not isinstance(there, dict) or there.get("hash") != attachment.get("hash"):
+            missing.append((str(record.id), attachment))
     return missing
 
 
-def _send_files(collection: Collection, records: list[Record], args: argparse.Namespace,
-                out: Output) -> int:
-    """Upload the files of ``records`` from ``--attachments FOLDER`` (checked by hash)."""
-    if not args.attachments:
+def _send_files(collection: Collection, files: list[tuple[str, dict[str, Any]]],
+                args: argparse.Namespace, out: Output) -> int:
+    """Upload the files the server lacks from ``--attachments FOLDER`` (checked by hash)."""
+    if files and not args.attachments:
+        out.warn(f"{collection.id}: {len(files)} attachment(s) differ from the server's; "
+                 "give --attachments FOLDER (from `dump --attachments`) to send them")
         return 0
     sent = 0
-    for record in records:
-        want = record.to_data()["attachment"]
-        path = Path(args.attachments, str(collection.id), str(record.id), want["filename"])
+    for record_id, want in files:
+        path = Path(args.attachments, str(collection.id), record_id, want["filename"])
         if not path.is_file() or hashlib.sha256(path.read_bytes()).hexdigest() != want["hash"]:
-            out.warn(f"{collection.id}/{record.id}: {path} is missing or is not the dumped "
+            out.warn(f"{collection.id}/{record_id}: {path} is missing or is not the dumped "
                      "file (its hash differs): attachment not sent")
             continue
         if not args.dry_run:
-            collection.record(str(record.id)).attach(path, want.get("mimetype"))
+            collection.record(record_id).attach(path, want.get("mimetype"))
         sent += 1
     return sent
 
