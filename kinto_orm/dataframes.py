@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 #: ``"infer"`` one column each, typed by pyarrow from the values (mixed values: JSON text).
 Extras = Literal["json", "drop", "infer"]
 EXTRA_COLUMN = "_extra"
+#: Fields that are not data: the envelope's permissions, the schema stamp Kinto adds.
+NOT_COLUMNS = frozenset({"permissions", "schema_timestamp"})
 _EXTRA_OF = {"pyarrow": "arrow", "pandas": "pandas", "polars": "polars"}
 
 
@@ -65,6 +67,8 @@ def arrow_type(annotation: Any) -> tuple[Any, bool]:
     struct; anything else (dicts, unions, ``Any``) -> JSON text."""
     pa = require("pyarrow", "Arrow tables")
     origin, args = get_origin(annotation), get_args(annotation)
+    if annotation is Any:
+        return pa.string(), True
     if origin is typing.Annotated:
         return arrow_type(args[0])
     if origin in (Union, types.UnionType):
@@ -112,7 +116,7 @@ def arrow_schema(model: type[KintoObject], extras: Extras = "json") -> pyarrow.S
     """The Arrow schema of ``model``'s declared fields (and the ``_extra`` column)."""
     pa = require("pyarrow", "Arrow tables")
     fields = [pa.field(_column(name, info), *arrow_type(info.annotation))
-              for name, info in model.model_fields.items() if name != "permissions"]
+              for name, info in model.model_fields.items() if name not in NOT_COLUMNS]
     if extras == "json":
         fields.append(pa.field(EXTRA_COLUMN, pa.string(), True))
     return pa.schema(fields)
@@ -143,6 +147,9 @@ def page_table(items: list[Any], schema: pyarrow.Schema, extras: Extras) -> pyar
     """One page of models as an Arrow table (typed columns, then the extra ones)."""
     pa = require("pyarrow")
     rows = [item.to_data(include_meta=True) for item in items]
+    for row in rows:
+        if isinstance(row.get("schema"), int):  # Kinto's stamp on validated records
+            del row["schema"]
     typed = [name for name in schema.names if name != EXTRA_COLUMN]
     columns = {
         field.name: pa.array([_value(row.get(field.name), field.type) for row in rows],
