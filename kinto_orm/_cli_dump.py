@@ -208,8 +208,10 @@ def cmd_load(client: Client, args: argparse.Namespace, out: Output) -> int:
             report, files = ReconcileReport(created=[str(r.id) for r in records]), []
         else:
             files = _attachments_to_send(client, bucket_id, cid, records)
-            report = reconcile(collection, records, delete_missing=args.delete_records,
-                               dry_run=args.dry_run)
+            with out.progress(f"  {cid}", len(records)) as show:
+                report = reconcile(collection, records, delete_missing=args.delete_records,
+                                   dry_run=args.dry_run)
+                show(len(records), None)
         sent = _send_files(collection, files, args, out)
         counts = (f"{len(report.created)} created, {len(report.updated)} updated, "
                   f"{len(report.deleted)} deleted, {len(report.unchanged)} unchanged"

@@ -257,8 +257,9 @@ def cmd_import(client: Client, args: argparse.Namespace, out: Output) -> int:
             if args.dry_run:
                 counts[collection] = counts.get(collection, 0) + sum(1 for _ in rows)
                 continue
-            client.create_bucket(id=args.bucket, if_not_exists=True)
-            client.create_collection(id=collection, bucket=args.bucket, if_not_exists=True)
+            if collection not in counts:
+                client.create_bucket(id=args.bucket, if_not_exists=True)
+                client.create_collection(id=collection, bucket=args.bucket, if_not_exists=True)
             query = client.records(Record, bucket=args.bucket, collection=collection)
             result = query.bulk_save(rows, safe=False, progress=_offset(show, done))
             done += result.done + len(result.failed)

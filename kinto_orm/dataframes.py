@@ -175,9 +175,17 @@ def page_table(items: list[Any], schema: pyarrow.Schema, extras: Extras) -> pyar
     return table
 
 
+def _query_schema(query: Query[Any], extras: Extras) -> pyarrow.Schema:
+    schema = arrow_schema(query._sources[0].model, extras)
+    if query._state.fields:  # fields() leaves the others out: any column may be empty
+        pa = require("pyarrow")
+        schema = pa.schema([field.with_nullable(True) for field in schema])
+    return schema
+
+
 def iter_tables(query: Query[Any], extras: Extras = "json") -> Iterator[pyarrow.Table]:
     """One Arrow table per page of ``query``, as the pages arrive."""
-    schema = arrow_schema(query._sources[0].model, extras)
+    schema = _query_schema(query, extras)
     for page in query.pages():
         yield page_table(page.items, schema, extras)
 
@@ -187,7 +195,7 @@ def to_arrow(query: Query[Any], extras: Extras = "json") -> pyarrow.Table:
     pa = require("pyarrow", "to_arrow()")
     tables = list(iter_tables(query, extras))
     if not tables:
-        return arrow_schema(query._sources[0].model, extras).empty_table()
+        return _query_schema(query, extras).empty_table()
     return pa.concat_tables(tables, promote_options="permissive")
 
 
@@ -228,7 +236,7 @@ def write_parquet(query: Query[Any], where: str | IO[bytes], extras: Extras = "j
         if progress is not None:
             progress(table.num_rows, None)
         return int(table.num_rows)
-    schema = arrow_schema(query._sources[0].model, extras)
+    schema = _query_schema(query, extras)
     with pq.ParquetWriter(where, schema) as writer:
         for table in iter_tables(query, extras):
             writer.write_table(table)

@@ -16,6 +16,7 @@ import polars as pl
 import pyarrow as pa
 import pytest
 from pydantic import BaseModel, Field
+from typing_extensions import assert_type
 
 from kinto_orm import Client, Record, dataframes
 
@@ -108,6 +109,13 @@ def test_extras_as_json_dropped_or_inferred(query: Any) -> None:
                                                        "extra 5"]
 
 
+def test_fields_leave_the_other_columns_empty(query: Any, tmp_path: Any) -> None:
+    table = query.fields("title").to_arrow(extras="drop")
+    assert table.column("title").null_count == 0 and table.column("count").null_count == 23
+    assert table.schema.field("count").nullable  # though `count` is required in the model
+    assert dataframes.write_parquet(query.fields("title"), str(tmp_path / "t.parquet")) == 23
+
+
 def test_pages_are_converted_as_they_arrive(query: Any) -> None:
     tables = list(dataframes.iter_tables(query.filter(count__gte=3)))
     assert [t.num_rows for t in tables] == [10, 10]  # paginate_by=10: two pages of 20
@@ -125,6 +133,13 @@ def test_to_pandas_nullable_dtypes(query: Any) -> None:
     assert frame["rank"].isna().sum() == 8 and frame.loc[1, "due"] == datetime.date(2026, 3, 2)
     arrow_backed = query.to_pandas(dtype_backend="pyarrow")
     assert str(arrow_backed.dtypes["due"]) == "date32[day][pyarrow]"
+
+
+def test_public_returns_are_typed(client: Client, bid: str, cid: str) -> None:
+    query = client.records(Row, bucket=bid, collection=cid)
+    assert_type(query.to_pandas(), pd.DataFrame)
+    assert_type(query.to_polars(), pl.DataFrame)
+    assert isinstance(query.to_arrow(), pa.Table)  # pyarrow ships no type information
 
 
 def test_to_polars(query: Any) -> None:
@@ -155,7 +170,7 @@ def test_bulk_save_of_a_dataframe_validates_each_row(client: Client, bid: str, c
     query = client.records(Row, bucket=bid, collection=cid)
     seen: list[tuple[int, int | None]] = []
     result = query.bulk_save(frame, progress=lambda done, total: seen.append((done, total)))
-    assert result.done == 2 and sorted(result.failed_ids) == ["c", "d"]
+    assert result.done == 2 and result.failed_ids == ["c", "d"]
     assert "title" in str(result.failed[0].error) or "title" in str(result.failed[1].error)
     assert seen[-1] == (4, 4)  # the frame's length is the total
     stored = {r["id"]: r for r in raw.all(rec_path(bid, cid))}
