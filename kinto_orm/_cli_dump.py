@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from ._cli_hints import UsageError
+from ._cli_io import atomic_output
 from .errors import Forbidden, KintoException, NotFound
 from .models import Collection, Record
 
@@ -276,8 +277,6 @@ def _send_files(collection: Collection, files: list[tuple[str, dict[str, Any]]],
 
 def write_structured(data: Any, path: str | None) -> None:
     """JSON (or YAML for a ``.yaml``/``.yml`` name) to ``path`` or stdout, atomically."""
-    from .cli import atomic_output
-
     if path and path.endswith((".yaml", ".yml")):
         text = yaml_module().safe_dump(data, sort_keys=False, allow_unicode=True)
     else:

@@ -18,23 +18,21 @@ Server options (``-s/--server``, ``-a/--auth``, ...) default to ``KINTO_SERVER_U
 from __future__ import annotations
 
 import argparse
-import contextlib
 import importlib.util
 import itertools
 import json
 import logging
-import os
 import signal
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
-from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from . import _codegen as codegen
 from ._cli_dump import cmd_dump, cmd_load, records_of
 from ._cli_hints import CliError, UsageError
+from ._cli_io import atomic_output, count_lines, file_format, need, read_rows
 from .cli_utils import add_parser_options, create_client_from_args, setup_logger
 from .client import Client
 from .endpoints import check_id
@@ -93,43 +91,9 @@ def cmd_tree(client: Client, args: argparse.Namespace, out: Output) -> int:
     return EXIT_OK
 
 
-def _need(args: argparse.Namespace, *names: str) -> None:
-    for name in names:
-        if not getattr(args, name, None):
-            raise UsageError(f"--{name} is required for '{args.command}'.")
-
-
-def _format(chosen: str | None, path: str | None) -> str:
-    """``--format``, else from the file name (``.json``, ``.parquet``), else JSON Lines."""
-    if chosen:
-        return chosen
-    for suffix in ("json", "parquet"):
-        if path and path.endswith("." + suffix):
-            return suffix
-    return "jsonl"
-
-
-@contextlib.contextmanager
-def atomic_output(path: str | None, mode: str = "w") -> Iterator[IO[Any]]:
-    """Standard output, or a file written in full or not at all: a command that fails
-    half way never destroys the previous file."""
-    if path in (None, "-"):
-        yield sys.stdout.buffer if "b" in mode else sys.stdout
-        return
-    assert path is not None
-    target = Path(path)
-    partial = target.with_name(target.name + ".part")
-    try:
-        with partial.open(mode, encoding=None if "b" in mode else "utf-8") as handle:
-            yield handle
-        os.replace(partial, target)
-    finally:
-        partial.unlink(missing_ok=True)
-
-
 def cmd_export(client: Client, args: argparse.Namespace, out: Output) -> int:
-    _need(args, "bucket")
-    fmt = _format(args.format, args.output)
+    need(args, "bucket")
+    fmt = file_format(args.format, args.output)
     if fmt == "parquet":
         return _export_parquet(client, args, out)
     names = [args.collection] if args.collection else [
@@ -161,7 +125,7 @@ def _export_parquet(client: Client, args: argparse.Namespace, out: Output) -> in
     """One collection as a Parquet file, through :mod:`kinto_orm.dataframes`."""
     from . import dataframes
 
-    _need(args, "collection")
+    need(args, "collection")
     if args.output in (None, "-") and sys.stdout.isatty():
         raise UsageError("Parquet is binary: give -o FILE.parquet (or redirect stdout).")
     dataframes.require("pyarrow", "parquet")
@@ -173,48 +137,11 @@ def _export_parquet(client: Client, args: argparse.Namespace, out: Output) -> in
     return EXIT_OK
 
 
-def _read_rows(path: str, fmt: str | None) -> Iterator[tuple[int, Any]]:
-    """(line number, parsed object or the JSON error) of each input record."""
-    try:
-        source: IO[str] = sys.stdin if path == "-" else open(path, encoding="utf-8")  # noqa: SIM115
-    except OSError as exc:
-        raise UsageError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    try:
-        if _format(fmt, path) == "json":
-            try:
-                data = json.load(source)
-            except ValueError as exc:
-                raise UsageError(f"{path} is not valid JSON: {exc}") from exc
-            if not isinstance(data, list):
-                raise UsageError(f"{path}: a JSON file to import must hold a list of records.")
-            yield from enumerate(data, 1)
-            return
-        for number, line in enumerate(source, 1):
-            if not line.strip():
-                continue
-            try:
-                yield number, json.loads(line)
-            except ValueError as exc:
-                yield number, exc
-    finally:
-        if source is not sys.stdin:
-            source.close()
-
-
-def _count_lines(path: str, fmt: str | None) -> int | None:
-    """How many records a file holds, for the progress total (None: unknown)."""
-    if path == "-" or _format(fmt, path) != "jsonl":
-        return None
-    with contextlib.suppress(OSError), open(path, "rb") as handle:
-        return sum(1 for line in handle if line.strip())
-    return None
-
-
 def _routed(args: argparse.Namespace, failures: list[str], lines: dict[int, int],
             ) -> Iterator[tuple[str, dict[str, Any]]]:
     """(collection, record) of each good input line: a line of a bucket export
     (``{"collection", "data"}``) goes to its own collection, a plain record to ``-c``."""
-    for number, row in _read_rows(args.file, args.format):
+    for number, row in read_rows(args.file, args.format):
         collection = args.collection
         if isinstance(row, dict) and set(row) == {"collection", "data"}:
             collection, row = row["collection"], row["data"]
@@ -245,13 +172,13 @@ def _offset(show: Show, start: int) -> Show:
 
 
 def cmd_import(client: Client, args: argparse.Namespace, out: Output) -> int:
-    _need(args, "bucket")
+    need(args, "bucket")
     failures: list[str] = []
     lines: dict[int, int] = {}  # id(row) -> line number
     counts: dict[str, int] = {}
     groups = itertools.groupby(_routed(args, failures, lines), key=lambda pair: pair[0])
     done = 0
-    with out.progress("imported", _count_lines(args.file, args.format)) as show:
+    with out.progress("imported", count_lines(args.file, args.format)) as show:
         for collection, pairs in groups:
             rows = (row for _, row in pairs)
             if args.dry_run:
@@ -279,7 +206,7 @@ def cmd_import(client: Client, args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_history(client: Client, args: argparse.Namespace, out: Output) -> int:
-    _need(args, "bucket")
+    need(args, "bucket")
     query = client.bucket(args.bucket).history().limit(args.limit)
     if args.resource_name:
         query = query.filter(resource_name=args.resource_name)
@@ -289,7 +216,7 @@ def cmd_history(client: Client, args: argparse.Namespace, out: Output) -> int:
 
 
 def cmd_codegen(client: Client, args: argparse.Namespace, out: Output) -> int:
-    _need(args, "bucket", "collection")
+    need(args, "bucket", "collection")
     collection = client.get_collection(id=args.collection, bucket=args.bucket)["data"]
     schema = collection.get("schema")
     if not isinstance(schema, dict) or not schema:
