@@ -268,10 +268,16 @@ class Rows:
                 yield {key: value for key, value in row.items() if value is not None}
 
 
+#: (top module, class name) of the tables ``bulk_save`` reads row by row.
+FRAMES = frozenset({("pandas", "DataFrame"), ("polars", "DataFrame"), ("pyarrow", "Table"),
+                    ("pyarrow", "RecordBatch")})
+
+
 def as_rows(items: Iterable[Any]) -> Iterable[Any]:
     """``items``, or the rows of a pandas/polars DataFrame or Arrow table."""
-    module = type(items).__module__.split(".")[0]
-    if module not in ("pandas", "polars", "pyarrow"):
+    kind = type(items)
+    module = kind.__module__.split(".")[0]
+    if (module, kind.__name__) not in FRAMES:
         return items
     pa = require("pyarrow", "bulk_save() of a DataFrame")
     if module == "pandas":
