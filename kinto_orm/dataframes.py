@@ -190,23 +190,36 @@ def iter_tables(query: Query[Any], extras: Extras = "json") -> Iterator[pyarrow.
         yield page_table(page.items, schema, extras)
 
 
-def to_arrow(query: Query[Any], extras: Extras = "json") -> pyarrow.Table:
-    """Every object of ``query`` as one Arrow table (see :data:`Extras`)."""
-    pa = require("pyarrow", "to_arrow()")
-    tables = list(iter_tables(query, extras))
+def _joined(tables: list[Any], schema: pyarrow.Schema) -> pyarrow.Table:
+    pa = require("pyarrow")
     if not tables:
-        return _query_schema(query, extras).empty_table()
+        return schema.empty_table()
     return pa.concat_tables(tables, promote_options="permissive")
 
 
-def to_pandas(query: Query[Any], extras: Extras = "json",
-              dtype_backend: Literal["numpy_nullable", "pyarrow"] = "numpy_nullable",
-              ) -> pandas.DataFrame:
-    """Every object of ``query`` as a pandas DataFrame. ``numpy_nullable`` columns:
-    ``Int64``, ``boolean``, ``Float64``, ``string``, ``category`` (Enums, Literals),
-    ``datetime64[us, UTC]``, dates as ``datetime.date``; ``"pyarrow"``: Arrow dtypes."""
+def to_arrow(query: Query[Any], extras: Extras = "json") -> pyarrow.Table:
+    """Every object of ``query`` as one Arrow table (see :data:`Extras`)."""
+    require("pyarrow", "to_arrow()")
+    return _joined(list(iter_tables(query, extras)), _query_schema(query, extras))
+
+
+async def ato_arrow(query: Query[Any], extras: Extras = "json") -> pyarrow.Table:
+    """Async :func:`to_arrow` (a query bound to an ``AsyncClient``)."""
+    require("pyarrow", "ato_arrow()")
+    schema = _query_schema(query, extras)
+    tables = [page_table(page.items, schema, extras) async for page in query.apages()]
+    return _joined(tables, schema)
+
+
+PandasBackend = Literal["numpy_nullable", "pyarrow"]
+
+
+def pandas_frame(table: pyarrow.Table, dtype_backend: PandasBackend = "numpy_nullable",
+                 ) -> pandas.DataFrame:
+    """An Arrow table as pandas: ``numpy_nullable`` columns (``Int64``, ``boolean``,
+    ``Float64``, ``string``, ``category`` for Enums and Literals, ``datetime64[us, UTC]``,
+    dates as ``datetime.date``) or, with ``"pyarrow"``, Arrow dtypes."""
     pd = require("pandas", "to_pandas()")
-    table = to_arrow(query, extras)
     if dtype_backend == "pyarrow":
         frame: pandas.DataFrame = table.to_pandas(types_mapper=pd.ArrowDtype)
         return frame
@@ -217,11 +230,24 @@ def to_pandas(query: Query[Any], extras: Extras = "json",
     return frame
 
 
-def to_polars(query: Query[Any], extras: Extras = "json") -> polars.DataFrame:
-    """Every object of ``query`` as a polars DataFrame (through Arrow, without copies)."""
+def to_pandas(query: Query[Any], extras: Extras = "json",
+              dtype_backend: PandasBackend = "numpy_nullable") -> pandas.DataFrame:
+    """Every object of ``query`` as a pandas DataFrame (see :func:`pandas_frame`)."""
+    require("pandas", "to_pandas()")
+    return pandas_frame(to_arrow(query, extras), dtype_backend)
+
+
+def polars_frame(table: pyarrow.Table) -> polars.DataFrame:
+    """An Arrow table as a polars DataFrame (without copies)."""
     pl = require("polars", "to_polars()")
-    frame: polars.DataFrame = pl.from_arrow(to_arrow(query, extras))
+    frame: polars.DataFrame = pl.from_arrow(table)
     return frame
+
+
+def to_polars(query: Query[Any], extras: Extras = "json") -> polars.DataFrame:
+    """Every object of ``query`` as a polars DataFrame."""
+    require("polars", "to_polars()")
+    return polars_frame(to_arrow(query, extras))
 
 
 def write_parquet(query: Query[Any], where: str | IO[bytes], extras: Extras = "json",
@@ -290,6 +316,7 @@ def as_rows(items: Iterable[Any]) -> Iterable[Any]:
 
 
 __all__ = [
-    "EXTRA_COLUMN", "Extras", "Rows", "arrow_schema", "arrow_type", "as_rows", "iter_tables",
-    "page_table", "require", "to_arrow", "to_pandas", "to_polars", "write_parquet",
+    "EXTRA_COLUMN", "Extras", "Rows", "arrow_schema", "arrow_type", "as_rows", "ato_arrow",
+    "iter_tables", "page_table", "pandas_frame", "polars_frame", "require", "to_arrow",
+    "to_pandas", "to_polars", "write_parquet",
 ]

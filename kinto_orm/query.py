@@ -669,3 +669,24 @@ class Query(BulkMixin, Generic[T]):
         from . import dataframes
 
         return dataframes.to_polars(self, extras)
+
+    async def ato_arrow(self, extras: Extras = "json") -> pyarrow.Table:
+        """Async :meth:`to_arrow` (pages read with the ``AsyncClient``)."""
+        from . import dataframes
+
+        return await dataframes.ato_arrow(self, extras)
+
+    async def ato_pandas(
+        self, extras: Extras = "json",
+        dtype_backend: Literal["numpy_nullable", "pyarrow"] = "numpy_nullable",
+    ) -> pandas.DataFrame:
+        """Async :meth:`to_pandas`."""
+        from . import dataframes
+
+        return dataframes.pandas_frame(await dataframes.ato_arrow(self, extras), dtype_backend)
+
+    async def ato_polars(self, extras: Extras = "json") -> polars.DataFrame:
+        """Async :meth:`to_polars`."""
+        from . import dataframes
+
+        return dataframes.polars_frame(await dataframes.ato_arrow(self, extras))

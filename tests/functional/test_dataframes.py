@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime
 import decimal
 import enum
@@ -18,7 +19,7 @@ import pytest
 from pydantic import BaseModel, Field
 from typing_extensions import assert_type
 
-from kinto_orm import Client, Record, dataframes
+from kinto_orm import AsyncClient, Client, Record, dataframes
 
 from .conftest import Raw, rec_path
 
@@ -148,6 +149,20 @@ def test_to_polars(query: Any) -> None:
     assert frame.schema["due"] == pl.Date and frame.schema["count"] == pl.Int64
     assert frame.schema["at"] == pl.Datetime("us", "UTC")
     assert frame.schema["tags"] == pl.List(pl.String)
+
+
+def test_async_twins(kinto_server: Any, client: Client, query: Any, bid: str,
+                     cid: str) -> None:
+    async def main() -> tuple[Any, Any, Any]:
+        async with AsyncClient(kinto_server.url, auth=client.session.auth) as aclient:
+            aquery = aclient.records(Row, bucket=bid, collection=cid).sort("count")
+            return (await aquery.ato_arrow(), await aquery.ato_pandas(),
+                    await aquery.ato_polars())
+
+    table, frame, polars_frame = asyncio.run(main())
+    assert table.equals(query.sort("count").to_arrow())
+    assert frame.equals(query.sort("count").to_pandas())
+    assert polars_frame.equals(query.sort("count").to_polars())
 
 
 def test_empty_query_gives_an_empty_typed_table(client: Client, bid: str, cid: str) -> None:
