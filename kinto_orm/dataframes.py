@@ -119,7 +119,8 @@ def arrow_schema(model: type[KintoObject], extras: Extras = "json") -> pyarrow.S
               for name, info in model.model_fields.items() if name not in NOT_COLUMNS]
     if extras == "json":
         fields.append(pa.field(EXTRA_COLUMN, pa.string(), True))
-    return pa.schema(fields)
+    schema: pyarrow.Schema = pa.schema(fields)
+    return schema
 
 
 def _value(value: Any, kind: Any) -> Any:
@@ -161,8 +162,7 @@ def page_table(items: list[Any], schema: pyarrow.Schema, extras: Extras) -> pyar
         columns[EXTRA_COLUMN] = pa.array(
             [json.dumps(extra, default=json_default, ensure_ascii=False) if extra else None
              for extra in extra_rows], type=pa.string())
-        return pa.table(columns, schema=schema)
-    table = pa.table(columns, schema=schema)
+    table: pyarrow.Table = pa.table(columns, schema=schema)
     if extras == "infer":
         names = sorted({key for extra in extra_rows for key in extra})
         for name in names:
@@ -194,7 +194,8 @@ def _joined(tables: list[Any], schema: pyarrow.Schema) -> pyarrow.Table:
     pa = require("pyarrow")
     if not tables:
         return schema.empty_table()
-    return pa.concat_tables(tables, promote_options="permissive")
+    joined: pyarrow.Table = pa.concat_tables(tables, promote_options="permissive")
+    return joined
 
 
 def to_arrow(query: Query[Any], extras: Extras = "json") -> pyarrow.Table:
