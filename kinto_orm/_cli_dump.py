@@ -219,7 +219,7 @@ def cmd_load(client: Client, args: argparse.Namespace, out: Output) -> int:
                   + (f", {sent} file(s) sent" if sent else ""))
         plan.append((f"collection {cid}", action, counts))
         for failure in report.failed:
-            out.warn(f"{cid}/{failure.id}: {failure.error}")
+            out.warn(f"{cid}: {failure}")  # "<id>: <why>"
         failed += len(report.failed)
         if not args.dry_run:
             out.say(f"  {cid}: {counts}")

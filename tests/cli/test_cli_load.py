@@ -7,6 +7,7 @@ again only when their hash differs.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -164,3 +165,19 @@ def test_load_sends_attachments_only_when_their_hash_differs(cli: Cli, tmp_path:
     again = cli.client.collection("files", bucket=copy).record("doc", Record) \
         .bind(cli.client).refresh()
     assert again.attachment is not None and again.attachment.hash == digest
+
+
+def test_load_reports_records_the_server_refuses(cli: Cli, tmp_path: Path) -> None:
+    dump, copy = seeded_dump(cli, tmp_path)
+    data = json.loads(dump.read_text())
+    posts = next(c for c in data["collections"] if c["data"]["id"] == "posts")
+    posts["data"]["schema"] = {"type": "object", "properties": {"title": {"type": "string"}},
+                               "required": ["title"]}
+    posts["records"].append({"data": {"id": "untitled"}, "permissions": {}})
+    dump.write_text(json.dumps(data))
+    run = kinto_orm(cli, "load", "-b", copy, str(dump))
+    assert run.returncode == 1
+    refused = [line for line in run.stderr.splitlines() if line.startswith("posts: ")]
+    assert len(refused) == 1 and "untitled" in refused[0] and "400" in refused[0], run.stderr
+    assert run.stderr.splitlines()[-1] == f"loaded bucket {copy}, 1 record(s) failed"
+    assert "untitled" not in cli.records("posts", copy) and len(cli.records("posts", copy)) == 12
