@@ -10,15 +10,15 @@ import hashlib
 import json
 import sys
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import __version__
 from ._cli_hints import UsageError
 from ._cli_io import atomic_output
-from .errors import Forbidden, KintoException, NotFound
+from .errors import Forbidden, NotFound
 from .models import Collection, Record
+from .reconcile import ReconcileReport
 
 if TYPE_CHECKING:
     from ._cli_ui import Output
@@ -96,18 +96,7 @@ def _save_files(client: Client, bucket: str, cid: str, records: list[dict[str, A
             client.download_attachment(entry["data"], str(target))
 
 
-# ---------------------------------------------------------------------------- reconcile
-
-
-@dataclass
-class ReconcileReport:
-    """What reconciling a collection did (or, with ``dry_run``, would do)."""
-
-    created: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    deleted: list[str] = field(default_factory=list)
-    unchanged: list[str] = field(default_factory=list)
-    failed: list[Any] = field(default_factory=list)
+# ---------------------------------------------------------------------------- compare
 
 
 def _same(wanted: dict[str, Any], current: dict[str, Any] | None, me: str | None) -> bool:
@@ -127,38 +116,6 @@ def _same(wanted: dict[str, Any], current: dict[str, Any] | None, me: str | None
 def _hash(data: dict[str, Any]) -> str | None:
     attachment = data.get("attachment")
     return attachment.get("hash") if isinstance(attachment, dict) else None
-
-
-# TODO(h13-reconcile): replace with ``Collection.reconcile(records, delete_missing=...,
-# dry_run=...)`` once it lands on main; this local stand-in has the same contract.
-def reconcile(collection: Collection, records: list[Record], *, delete_missing: bool = False,
-              dry_run: bool = False) -> ReconcileReport:
-    """Make ``collection`` hold exactly ``records``: write only what differs."""
-    client: Any = collection._require_client(None, "reconcile")
-    bucket, cid = collection.bucket_id, str(collection.id)
-    me = (client.server_info().get("user") or {}).get("id")
-    current = {e["data"]["id"]: e for e in with_permissions(client, bucket, cid)}
-    report, changed = ReconcileReport(), []
-    for record in records:
-        wanted = {"data": record.to_data(), "permissions": record.permissions.as_dict()}
-        if _same(wanted, current.get(str(record.id)), me):
-            report.unchanged.append(str(record.id))
-            continue
-        (report.updated if record.id in current else report.created).append(str(record.id))
-        changed.append(record)
-    wanted_ids = {r.id for r in records}
-    if delete_missing:
-        report.deleted = [rid for rid in current if rid not in wanted_ids]
-    if dry_run:
-        return report
-    query = collection.records()
-    saved = query.bulk_save(changed, safe=False)
-    removed = query.bulk_delete(report.deleted, if_exists=True)
-    report.failed = saved.failed + removed.failed
-    failed_ids = {f.id for f in report.failed}
-    for ids in (report.created, report.updated, report.deleted):
-        ids[:] = [i for i in ids if i not in failed_ids]
-    return report
 
 
 # ---------------------------------------------------------------------------- load
@@ -208,10 +165,11 @@ def cmd_load(client: Client, args: argparse.Namespace, out: Output) -> int:
         if action == "create" and args.dry_run:  # nothing there yet to compare with
             report, files = ReconcileReport(created=[str(r.id) for r in records]), []
         else:
-            files = _attachments_to_send(client, bucket_id, cid, records)
+            files = _attachments_to_send(client, bucket_id, cid, records,
+                                         bool(args.attachments))
             with out.progress(f"  {cid}", len(records)) as show:
-                report = reconcile(collection, records, delete_missing=args.delete_records,
-                                   dry_run=args.dry_run)
+                report = collection.reconcile(records, delete_missing=args.delete_records,
+                                              dry_run=args.dry_run)
                 show(len(records), None)
         sent = _send_files(collection, files, args, out)
         counts = (f"{len(report.created)} created, {len(report.updated)} updated, "
@@ -231,13 +189,16 @@ def cmd_load(client: Client, args: argparse.Namespace, out: Output) -> int:
     return 1 if failed else 0
 
 
-def _attachments_to_send(client: Client, bucket: str, cid: str,
-                         records: list[Record]) -> list[tuple[str, dict[str, Any]]]:
+def _attachments_to_send(client: Client, bucket: str, cid: str, records: list[Record],
+                         uploading: bool) -> list[tuple[str, dict[str, Any]]]:
     """(record id, dumped attachment) of each attachment the server lacks (by hash).
 
     A record keeps the server's attachment metadata when it has one: kinto-attachment
     refuses a write that changes it (400, failing the whole batch); a file that
-    differs is uploaded instead, through the attachment endpoint."""
+    differs is uploaded instead, through the attachment endpoint. A record that has
+    none on the server is written without the dumped metadata when its file is to be
+    uploaded: that metadata points at the source's file, which kinto-attachment would
+    delete when the upload replaces it."""
     wanted = [(r, r.to_data()["attachment"]) for r in records if _hash(r.to_data())]
     if not wanted:
         return []
@@ -245,8 +206,11 @@ def _attachments_to_send(client: Client, bucket: str, cid: str,
     missing = []
     for record, attachment in wanted:
         there = current.get(str(record.id))
+        extra = record.__pydantic_extra__ or {}  # where the `attachment` property reads
         if isinstance(there, dict):
-            (record.__pydantic_extra__ or {})["attachment"] = there  # `attachment` reads it
+            extra["attachment"] = there
+        elif uploading:
+            extra.pop("attachment", None)
         if not isinstance(there, dict) or there.get("hash") != attachment.get("hash"):
             missing.append((str(record.id), attachment))
     return missing
@@ -267,7 +231,13 @@ def _send_files(collection: Collection, files: list[tuple[str, dict[str, Any]]],
                      "file (its hash differs): attachment not sent")
             continue
         if not args.dry_run:
-            collection.record(record_id).attach(path, want.get("mimetype"))
+            # Forced: the record may already carry the dumped metadata (same hash) that
+            # points at the source's file; the copy needs its own. No ``data``: the
+            # record as reconciled stays as it is.
+            client: Any = collection._require_client(None, "attach")
+            client.add_attachment(id=record_id, filepath=str(path), bucket=collection.bucket_id,
+                                  collection=str(collection.id), mimetype=want.get("mimetype"),
+                                  force=True)
         sent += 1
     return sent
 
@@ -315,4 +285,4 @@ def yaml_module() -> Any:
     return yaml
 
 
-__all__ = ["KintoException", "ReconcileReport", "cmd_dump", "cmd_load", "reconcile"]
+__all__ = ["cmd_dump", "cmd_load"]

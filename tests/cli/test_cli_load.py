@@ -128,7 +128,7 @@ def test_load_dry_run_shows_the_plan_and_writes_nothing(cli: Cli, tmp_path: Path
 
 
 def test_load_sends_attachments_only_when_their_hash_differs(cli: Cli, tmp_path: Path) -> None:
-    cli.seed("files", [{"id": "plain"}])
+    cli.seed("files", [{"id": "plain"}, {"id": "doc", "title": "Q3 report"}])
     report = tmp_path / "report.txt"
     report.write_bytes(b"quarterly numbers\n" * 50)
     cli.client.collection("files", bucket=cli.bucket).record("doc").bind(cli.client) \
@@ -147,9 +147,12 @@ def test_load_sends_attachments_only_when_their_hash_differs(cli: Cli, tmp_path:
     doc = cli.client.collection("files", bucket=copy).record("doc").bind(cli.client).refresh()
     assert doc.attachment is not None
     digest = hashlib.sha256(report.read_bytes()).hexdigest()
-    assert doc.attachment.hash == digest
+    assert doc.attachment.hash == digest and doc["title"] == "Q3 report"
     location = doc.attachment.location
     assert location != cli.records("files")["doc"]["attachment"]["location"]  # its own copy
+    source = cli.client.collection("files", bucket=cli.bucket).record("doc").bind(cli.client)
+    assert Path(source.refresh().download(tmp_path / "check")).read_bytes() == \
+        report.read_bytes()  # the source's file is still there
 
     before = stamps(cli, copy)
     run = kinto_orm(cli, "load", "-b", copy, str(dump), "--attachments", str(folder))
@@ -162,6 +165,8 @@ def test_load_sends_attachments_only_when_their_hash_differs(cli: Cli, tmp_path:
     run = kinto_orm(cli, "load", "-b", copy, str(dump), "--attachments", str(folder))
     assert run.returncode == 0, run.stderr
     assert "1 file(s) sent" in run.stderr
+    assert Path(source.refresh().download(tmp_path / "check2")).read_bytes() == \
+        report.read_bytes()
     again = cli.client.collection("files", bucket=copy).record("doc", Record) \
         .bind(cli.client).refresh()
     assert again.attachment is not None and again.attachment.hash == digest
