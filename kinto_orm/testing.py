@@ -5,18 +5,24 @@
 ...     client.create_bucket(id="blog")
 
 Needs the ``kinto`` package (``pip install "kinto-orm[server]"``). The server uses the
-memory backend: everything is gone when it stops.
+memory backend by default: everything is gone when it stops. ``backend="postgresql"``
+runs it on PostgreSQL, the backend of production servers: in a throw-away cluster made
+for it (PostgreSQL's ``initdb``/``pg_ctl`` must be installed) or in the database ``dsn``.
 
 As a pytest plugin (enabled automatically when kinto-orm is installed) it offers the
 fixtures ``kinto_server`` (one server per test session) and ``kinto_client`` (a
 :class:`~kinto_orm.Client` with its own user and its own bucket, removed afterwards).
+``pytest --kinto-backend postgresql`` (or ``KINTO_ORM_BACKEND=postgresql``) runs them on
+PostgreSQL; ``--kinto-dsn``/``KINTO_ORM_DSN`` names an existing database to use.
 """
 
 from __future__ import annotations
 
 import functools
 import http.server
+import importlib.util
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -31,6 +37,10 @@ from pathlib import Path
 from typing import Any
 
 import requests
+
+from ._postgres import PostgresCluster, PostgresUnavailable, postgresql_missing
+
+BACKENDS = ("memory", "postgresql")
 
 INI_TEMPLATE = """\
 [server:main]
@@ -90,13 +100,17 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
 
 
 def _has_module(name: str) -> bool:
-    import importlib.util
-
     return importlib.util.find_spec(name) is not None
 
 
 class KintoServer:
-    """Start a real Kinto (memory backend) on a free loopback port.
+    """Start a real Kinto on a free loopback port.
+
+    :param backend: ``"memory"`` or ``"postgresql"``; by default the ``KINTO_ORM_BACKEND``
+        environment variable, else ``"memory"`` (or ``"postgresql"`` when ``dsn`` is given).
+    :param dsn: with PostgreSQL, the database to use
+        (``postgresql://user:password@host:port/db``, with ``TIMEZONE`` set to UTC; its
+        data stays). Without it, a throw-away cluster is made and removed on stop.
 
     :param paginate_by: page size the server imposes (small values exercise pagination).
     :param history: include the history plugin (slows writes down).
@@ -117,7 +131,18 @@ class KintoServer:
         includes: list[str] | None = None,
         threads: int = 8,
         startup_timeout: float = 60.0,
+        backend: str | None = None,
+        dsn: str | None = None,
     ) -> None:
+        if backend is None:
+            backend = "postgresql" if dsn else os.environ.get("KINTO_ORM_BACKEND") or "memory"
+        if backend not in BACKENDS:
+            raise ValueError(f"backend must be 'memory' or 'postgresql', not {backend!r}.")
+        if dsn and backend != "postgresql":
+            raise ValueError("dsn= is for backend='postgresql'.")
+        self.backend = backend
+        self.dsn = dsn
+        self._cluster: PostgresCluster | None = None
         self.port = port or free_port()
         self.paginate_by = paginate_by
         self.history = history
@@ -159,14 +184,11 @@ class KintoServer:
             includes.append("kinto_attachment")
         includes += self.includes
         (folder / "attachments").mkdir(exist_ok=True)
-        app = {
-            "use": "egg:kinto",
-            "kinto.storage_backend": "kinto.core.storage.memory",
-            "kinto.storage_url": "",
-            "kinto.cache_backend": "kinto.core.cache.memory",
-            "kinto.cache_url": "",
-            "kinto.permission_backend": "kinto.core.permission.memory",
-            "kinto.permission_url": "",
+        app = {"use": "egg:kinto"}
+        for part in ("storage", "cache", "permission"):
+            app[f"kinto.{part}_backend"] = f"kinto.core.{part}.{self.backend}"
+            app[f"kinto.{part}_url"] = self.dsn or ""
+        app.update({
             "kinto.includes": " ".join(includes),
             "kinto.userid_hmac_secret": secrets.token_hex(16),
             "multiauth.policies": "account basicauth",
@@ -179,7 +201,7 @@ class KintoServer:
             "kinto.experimental_collection_schema_validation": "true",
             "kinto.experimental_permissions_endpoint": "true",
             "kinto.flush_endpoint_enabled": "true",
-        }
+        })
         if self.attachments:
             app["kinto.attachment.base_path"] = str(folder / "attachments")
             app["kinto.attachment.base_url"] = self.files_url
@@ -200,11 +222,18 @@ class KintoServer:
             raise RuntimeError(f"Port {self.port} is already in use: pick another one.")
         self._dir = Path(tempfile.mkdtemp(prefix="kinto-orm-server-"))
         ini = self._dir / "kinto.ini"
-        ini.write_text(self._ini(self._dir))
+        env = {**os.environ, "KINTO_INI": str(ini)}
+        if self.backend == "postgresql":
+            try:
+                self._prepare_postgresql(ini, env)
+            except BaseException:
+                self.stop()
+                raise
+        else:
+            ini.write_text(self._ini(self._dir))
         if self.attachments:
             self._serve_files(self._dir / "attachments")
         log = open(self._dir / "server.log", "wb")  # noqa: SIM115 - closed in stop()
-        env = {**os.environ, "KINTO_INI": str(ini)}
         self._process = subprocess.Popen(
             [sys.executable, "-c", _START, "start", "--ini", str(ini), "--port", str(self.port)],
             stdout=log,
@@ -226,6 +255,28 @@ class KintoServer:
         tail = self.log_tail()
         self.stop()
         raise RuntimeError(f"Kinto did not start on {self.url}. Server log:\n{tail}")
+
+    def _prepare_postgresql(self, ini: Path, env: dict[str, str]) -> None:
+        """Make the database (unless ``dsn`` names one) and create Kinto's tables."""
+        if importlib.util.find_spec("psycopg2") is None:
+            raise PostgresUnavailable(postgresql_missing() or "psycopg2 is missing")
+        if self.dsn is None:
+            self._cluster = PostgresCluster().start()
+            self.dsn = self._cluster.create_database("kinto")
+        assert self._dir is not None
+        ini.write_text(self._ini(self._dir))
+        done = subprocess.run(
+            [sys.executable, "-c", _START, "migrate", "--ini", str(ini)],
+            capture_output=True, text=True, env=env, cwd=self._dir, timeout=120,
+        )
+        if done.returncode != 0:
+            raise PostgresUnavailable(
+                f"`kinto migrate` failed on {self._safe_dsn()}: {done.stderr.strip()[-2000:]}"
+            )
+
+    def _safe_dsn(self) -> str:
+        """The DSN without its password (for messages)."""
+        return re.sub(r"(//[^:/@]+):[^@]*@", r"\1:***@", self.dsn or "")
 
     def log_tail(self, size: int = 4000) -> str:
         if self._dir is None or not (self._dir / "server.log").exists():
@@ -255,6 +306,10 @@ class KintoServer:
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
+        if self._cluster is not None:  # a database we made: it goes with the server
+            self._cluster.stop()
+            self._cluster = None
+            self.dsn = None
 
     def __enter__(self) -> KintoServer:
         return self.start()
@@ -263,7 +318,8 @@ class KintoServer:
         self.stop()
 
     def __repr__(self) -> str:
-        return f"<KintoServer {self.url} {'running' if self.running else 'stopped'}>"
+        state = "running" if self.running else "stopped"
+        return f"<KintoServer {self.url} {self.backend} {state}>"
 
 
 class _QuietFiles(http.server.SimpleHTTPRequestHandler):
@@ -288,15 +344,50 @@ except ImportError:  # pragma: no cover
 
 if pytest is not None:
 
+    def pytest_addoption(parser: Any) -> None:
+        group = parser.getgroup("kinto-orm", "Kinto server of the kinto_server fixture")
+        group.addoption(
+            "--kinto-backend", choices=BACKENDS, default=None,
+            help="storage backend of the test server: memory (default) or postgresql "
+                 "(a throw-away cluster for the session); env KINTO_ORM_BACKEND",
+        )
+        group.addoption(
+            "--kinto-dsn", default=None,
+            help="an existing PostgreSQL database for the test server (implies "
+                 "--kinto-backend postgresql); env KINTO_ORM_DSN",
+        )
+
+    def pytest_report_header(config: Any) -> str:
+        backend, dsn = _chosen_backend(config)
+        return f"kinto-orm test server: {backend} backend" + (" (given DSN)" if dsn else "")
+
+    def _chosen_backend(config: Any) -> tuple[str, str | None]:
+        dsn = config.getoption("kinto_dsn", None) or os.environ.get("KINTO_ORM_DSN") or None
+        backend = (config.getoption("kinto_backend", None)
+                   or os.environ.get("KINTO_ORM_BACKEND")
+                   or ("postgresql" if dsn else "memory"))
+        return backend, dsn
+
     @pytest.fixture(scope="session")
-    def kinto_server() -> Iterator[Any]:
-        """A Kinto server for the whole test session (``KINTO_ORM_TEST_SERVER`` may name
-        an already running one instead)."""
+    def kinto_backend(pytestconfig: Any) -> str:
+        """The storage backend of the session's test server: ``memory`` or
+        ``postgresql`` (``--kinto-backend``, or ``KINTO_ORM_BACKEND``)."""
+        if os.environ.get("KINTO_ORM_TEST_SERVER"):
+            return os.environ.get("KINTO_ORM_BACKEND") or "unknown"
+        return _chosen_backend(pytestconfig)[0]
+
+    @pytest.fixture(scope="session")
+    def kinto_server(pytestconfig: Any) -> Iterator[Any]:
+        """A Kinto server for the whole test session, on the backend chosen with
+        ``--kinto-backend``/``--kinto-dsn`` (``KINTO_ORM_TEST_SERVER`` may name an
+        already running one instead)."""
         url = os.environ.get("KINTO_ORM_TEST_SERVER")
         if url:
             yield _External(url)
             return
-        with KintoServer(paginate_by=int(os.environ.get("KINTO_ORM_PAGINATE_BY", "10"))) as srv:
+        backend, dsn = _chosen_backend(pytestconfig)
+        paginate_by = int(os.environ.get("KINTO_ORM_PAGINATE_BY", "10"))
+        with KintoServer(paginate_by=paginate_by, backend=backend, dsn=dsn) as srv:
             yield srv
 
     @pytest.fixture
