@@ -16,6 +16,7 @@ import decimal
 import email.utils
 import http
 import json
+import random
 import re
 import time
 import uuid
@@ -133,6 +134,8 @@ class Request:
     #: The full URL (query string included), set by the transport that sends it; empty
     #: for a sub-request of a batch.
     url: str = ""
+    #: Seconds the transport waits before sending it (a resend after a conflict).
+    delay: float = 0.0
 
     @property
     def path_url(self) -> str:
@@ -482,16 +485,45 @@ def _seconds(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+#: Kinto's errno for a storage transaction that lost a race (PostgreSQL backend).
+CONFLICT_ERRNO = 122
+
+
+def is_transient_conflict(response: Response) -> bool:
+    """A ``409`` errno 122 "Integrity constraint violated, please retry.": concurrent
+    writes into one collection raced in PostgreSQL and this transaction was rolled back.
+    Nothing was applied, so the request (even a plain POST, even a whole batch) is safe
+    to send again."""
+    if response.status != 409:
+        return False
+    try:
+        body = json.loads(response.content) if response.content else None
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("errno") == CONFLICT_ERRNO
+
+
 @dataclass(slots=True)
 class RetryPolicy:
     """Decides whether a failed attempt is tried again, and after how long.
 
     ``retry`` is how many extra attempts are allowed; ``retry_after`` (seconds)
     overrides the server's ``Retry-After``.
+
+    A transient conflict (:func:`is_transient_conflict`) is retried even with
+    ``retry=0``, up to ``conflict_retries`` times (or ``retry``, when larger), after a
+    short jittered wait: ``uniform(0, min(conflict_cap, conflict_base * 2**n))`` seconds
+    before retry ``n + 1``, not the ``Retry-After: 3`` Kinto sends with it (the race
+    lasts milliseconds; waiting 3 s would stall every writer, and the jitter keeps the
+    writers that collided from colliding again). ``conflict_retries = 0`` restores
+    kinto-http's behaviour (a 409 counts against ``retry`` and waits ``Retry-After``).
     """
 
     retry: int = 0
     retry_after: float | None = None
+    conflict_retries: int = 10
+    conflict_base: float = 0.05
+    conflict_cap: float = 2.0
 
     def _wait(self, headers: Mapping[str, str] | None, attempt: int) -> float:
         if self.retry_after is not None:
@@ -501,9 +533,26 @@ class RetryPolicy:
             return server
         return min(0.1 * (2.0 ** (attempt - 1)), 5.0)
 
-    def after_response(self, response: Response, attempt: int) -> float | None:
-        """Seconds to wait before attempt ``attempt + 1``, or None to give up."""
-        if attempt > self.retry:
+    def conflict_wait(self, conflicts: int) -> float:
+        """The jittered wait before retrying after the ``conflicts``-th conflict."""
+        if self.retry_after is not None:
+            return float(self.retry_after)
+        ceiling = min(self.conflict_cap, self.conflict_base * 2.0 ** (conflicts - 1))
+        return random.uniform(0.0, ceiling)
+
+    def after_response(
+        self, response: Response, attempt: int, conflicts: int = 0
+    ) -> float | None:
+        """Seconds to wait before attempt ``attempt + 1``, or None to give up.
+
+        ``conflicts`` is how many of the ``attempt`` answers so far were transient
+        conflicts (this one included): they have their own budget.
+        """
+        if self.conflict_retries and is_transient_conflict(response):
+            if conflicts > max(self.retry, self.conflict_retries):
+                return None
+            return self.conflict_wait(conflicts)
+        if attempt - conflicts > self.retry:
             return None
         status = response.status
         retry_after = response.headers.get("Retry-After")
@@ -514,10 +563,34 @@ class RetryPolicy:
             return None
         return self._wait(response.headers, attempt)
 
-    def after_network_error(self, request: Request, attempt: int) -> float | None:
-        if attempt > self.retry or not is_idempotent(request):
+    def after_network_error(
+        self, request: Request, attempt: int, conflicts: int = 0
+    ) -> float | None:
+        if attempt - conflicts > self.retry or not is_idempotent(request):
             return None
         return self._wait(None, attempt)
+
+    def tracker(self) -> RetryTracker:
+        """The counters of one delivery (one request and its retries)."""
+        return RetryTracker(self)
+
+
+@dataclass(slots=True)
+class RetryTracker:
+    """One delivery's attempts, asking its :class:`RetryPolicy` after each failure."""
+
+    policy: RetryPolicy
+    attempt: int = 0
+    conflicts: int = 0
+
+    def after_response(self, response: Response) -> float | None:
+        """Seconds to wait before sending again, or None to give up."""
+        if self.policy.conflict_retries and is_transient_conflict(response):
+            self.conflicts += 1
+        return self.policy.after_response(response, self.attempt, self.conflicts)
+
+    def after_network_error(self, request: Request) -> float | None:
+        return self.policy.after_network_error(request, self.attempt, self.conflicts)
 
 
 def backoff_seconds(headers: Mapping[str, str]) -> float | None:
@@ -602,7 +675,7 @@ def batch_subrequest(request: Request) -> dict[str, Any]:
     return sub
 
 
-def batch_request(chunk: Sequence[Request]) -> Request:
+def batch_request(chunk: Sequence[Request], delay: float = 0.0) -> Request:
     """The ``POST /batch`` carrying ``chunk``. It is safe to repeat when every
     sub-request is: Kinto runs a batch in one transaction, so a batch that failed with
     a 5xx/409 applied nothing."""
@@ -611,7 +684,21 @@ def batch_request(chunk: Sequence[Request]) -> Request:
         "/batch",
         json={"requests": [batch_subrequest(r) for r in chunk]},
         idempotent=all(is_idempotent(r) for r in chunk),
+        delay=delay,
     )
+
+
+def last_conflict(answers: Sequence[Response]) -> int:
+    """Index of the last sub-response that is a transient conflict, or -1.
+
+    Kinto (26.5, PostgreSQL) answers such a batch with 200, but the conflict aborted
+    the transaction: every sub-request up to it was rolled back, even those answered
+    201, and only those after it were applied (in a new transaction).
+    """
+    for index in range(len(answers) - 1, -1, -1):
+        if is_transient_conflict(answers[index]):
+            return index
+    return -1
 
 
 def batch_responses(response: Response, chunk: Sequence[Request]) -> list[Response]:

@@ -157,10 +157,11 @@ class TransportSettings:
         seconds to sleep, or the request to send (answered with its response or the
         network exception); returns the final response or raises the final error."""
         request.url = self.full_url(request)
-        attempt = 0
+        retries = self.policy.tracker()
         while True:
-            attempt += 1
-            wait = self.backoff_wait()
+            retries.attempt += 1
+            attempt = retries.attempt
+            wait = max(self.backoff_wait(), request.delay if attempt == 1 else 0.0)
             if wait:
                 yield wait
             if self.dry_mode:
@@ -177,7 +178,7 @@ class TransportSettings:
                     outcome if isinstance(outcome, Exception) else None,
                 ))
             if isinstance(outcome, Exception):
-                delay = self.policy.after_network_error(request, attempt)
+                delay = retries.after_network_error(request)
                 if delay is None:
                     raise core.network_error(request, outcome, attempt) from outcome
                 logger.info("%s failed (%s), retrying in %.2f s", request.describe(), outcome,
@@ -196,7 +197,7 @@ class TransportSettings:
                 if recovered is not None:
                     logger.info("%s: the earlier attempt was applied", request.describe())
                     return recovered
-            delay = self.policy.after_response(outcome, attempt)
+            delay = retries.after_response(outcome)
             if delay is None:
                 raise core.error_from_response(outcome, attempt)
             logger.info("%s got %s, retrying in %.2f s", request.describe(), outcome.status,

@@ -126,20 +126,7 @@ class Batch(Generic[C]):
             if len(group) == 1 and not core.batchable(group[0].request):
                 yield from self._send_alone(group[0])
                 continue
-            requests = [entry.request for entry in group]
-            try:
-                response = yield core.batch_request(requests)
-                answers = core.batch_responses(response, requests)
-            except KintoException as exc:
-                self._chunk_failed(group, exc)
-                continue
-            except Exception as exc:  # never let one chunk hide the ones after it
-                self._chunk_failed(group, KintoException(f"{type(exc).__name__}: {exc}", exc))
-                continue
-            for entry, answer in zip(group, answers):
-                if response.attempts > 1 and answer.status >= 400:
-                    answer = core.recovered_write(entry.request, answer) or answer
-                yield from self._settle(entry, answer)
+            yield from self._send_chunk(group)
         for entry in entries:
             final = entry
             while final.superseded_by is not None:
@@ -151,6 +138,40 @@ class Batch(Generic[C]):
             errors, self._errors = self._errors, []
             raise KintoBatchException(errors, self._bodies)
         return self._bodies
+
+    def _send_chunk(self, group: list[_Entry]) -> Op[None]:
+        """Send one chunk in a ``POST /batch`` and settle its entries. The part a
+        transient conflict rolled back (see :func:`core.last_conflict`) is sent again,
+        after a jittered wait, within the transport's conflict budget."""
+        policy: core.RetryPolicy | None = getattr(self.client.session, "policy", None)
+        resends, delay = 0, 0.0
+        while group:
+            requests = [entry.request for entry in group]
+            try:
+                response = yield core.batch_request(requests, delay)
+                answers = core.batch_responses(response, requests)
+            except KintoException as exc:
+                self._chunk_failed(group, exc)
+                return
+            except Exception as exc:  # never let one chunk hide the ones after it
+                self._chunk_failed(group, KintoException(f"{type(exc).__name__}: {exc}", exc))
+                return
+            cut = core.last_conflict(answers)
+            for entry, answer in zip(group[cut + 1 :], answers[cut + 1 :]):
+                if response.attempts > 1 and answer.status >= 400:
+                    answer = core.recovered_write(entry.request, answer) or answer
+                yield from self._settle(entry, answer)
+            group = group[: cut + 1]
+            budget = max(policy.retry, policy.conflict_retries) if policy else 0
+            if group and (resends >= budget or not (policy and policy.conflict_retries)):
+                # Never trust the 2xx answers of the rolled-back part.
+                conflict = core.error_from_response(answers[cut], resends + 1)
+                self._chunk_failed(group, conflict)
+                return
+            if group:
+                resends += 1
+                assert policy is not None
+                delay = max(policy.conflict_wait(resends), 1e-3)
 
     def _send_alone(self, entry: _Entry) -> Op[None]:
         """A request Kinto refuses inside a batch: sent by itself, in its place."""
