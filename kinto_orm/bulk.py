@@ -3,19 +3,28 @@
 >>> result = client.records(Todo).bulk_save(todos, progress=print)
 >>> result.done, [str(f) for f in result.failed]
 >>> result = await aclient.records(Todo).abulk_create(todos, concurrency=8)
+>>> result = client.records(Todo).bulk_create(todos, concurrency=8)   # a thread pool
 
 Nothing is lost silently: every item that was not written is in ``result.failed`` with
 its id and the error, and the others are on the server.
+
+With ``concurrency=N``, up to N batches are in flight at once, fewer while the server
+struggles: a chunk that needed retries (conflicting transactions on PostgreSQL, 503s)
+halves the number in flight, each chunk that went through at once adds one back, up
+to N (see :class:`InFlight`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import threading
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from . import _protocol as core
 from ._protocol import Op
 from .batch import Batch
 from .dataframes import as_rows
@@ -31,6 +40,10 @@ if TYPE_CHECKING:
 
 Progress = Callable[[int, "int | None"], Any]
 MakeOp = Callable[[Any], Op[Any]]
+T = TypeVar("T")
+
+#: Answers that mean "the server is busy": fewer batches should be in flight.
+_STRUGGLE_STATUSES = frozenset({409, 429, 502, 503, 504})
 
 
 @dataclass
@@ -51,6 +64,8 @@ class BulkResult:
 
     done: int = 0
     failed: list[BulkFailure] = field(default_factory=list)
+    # Chunks written from several threads add up their counts under this lock.
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -69,6 +84,12 @@ class BulkResult:
         else:
             item_id = getattr(item, "id", None)
         self.failed.append(BulkFailure(item, item_id, error))
+
+    def merge(self, other: BulkResult) -> None:
+        """Add ``other``'s counts and failures to this result (thread-safe)."""
+        with self._lock:
+            self.done += other.done
+            self.failed += other.failed
 
     def raise_on_failure(self) -> None:
         """Raise :class:`KintoBatchException` if any item failed: its message counts them
@@ -96,8 +117,68 @@ def iter_chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
         yield chunk
 
 
-def chunk_op(client: BaseClient, items: list[Any], make_op: MakeOp, result: BulkResult) -> Op[None]:
+class InFlight:
+    """How many chunks may be in flight (additive increase, multiplicative decrease, as
+    TCP's congestion window): ``limit`` starts at ``ceiling``, halves after a chunk
+    that struggled, grows by one after a clean one. Sans-I/O: the runners wait on it."""
+
+    def __init__(self, ceiling: int) -> None:
+        if ceiling < 1:
+            raise ValueError("concurrency must be at least 1.")
+        self.ceiling = ceiling
+        self.limit = ceiling
+        self.running = 0
+
+    def can_start(self) -> bool:
+        return self.running < self.limit
+
+    def started(self) -> None:
+        self.running += 1
+
+    def finished(self, struggled: bool) -> None:
+        self.running -= 1
+        if struggled:
+            self.limit = max(1, self.limit // 2)
+        else:
+            self.limit = min(self.ceiling, self.limit + 1)
+
+
+def watched(op: Op[T], struggled: list[bool]) -> Op[T]:
+    """Run ``op``, appending ``True`` to ``struggled`` when one of its requests needed
+    retries or failed with a busy-server status."""
+    step = core.start(op)
+    while isinstance(step, core.Request):
+        if step.delay:  # a resend after a conflict
+            struggled.append(True)
+        try:
+            response = yield step
+        except KintoException as exc:
+            answer = exc.response
+            if isinstance(answer, core.Response) and (
+                answer.attempts > 1 or answer.status in _STRUGGLE_STATUSES
+            ):
+                struggled.append(True)
+            step = core.resume(op, error=exc)
+        else:
+            if response.attempts > 1:
+                struggled.append(True)
+            step = core.resume(op, response)
+    result: T = step.value
+    return result
+
+
+def chunk_op(client: BaseClient, items: list[Any], make_op: MakeOp, total: BulkResult) -> Op[None]:
     """Write one chunk: its batchable requests in one batch, the others one by one."""
+    result = BulkResult()
+    try:
+        yield from _chunk_op(client, items, make_op, result)
+    finally:
+        total.merge(result)
+
+
+def _chunk_op(
+    client: BaseClient, items: list[Any], make_op: MakeOp, result: BulkResult
+) -> Op[None]:
     batch = Batch(client)
     for item in items:
         try:
@@ -124,15 +205,43 @@ def _total(items: Iterable[Any]) -> int | None:
 
 
 def run_bulk(
-    client: BaseClient, items: Iterable[Any], make_op: MakeOp, progress: Progress | None
+    client: BaseClient, items: Iterable[Any], make_op: MakeOp, progress: Progress | None,
+    concurrency: int = 1,
 ) -> BulkResult:
-    """Blocking bulk run: chunk after chunk."""
+    """Blocking bulk run: chunk after chunk, or up to ``concurrency`` chunks at once in a
+    thread pool (the client's connection pool is shared by the threads)."""
+    flow = InFlight(concurrency)
     size = _batch_size(client._run(client._op_server_info()))
     result, total = BulkResult(), _total(items)
-    for chunk in iter_chunks(items, size):
-        client._run(chunk_op(client, chunk, make_op, result))
-        if progress is not None:
-            progress(result.done + len(result.failed), total)
+    if concurrency == 1:
+        for chunk in iter_chunks(items, size):
+            client._run(chunk_op(client, chunk, make_op, result))
+            if progress is not None:
+                progress(result.done + len(result.failed), total)
+        return result
+    ready = threading.Condition()
+
+    def send(chunk: list[Any]) -> None:
+        struggled: list[bool] = []
+        try:
+            client._run(watched(chunk_op(client, chunk, make_op, result), struggled))
+            if progress is not None:
+                with ready:
+                    progress(result.done + len(result.failed), total)
+        finally:
+            with ready:
+                flow.finished(bool(struggled))
+                ready.notify_all()
+
+    futures: list[Future[None]] = []
+    with ThreadPoolExecutor(concurrency, thread_name_prefix="kinto-orm-bulk") as pool:
+        for chunk in iter_chunks(items, size):
+            with ready:
+                ready.wait_for(flow.can_start)
+                flow.started()
+            futures.append(pool.submit(send, chunk))
+    for future in futures:
+        future.result()  # an error outside the chunks' own reporting (progress...) surfaces
     return result
 
 
@@ -144,23 +253,27 @@ async def arun_bulk(
     concurrency: int,
 ) -> BulkResult:
     """Async bulk run: up to ``concurrency`` chunks in flight at once."""
-    if concurrency < 1:
-        raise ValueError("concurrency must be at least 1.")
+    flow = InFlight(concurrency)
     size = _batch_size(await client._arun(client._op_server_info()))
     result, total = BulkResult(), _total(items)
-    slots = asyncio.Semaphore(concurrency)
+    ready = asyncio.Condition()
     tasks: set[asyncio.Task[None]] = set()
 
     async def send(chunk: list[Any]) -> None:
+        struggled: list[bool] = []
         try:
-            await client._arun(chunk_op(client, chunk, make_op, result))
+            await client._arun(watched(chunk_op(client, chunk, make_op, result), struggled))
             if progress is not None:
                 progress(result.done + len(result.failed), total)
         finally:
-            slots.release()
+            async with ready:
+                flow.finished(bool(struggled))
+                ready.notify_all()
 
     for chunk in iter_chunks(items, size):
-        await slots.acquire()
+        async with ready:
+            await ready.wait_for(flow.can_start)
+            flow.started()
         task = asyncio.create_task(send(chunk))
         tasks.add(task)
         task.add_done_callback(tasks.discard)
@@ -197,7 +310,8 @@ class BulkMixin:
         return lambda item: self._placed(item)._op_delete(self._client, if_exists, True)
 
     def bulk_save(
-        self, items: Iterable[Any], *, safe: bool = True, progress: Progress | None = None
+        self, items: Iterable[Any], *, safe: bool = True, concurrency: int = 1,
+        progress: Progress | None = None,
     ) -> BulkResult:
         """Save (create or replace) every item, in batches; see :class:`BulkResult`.
 
@@ -205,28 +319,37 @@ class BulkMixin:
         generator). Items can be models or dicts, or the rows of a pandas/polars DataFrame
         or Arrow table; they go to this query's collection. Each item is validated by
         the model first: an invalid one is in ``result.failed``, not sent.
+        ``concurrency=N`` sends up to N batches at once from a thread pool (fewer while
+        the server struggles); ``progress`` is then called from those threads, one at
+        a time.
         """
-        return run_bulk(self._client, as_rows(items), self._save_op(safe), progress)
+        rows = as_rows(items)
+        return run_bulk(self._client, rows, self._save_op(safe), progress, concurrency)
 
     def bulk_create(
-        self, items: Iterable[Any], *, if_not_exists: bool = False,
+        self, items: Iterable[Any], *, if_not_exists: bool = False, concurrency: int = 1,
         progress: Progress | None = None,
     ) -> BulkResult:
-        """Create every item (an existing id is a failure, unless ``if_not_exists``)."""
-        return run_bulk(self._client, items, self._create_op(if_not_exists), progress)
+        """Create every item (an existing id is a failure, unless ``if_not_exists``);
+        ``concurrency`` as in :meth:`bulk_save`."""
+        make = self._create_op(if_not_exists)
+        return run_bulk(self._client, items, make, progress, concurrency)
 
     def bulk_delete(
-        self, items_or_ids: Iterable[Any], *, if_exists: bool = False,
+        self, items_or_ids: Iterable[Any], *, if_exists: bool = False, concurrency: int = 1,
         progress: Progress | None = None,
     ) -> BulkResult:
-        """Delete every item (models or ids); ``if_exists`` ignores missing ones."""
-        return run_bulk(self._client, items_or_ids, self._delete_op(if_exists), progress)
+        """Delete every item (models or ids); ``if_exists`` ignores missing ones;
+        ``concurrency`` as in :meth:`bulk_save`."""
+        make = self._delete_op(if_exists)
+        return run_bulk(self._client, items_or_ids, make, progress, concurrency)
 
     async def abulk_save(
         self, items: Iterable[Any], *, safe: bool = True, concurrency: int = 4,
         progress: Progress | None = None,
     ) -> BulkResult:
-        """Async :meth:`bulk_save`, with up to ``concurrency`` batches in flight."""
+        """Async :meth:`bulk_save`, with up to ``concurrency`` batches in flight (fewer
+        while the server struggles)."""
         rows = as_rows(items)
         return await arun_bulk(self._client, rows, self._save_op(safe), progress, concurrency)
 

@@ -225,7 +225,7 @@ def test_abulk_save_with_concurrency(
         )
 
     result = run_async(kinto_server, client, body)
-    assert result.ok and result.done == 120
+    assert result.ok and result.done == 120, [str(f) for f in result.failed]
     assert len(calls) == 5
     check_progress(calls, 120, 120)
     rows = stored(raw, bid, cid)
