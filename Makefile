@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: install test lint type unit functional demo cassettes bench docs clean
+.PHONY: install test test-postgresql lint type unit functional demo cassettes bench docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,9 +26,23 @@ unit: $(STAMP)
 functional: $(STAMP)
 	$(PY) -m pytest -q tests/functional
 
-## lint + types + the whole test suite (unit, cassettes, functional against a real Kinto)
+## lint + types + the whole test suite (unit, cassettes, functional against a real Kinto),
+## then the functional, docs and examples suites again on PostgreSQL when it is available
 test: lint type
 	$(PY) -m pytest -q -p no:cacheprovider tests
+	@$(MAKE) --no-print-directory test-postgresql
+
+## the functional, docs and examples suites on a PostgreSQL-backed Kinto (skipped, saying
+## why, when PostgreSQL is not installed)
+test-postgresql: $(STAMP)
+	@reason=$$($(PY) -c 'from kinto_orm._postgres import postgresql_missing as m; print(m() or "")'); \
+	if [ -n "$$reason" ]; then \
+		echo "*** SKIPPED the PostgreSQL run of the functional, docs and examples suites: $$reason"; \
+	else \
+		echo "*** The functional, docs and examples suites on PostgreSQL:"; \
+		$(PY) -m pytest -q -p no:cacheprovider --kinto-backend postgresql \
+			tests/functional tests/docs tests/examples -k 'not site_builds'; \
+	fi
 
 ## run the example pipeline against an embedded local Kinto server
 demo: $(STAMP)

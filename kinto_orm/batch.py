@@ -19,6 +19,7 @@ threads using the same client are not captured by it.
 from __future__ import annotations
 
 import contextvars
+import logging
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from . import _protocol as core
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
     from .client import BaseClient
 
 C = TypeVar("C", bound="BaseClient")
+logger = logging.getLogger("kinto_orm")
 
 #: The batches open in the current context, by client.
 _OPEN: contextvars.ContextVar[dict[int, Batch[Any]] | None] = contextvars.ContextVar(
@@ -172,6 +174,8 @@ class Batch(Generic[C]):
                 resends += 1
                 assert policy is not None
                 delay = max(policy.conflict_wait(resends), 1e-3)
+                logger.info("POST /batch: a conflict rolled back %d sub-requests, resending "
+                            "them in %.2f s", len(group), delay)
 
     def _send_alone(self, entry: _Entry) -> Op[None]:
         """A request Kinto refuses inside a batch: sent by itself, in its place."""

@@ -241,13 +241,15 @@ def cmd_serve(args: argparse.Namespace, out: Output) -> int:
     # Also when started in the background (where SIGINT is ignored) or stopped by `kill`.
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    server = KintoServer(port=args.port, paginate_by=args.paginate_by)
+    server = KintoServer(port=args.port, paginate_by=args.paginate_by,
+                         backend=args.backend, dsn=args.dsn)
     try:
         server.start()
-    except RuntimeError as exc:  # the server log that follows is for -D
+    except RuntimeError as exc:  # port taken, Kinto or PostgreSQL missing: one line
         raise CliError(str(exc).splitlines()[0]) from exc
     try:
-        print(f"Kinto is running at {server.url} (memory backend; Ctrl-C stops it)", flush=True)
+        print(f"Kinto is running at {server.url} ({server.backend} backend; Ctrl-C stops it)",
+              flush=True)
         try:
             while server.running:
                 time.sleep(0.5)
@@ -270,7 +272,7 @@ COMMANDS: dict[str, tuple[Callable[..., int], str]] = {
     "load": (cmd_load, "Re-apply a dump file: write only what differs (kinto-wizard style)."),
     "history": (cmd_history, "Show a bucket's history (history plugin), newest first."),
     "codegen": (cmd_codegen, "Print a typed Record subclass from a collection's schema."),
-    "serve": (cmd_serve, "Run a local Kinto (memory backend) for development."),
+    "serve": (cmd_serve, "Run a local Kinto (memory or PostgreSQL) for development."),
 }
 
 
@@ -293,6 +295,11 @@ def build_parser() -> argparse.ArgumentParser:
                              dest="verbosity", help="No messages.")
             sub.add_argument("--port", type=int, default=8888, help="Port (default: 8888).")
             sub.add_argument("--paginate-by", type=int, default=None, help="Page size.")
+            sub.add_argument("--backend", choices=("memory", "postgresql"), default=None,
+                             help="Storage: memory (default) or postgresql (a throw-away "
+                             "cluster, removed on exit, unless --dsn names a database).")
+            sub.add_argument("--dsn", default=None,
+                             help="PostgreSQL database to use: postgresql://user:pw@host/db.")
             sub.add_argument("-D", "--debug", action="store_const", const=logging.DEBUG,
                              dest="verbosity", help="Show tracebacks.")
         if name in ("export", "dump", "codegen"):

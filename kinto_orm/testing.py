@@ -19,6 +19,7 @@ PostgreSQL; ``--kinto-dsn``/``KINTO_ORM_DSN`` names an existing database to use.
 from __future__ import annotations
 
 import functools
+import hashlib
 import http.server
 import importlib.util
 import os
@@ -190,7 +191,10 @@ class KintoServer:
             app[f"kinto.{part}_url"] = self.dsn or ""
         app.update({
             "kinto.includes": " ".join(includes),
-            "kinto.userid_hmac_secret": secrets.token_hex(16),
+            # Basic-auth user ids derive from this secret: stable for a given database,
+            # so that a server restarted on the same ``dsn`` shows its users their data.
+            "kinto.userid_hmac_secret": hashlib.sha256(self.dsn.encode()).hexdigest()
+            if self.dsn else secrets.token_hex(16),
             "multiauth.policies": "account basicauth",
             "multiauth.policy.account.use":
                 "kinto.plugins.accounts.authentication.AccountsAuthenticationPolicy",

@@ -1,7 +1,9 @@
-"""The examples run as a user runs them: each starts its own embedded Kinto."""
+"""The examples run as a user runs them: each starts its own embedded Kinto, on the
+session's backend (``--kinto-backend``: their ``KintoServer()`` reads ``KINTO_ORM_BACKEND``)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -25,9 +27,11 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
                           "a blind save of an existing record is refused"]),
     ],
 )
-def test_example_runs(script: str, expected: list[str]) -> None:
+def test_example_runs(script: str, expected: list[str], kinto_backend: str) -> None:
+    env = {**os.environ, "KINTO_ORM_BACKEND": kinto_backend}
     done = subprocess.run(
-        [sys.executable, str(EXAMPLES / script)], capture_output=True, text=True, timeout=120
+        [sys.executable, str(EXAMPLES / script)], capture_output=True, text=True, timeout=180,
+        env=env,
     )
     assert done.returncode == 0, done.stderr
     for text in expected:

@@ -44,7 +44,7 @@ def assert_exactly(raw: Raw, bid: str, cid: str, expected: set[int]) -> None:
 
 def test_asave_in_one_gather(kinto_server: Any, client: Client, raw: Raw, bid: str,
                              cid: str) -> None:
-    count = size(300, 1000)
+    count = size(200, 1000)
 
     async def run() -> None:
         async with AsyncClient(kinto_server.url, auth=client.session.auth, bucket=bid,
@@ -59,7 +59,7 @@ def test_asave_in_one_gather(kinto_server: Any, client: Client, raw: Raw, bid: s
 
 def test_abulk_create_with_concurrency_8(kinto_server: Any, client: Client, raw: Raw,
                                          bid: str, cid: str) -> None:
-    count = size(1500, 10_000)
+    count = size(400, 10_000)
 
     async def run() -> None:
         async with AsyncClient(kinto_server.url, auth=client.session.auth, bucket=bid,
@@ -75,7 +75,7 @@ def test_abulk_create_with_concurrency_8(kinto_server: Any, client: Client, raw:
 
 def test_eight_threads_each_running_a_sync_bulk_create(client: Client, raw: Raw, bid: str,
                                                        cid: str) -> None:
-    per_thread = size(100, 500)
+    per_thread = size(25, 500)
     results: dict[int, Any] = {}
 
     def work(thread: int) -> None:
@@ -93,7 +93,7 @@ def test_eight_threads_each_running_a_sync_bulk_create(client: Client, raw: Raw,
 
 def test_sync_bulk_create_with_concurrency(client: Client, raw: Raw, bid: str,
                                            cid: str) -> None:
-    count = size(600, 2000)
+    count = size(200, 2000)
     seen: list[int] = []
     notes = (Note(title="t", n=i) for i in range(count))  # a generator: read lazily
     result = client.records(Note, collection=cid).bulk_create(
@@ -107,16 +107,16 @@ def test_sync_bulk_create_with_concurrency(client: Client, raw: Raw, bid: str,
 def test_sync_bulk_save_and_delete_with_concurrency(client: Client, raw: Raw, bid: str,
                                                     cid: str) -> None:
     query = client.records(Note, collection=cid)
-    notes = [Note(id=f"n{i:04d}", title="t", n=i) for i in range(200)]
+    notes = [Note(id=f"n{i:04d}", title="t", n=i) for i in range(100)]
     assert query.bulk_save(notes, concurrency=4).ok
-    assert_exactly(raw, bid, cid, set(range(200)))
-    result = query.bulk_delete([f"n{i:04d}" for i in range(0, 200, 2)], concurrency=4)
-    assert result.ok and result.done == 100
-    assert_exactly(raw, bid, cid, set(range(1, 200, 2)))
+    assert_exactly(raw, bid, cid, set(range(100)))
+    result = query.bulk_delete([f"n{i:04d}" for i in range(0, 100, 2)], concurrency=4)
+    assert result.ok and result.done == 50
+    assert_exactly(raw, bid, cid, set(range(1, 100, 2)))
 
 
 def test_kinto_http_batch_in_threads(client: Client, raw: Raw, bid: str, cid: str) -> None:
-    per_thread = size(60, 250)
+    per_thread = size(20, 250)
     errors: list[BaseException] = []
 
     def work(thread: int) -> None:
@@ -138,7 +138,7 @@ def test_kinto_http_batch_in_threads(client: Client, raw: Raw, bid: str, cid: st
 
 def test_kinto_http_create_record_in_gather(kinto_server: Any, client: Client, raw: Raw,
                                             bid: str, cid: str) -> None:
-    count = size(300, 1000)
+    count = size(200, 1000)
 
     async def run() -> None:
         async with AsyncClient(kinto_server.url, auth=client.session.auth, bucket=bid,

@@ -930,3 +930,54 @@ def test_query_refuses_a_foreign_next_page(fake_send):
     ])
     with pytest.raises(KintoException, match="refusing"):
         client.records(collection="c").all()
+
+
+# ---------------------------------------------------------------------------- transient conflicts
+
+
+def conflict_response(method="PUT", errno=122, **request_kwargs):
+    request = core.Request(method, RECORD_PATH, **request_kwargs)
+    body = {"code": 409, "errno": errno, "error": "Conflict",
+            "message": "Integrity constraint violated, please retry."}
+    return make_response(409, body, headers={"Retry-After": "3"}, request=request)
+
+
+def test_transient_conflict_is_retried_with_retry_zero_after_a_short_jittered_wait():
+    policy = core.RetryPolicy()
+    waits = [policy.after_response(conflict_response(), n, conflicts=n) for n in range(1, 11)]
+    assert all(w is not None and 0 <= w < 3 for w in waits)  # never the full Retry-After
+    assert max(waits[:3]) <= 0.2  # short at first: the race lasts milliseconds
+    assert policy.after_response(conflict_response(), 11, conflicts=11) is None
+    assert len({policy.conflict_wait(5) for _ in range(20)}) > 1  # jittered
+
+
+def test_transient_conflict_is_retried_even_for_a_plain_post():
+    """The transaction was rolled back: sending a POST again cannot apply it twice."""
+    assert core.RetryPolicy().after_response(conflict_response("POST"), 1, 1) is not None
+
+
+def test_other_409_and_disabled_conflict_retries_keep_kinto_http_rules():
+    assert core.RetryPolicy().after_response(conflict_response(errno=999), 1) is None
+    policy = core.RetryPolicy(retry=1, conflict_retries=0)
+    tracker = policy.tracker()
+    tracker.attempt = 1
+    assert tracker.after_response(conflict_response()) == 3.0  # the server's Retry-After
+    tracker.attempt = 2
+    assert tracker.after_response(conflict_response()) is None
+
+
+def test_conflicts_do_not_use_up_the_retry_budget_of_other_errors():
+    tracker = core.RetryPolicy(retry=1).tracker()
+    for _ in range(5):
+        tracker.attempt += 1
+        assert tracker.after_response(conflict_response()) is not None
+    tracker.attempt += 1
+    assert tracker.after_response(retry_response(503, "PUT")) is not None
+    tracker.attempt += 1
+    assert tracker.after_response(retry_response(503, "PUT")) is None
+
+
+def test_last_conflict_finds_the_rolled_back_prefix_of_a_batch():
+    ok = make_response(201, {"data": {}})
+    assert core.last_conflict([ok, ok]) == -1
+    assert core.last_conflict([ok, conflict_response(), ok, conflict_response(), ok]) == 3
