@@ -17,6 +17,12 @@ Workloads (record counts at ``--scale 1``; every count is multiplied by ``--scal
 3. ``get``: 500 GETs of one record.
 4. ``stream``: iterating 1,000, 10,000 and 100,000 records page by page (pages of
    10,000), for the peak memory; loading them all in a list is shown for contrast.
+5. ``slowlink``: 2,000 records (``--slowlink-records``) bulk-created over a slow link (a
+   loopback proxy adding ``--latency-ms`` 20 ms each way): kinto-orm ``abulk_create``
+   and sync ``bulk_create`` with ``concurrency=8`` against kinto-http's batch.
+
+``--backend postgresql`` runs every server on PostgreSQL (a throw-away cluster each)
+instead of the memory backend.
 
 Every measurement runs in its own process (``workloads.py``) after its setup, against a
 Kinto server (memory backend, no history, no attachments) started for it: write
@@ -45,9 +51,12 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from latency import LatencyProxy  # noqa: E402
 from servers import BenchServer  # noqa: E402
 
 ORM, KINTO_HTTP, REQUESTS = "kinto-orm", "kinto-http", "requests"
+#: The storage backend of every server (``--backend``).
+BACKEND = "memory"
 
 
 @dataclass
@@ -70,6 +79,7 @@ class Workload:
     fill: int = 0
     tracemalloc: bool = False
     op: str = "record"
+    latency: float = 0.0  # seconds added each way by a proxy between client and server
 
 
 def build_workloads(args: argparse.Namespace) -> list[Workload]:
@@ -145,6 +155,20 @@ def build_workloads(args: argparse.Namespace) -> list[Workload]:
                 Variant("(contrast) kinto-orm records(Todo).all()", "read_orm_all", ORM),
             ], server="shared", fill=n, tracemalloc=True,
         ))
+    workloads.append(Workload(
+        "slowlink", f"5. Bulk create {{n}} records over a slow link ({args.latency_ms:g} ms "
+        "each way)", scaled(args.slowlink_records), base, [
+            Variant("kinto-orm async abulk_create(concurrency=8)", "bulk_orm_async", ORM,
+                    {"concurrency": 8}),
+            Variant("kinto-orm sync bulk_create(concurrency=8)", "bulk_orm_sync", ORM,
+                    {"concurrency": 8}),
+            Variant("kinto-orm sync bulk_create() (one batch at a time)", "bulk_orm_sync",
+                    ORM, {"concurrency": 1}),
+            Variant("kinto-http batch.create_record", "create_kinto_http", KINTO_HTTP,
+                    baseline=True),
+            Variant("requests POST /batch x25", "create_requests", REQUESTS, baseline=True),
+        ], server="per-client", latency=args.latency_ms / 1000,
+    ))
     chosen = set(args.only)
     return [w for w in workloads if w.key in chosen or w.key.split("-")[0] in chosen]
 
@@ -166,9 +190,17 @@ def alternate(variants: list[Variant], rep: int) -> list[Variant]:
 
 def run_child(server: BenchServer, workload: Workload, variant: Variant,
               record_id: str | None, rep: int) -> dict[str, Any]:
+    if workload.latency:
+        with LatencyProxy(server.url, workload.latency) as proxy:
+            return _run_child(server, proxy.url, workload, variant, record_id, rep)
+    return _run_child(server, server.url, workload, variant, record_id, rep)
+
+
+def _run_child(server: BenchServer, url: str, workload: Workload, variant: Variant,
+               record_id: str | None, rep: int) -> dict[str, Any]:
     spec = {
         "function": variant.function,
-        "url": server.url,
+        "url": url,
         "auth": list(server.auth),
         "n": workload.n,
         "record_id": record_id,
@@ -188,7 +220,7 @@ def run_child(server: BenchServer, workload: Workload, variant: Variant,
     expected = workload.n
     if result["count"] != expected:
         raise RuntimeError(f"{variant.label}: counted {result['count']}, expected {expected}")
-    if workload.key == "create" and server.count() != expected:
+    if workload.key in ("create", "slowlink") and server.count() != expected:
         raise RuntimeError(f"{variant.label}: the server holds {server.count()} records")
     log(f"  {variant.label}: wall {result['wall']:.3f} s, cpu {result['cpu']:.3f} s, "
         f"rss +{result['rss_kib'] / 1024:.1f} MiB"
@@ -201,7 +233,7 @@ def run_workload(workload: Workload, rep: int, results: dict[tuple[str, str], li
                  server: BenchServer | None = None, record_id: str | None = None) -> None:
     for variant in alternate(workload.variants, rep):
         if server is None:
-            with BenchServer(workload.settings) as fresh:
+            with BenchServer(workload.settings, BACKEND) as fresh:
                 ids = fresh.fill(workload.fill) if workload.fill else []
                 result = run_child(fresh, workload, variant, ids[0] if ids else None, rep)
         else:
@@ -229,7 +261,7 @@ def run_all(workloads: list[Workload], repeat: int) -> dict[tuple[str, str], lis
     for workload in workloads:
         if workload.server != "shared":
             continue
-        with BenchServer(workload.settings) as server:
+        with BenchServer(workload.settings, BACKEND) as server:
             started = time.perf_counter()
             ids = server.fill(workload.fill)
             log(f"{_title(workload)}: filled {workload.fill:,} records in "
@@ -299,9 +331,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="multiply every record count (0.1 for a quick run)")
     parser.add_argument("--repeat", type=int, default=3,
                         help="repetitions of each measurement (medians are reported)")
-    parser.add_argument("--only", default="create,concurrent,read,get,stream",
+    parser.add_argument("--only", default="create,concurrent,read,get,stream,slowlink",
                         help="comma-separated workloads: create, concurrent, read, get, "
-                             "stream")
+                             "stream, slowlink")
+    parser.add_argument("--backend", choices=("memory", "postgresql"), default="memory",
+                        help="storage backend of the Kinto servers")
+    parser.add_argument("--slowlink-records", type=int, default=2_000,
+                        help="records bulk-created by the slow-link workload (5)")
+    parser.add_argument("--latency-ms", type=float, default=20.0,
+                        help="delay the slow-link proxy adds in each direction")
     parser.add_argument("--concurrent-records", type=int, default=2_000,
                         help="records created by the concurrent asave() workload (1b), "
                              "before --scale (single PUTs: much slower than batches)")
@@ -316,6 +354,8 @@ def main(argv: list[str] | None = None) -> int:
                              "(much slower writes on the memory backend)")
     parser.add_argument("--json", type=Path, help="also write every raw measurement here")
     args = parser.parse_args(argv)
+    global BACKEND
+    BACKEND = args.backend
     args.only = [name.strip() for name in args.only.split(",") if name.strip()]
     args.concurrency = [int(c) for c in args.concurrency.split(",") if c.strip()]
     args.stream_sizes = [int(c) for c in args.stream_sizes.split(",") if c.strip()]
@@ -347,7 +387,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"## kinto-orm benchmark (scale {args.scale}, {args.repeat} repetitions, "
           f"{elapsed / 60:.1f} min)\n")
     print(versions + "\n")
-    print("Servers: Kinto memory backend, no history, no attachments, "
+    print(f"Servers: Kinto {args.backend} backend, no history, no attachments, "
           + ("default kinto.explicit_permissions" if args.explicit_permissions else
              "kinto.explicit_permissions = false (the bench user is given write on the "
              "bucket)")

@@ -12,11 +12,12 @@ from kinto_orm.testing import KintoServer, new_credentials
 
 
 class BenchServer:
-    """A fresh Kinto (memory backend, no history, no attachments) with a bench user
+    """A fresh Kinto (memory or PostgreSQL, no history, no attachments) with a bench user
     allowed to write in bucket ``bench``, collection ``todos`` created."""
 
-    def __init__(self, settings: dict[str, str]) -> None:
-        self.server = KintoServer(history=False, attachments=False, settings=settings)
+    def __init__(self, settings: dict[str, str], backend: str = "memory") -> None:
+        self.server = KintoServer(history=False, attachments=False, settings=settings,
+                                  backend=backend)
         self.auth = new_credentials()
         self.session = requests.Session()
         self.session.auth = self.auth

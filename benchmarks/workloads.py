@@ -165,6 +165,35 @@ def create_orm_async_concurrent(ctx: Ctx) -> Callable[[], int]:
     return lambda: loop.run_until_complete(work())
 
 
+def bulk_orm_async(ctx: Ctx) -> Callable[[], int]:
+    Todo = make_model()
+    loop = asyncio.new_event_loop()
+    client = ctx.aorm(loop)
+    inputs = _create_inputs(ctx)
+
+    async def work() -> int:
+        result = await client.records(Todo).abulk_create(inputs, concurrency=ctx.concurrency)
+        if not result.ok:
+            raise RuntimeError(f"{len(result.failed)} failed: {result.failed[0]}")
+        return int(result.done)
+
+    return lambda: loop.run_until_complete(work())
+
+
+def bulk_orm_sync(ctx: Ctx) -> Callable[[], int]:
+    Todo = make_model()
+    client = ctx.orm()
+    inputs = _create_inputs(ctx)
+
+    def run() -> int:
+        result = client.records(Todo).bulk_create(inputs, concurrency=ctx.concurrency)
+        if not result.ok:
+            raise RuntimeError(f"{len(result.failed)} failed: {result.failed[0]}")
+        return int(result.done)
+
+    return run
+
+
 def create_kinto_http(ctx: Ctx) -> Callable[[], int]:
     client = ctx.kinto_http()
     inputs = _create_inputs(ctx)
@@ -361,7 +390,7 @@ FUNCTIONS: dict[str, Callable[[Ctx], Callable[[], int]]] = {
     function.__name__: function
     for function in (
         create_orm_sync, create_orm_async_batch, create_orm_async_concurrent,
-        create_kinto_http, create_requests,
+        create_kinto_http, create_requests, bulk_orm_async, bulk_orm_sync,
         read_orm_all, read_orm_get_records, read_orm_async_all, read_kinto_http, read_requests,
         stream_orm, stream_kinto_http, stream_requests,
         get_orm_get_record, get_orm_query_get, get_orm_async_query_get, get_kinto_http,
