@@ -375,9 +375,11 @@ if pytest is not None:
     @pytest.fixture(scope="session")
     def kinto_backend(pytestconfig: Any) -> str:
         """The storage backend of the session's test server: ``memory`` or
-        ``postgresql`` (``--kinto-backend``, or ``KINTO_ORM_BACKEND``)."""
-        if os.environ.get("KINTO_ORM_TEST_SERVER"):
-            return os.environ.get("KINTO_ORM_BACKEND") or "unknown"
+        ``postgresql`` (``--kinto-backend``, or ``KINTO_ORM_BACKEND``, which also tells
+        it for a server named by ``KINTO_ORM_TEST_SERVER``)."""
+        if os.environ.get("KINTO_ORM_TEST_SERVER"):  # only the environment can tell
+            backend = os.environ.get("KINTO_ORM_BACKEND") or "memory"
+            return backend if backend in BACKENDS else "memory"
         return _chosen_backend(pytestconfig)[0]
 
     @pytest.fixture(scope="session")

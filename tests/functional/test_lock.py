@@ -14,7 +14,7 @@ from kinto_orm.lock import Lock, LockTimeout
 
 from .conftest import Raw, rec_path
 
-THREADS, INCREMENTS = 6, 8
+THREADS, INCREMENTS = 6, 5
 
 
 def increment(client: Client, cid: str) -> None:
