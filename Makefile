@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: install test test-postgresql lint type unit functional demo cassettes bench docs clean
+.PHONY: install test test-postgresql lint type unit functional demo cassettes bench bench-quick docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,10 @@ cassettes: $(STAMP)
 ## benchmarks against local Kinto servers (options: .venv/bin/python benchmarks/run.py --help)
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
+
+## the performance targets as client-CPU ratios, clients interleaved (under 2 minutes)
+bench-quick: $(STAMP)
+	$(PY) benchmarks/quick.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info
