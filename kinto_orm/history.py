@@ -20,7 +20,7 @@ from .capabilities import require
 from .endpoints import endpoint
 from .errors import KintoException
 from .local_filters import matches, sort_records
-from .models.base import BINDING_KEY, Binding, KintoObject
+from .models.base import Binding, KintoObject
 
 if TYPE_CHECKING:
     from .client import BaseClient
@@ -157,13 +157,7 @@ class Snapshot(Generic[T]):
         if self.sort:
             order = {id(b["data"]): b for b in bodies}
             bodies = [order[id(d)] for d in sort_records([b["data"] for b in bodies], self.sort)]
-        context = {BINDING_KEY: self.binding}
-        items = [self.model.model_validate(
-            {**self.model.incoming(b["data"]), "permissions": b["permissions"]},
-            context=context) for b in bodies[: self.limit]]
-        for item in items:
-            item._mark_clean()
-        return items
+        return [self.model.from_kinto(b, self.binding) for b in bodies[: self.limit]]
 
     def all(self) -> list[T]:
         """Every record of the collection at ``timestamp`` that matches the query's

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+from collections import deque
 from collections.abc import Callable
+from itertools import repeat
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -37,7 +39,19 @@ class Binding:
         return f"Binding(bucket={self.bucket!r}, collection={self.collection!r})"
 
 
-BINDING_KEY = "kinto_orm.binding"
+class SharedState(dict[str, Any]):
+    """State shared by every object of a page read from the server (their binding):
+    one dict set on each object instead of a Python call per object while Pydantic
+    validates the page. An object writing its state gets its own copy first."""
+
+    __slots__ = ()
+
+
+def share_state(objects: list[Any], **state: Any) -> None:
+    """Give every object of ``objects`` the same read-only ``state``."""
+    shared = SharedState(state)
+    # map() runs the loop in C: this is per-record work on every page read.
+    deque(map(object.__setattr__, objects, repeat("__pydantic_private__"), repeat(shared)), 0)
 
 
 class KintoObject(BaseModel):
@@ -92,12 +106,6 @@ class KintoObject(BaseModel):
 
     # ------------------------------------------------------------------ pydantic hooks
 
-    def model_post_init(self, context: Any, /) -> None:
-        if isinstance(context, dict):
-            binding = context.get(BINDING_KEY)
-            if binding is not None:
-                object.__setattr__(self, "__pydantic_private__", {"_binding": binding})
-
     if not TYPE_CHECKING:  # hidden from type checkers, so an unknown attribute is an error
 
         def __setattr__(self, name: str, value: Any) -> None:
@@ -109,9 +117,10 @@ class KintoObject(BaseModel):
                 self._mark_changed(name)
 
     def _state(self) -> dict[str, Any]:
+        """This object's own state, to write into (a page's shared state is copied)."""
         private = self.__pydantic_private__
-        if private is None:
-            private = {}
+        if private is None or type(private) is SharedState:
+            private = {} if private is None else dict(private)
             object.__setattr__(self, "__pydantic_private__", private)
         return private
 
@@ -205,12 +214,8 @@ class KintoObject(BaseModel):
     @classmethod
     def from_kinto(cls, body: dict[str, Any], binding: Binding | None = None) -> Self:
         """Build an instance from a Kinto answer ``{"data": ..., "permissions": ...}``."""
-        data = cls.incoming(body.get("data") or {})
-        obj = cls.model_validate(
-            {**data, "permissions": body.get("permissions") or {}},
-            context={BINDING_KEY: binding} if binding is not None else None,
-        )
-        obj._mark_clean()
+        obj = cls.model_validate(cls.incoming(body.get("data") or {}))
+        obj._loaded(body.get("permissions"), binding)
         return obj
 
     @classmethod
@@ -222,19 +227,29 @@ class KintoObject(BaseModel):
             return data
         return {renames.get(key, key): value for key, value in data.items()}
 
-    def _load(self, body: dict[str, Any]) -> None:
-        """Take the server's answer as the new state of this instance."""
-        fresh = type(self).from_kinto(body)
-        object.__setattr__(self, "__dict__", fresh.__dict__)
-        object.__setattr__(self, "__pydantic_extra__", fresh.__pydantic_extra__)
-        object.__setattr__(self, "__pydantic_fields_set__", fresh.__pydantic_fields_set__)
-        self._mark_clean()
+    def _load(self, body: dict[str, Any], binding: Binding | None = None) -> None:
+        """Take the server's answer as the new state of this instance (validated into it:
+        no second instance to build and copy)."""
+        binding = binding if binding is not None else self._binding
+        model = type(self)
+        model.__pydantic_validator__.validate_python(
+            model.incoming(body.get("data") or {}), self_instance=self
+        )
+        self._loaded(body.get("permissions"), binding)
+
+    def _loaded(self, permissions: dict[str, list[str]] | None, binding: Binding | None) -> None:
+        """Mark this object as just read from the server, with these permissions (the
+        :class:`Permissions` model is only built if ``obj.permissions`` is read)."""
+        state = {"_binding": binding, "_loaded_permissions": dict(permissions or {})}
+        object.__setattr__(self, "__pydantic_private__", state)
 
     def _permissions_dict(self) -> dict[str, list[str]]:
-        """``permissions.as_dict()``, without creating an empty Permissions first."""
+        """``permissions.as_dict()``, without creating the Permissions model: while it
+        was not read, the permissions are the loaded ones."""
         value = self.__dict__.get("permissions")
         if value is None or value is _LAZY_PERMISSIONS:
-            return {}
+            loaded = self._loaded_permissions
+            return {key: list(principals) for key, principals in loaded.items()} if loaded else {}
         return value.as_dict()  # type: ignore[no-any-return]
 
     def _mark_clean(self) -> None:
@@ -411,8 +426,9 @@ class KintoObject(BaseModel):
     def _after_write(self, client: BaseClient, body: dict[str, Any]) -> None:
         binding = self._binding_for(client)
         if body:  # a dry-mode answer is {}: the instance stays as it is
-            self._load(body)
-        self._binding = binding
+            self._load(body, binding)
+        else:
+            self._binding = binding
 
     # ------------------------------------------------------------------ running
 
@@ -553,7 +569,10 @@ class _LazyPermissions(property):
     def _get(obj: Any) -> Any:
         value = obj.__dict__.get("permissions")
         if value is None or value is _LAZY_PERMISSIONS:
-            value = obj.__dict__["permissions"] = Permissions()
+            private = obj.__pydantic_private__
+            loaded = private.get("_loaded_permissions") if private else None
+            value = Permissions.model_validate(loaded) if loaded else Permissions()
+            obj.__dict__["permissions"] = value
         return value
 
     def __copy__(self) -> _LazyPermissions:
@@ -569,6 +588,8 @@ class _LazyPermissions(property):
     def _set(obj: Any, value: Any) -> None:
         if isinstance(value, dict):
             value = Permissions.model_validate(value)
+        elif value is None:  # None stands for "as loaded" inside: this means none
+            value = Permissions()
         obj.__dict__["permissions"] = value
         if obj.__pydantic_fields_set__ is not None:
             obj.__pydantic_fields_set__.add("permissions")
