@@ -166,9 +166,7 @@ class Headers(dict[str, str]):
     """A case-insensitive header mapping (keys stored lower-case)."""
 
     def __init__(self, items: Mapping[str, str] | None = None) -> None:
-        super().__init__()
-        for key, value in (items or {}).items():
-            self[key.lower()] = value
+        super().__init__({key.lower(): value for key, value in items.items()} if items else ())
 
     def __getitem__(self, key: str) -> str:
         return super().__getitem__(key.lower())
@@ -196,7 +194,10 @@ class Headers(dict[str, str]):
         return super().get(key.lower(), default)
 
 
-@dataclass(slots=True)
+#: ``Response._parsed`` of a response whose body was not parsed for it.
+_UNPARSED: Any = object()
+
+
 class Response:
     """A response as the core sees it: status, headers (case-insensitive), body bytes.
 
@@ -205,22 +206,64 @@ class Response:
     ``text``, ``content``, ``url``, ``request``.
     """
 
-    status: int
-    headers: Headers
-    content: bytes
-    request: Request
-    url: str = ""
-    #: How many times the request was sent to get this response.
-    attempts: int = 1
-    #: The reason phrase (``"Forbidden"``); the standard one when the server sent none.
-    reason: str = ""
+    __slots__ = ("_content", "_parsed", "_reason", "attempts", "headers", "request", "source",
+                 "status", "url")
 
-    def __post_init__(self) -> None:
-        if not self.reason:
+    def __init__(
+        self,
+        status: int,
+        headers: Headers,
+        content: bytes,
+        request: Request,
+        url: str = "",
+        attempts: int = 1,
+        reason: str = "",
+    ) -> None:
+        self.status = status
+        self.headers = headers
+        self._content: bytes | None = content
+        self.request = request
+        self.url = url
+        #: How many times the request was sent to get this response.
+        self.attempts = attempts
+        self._reason = reason
+        self._parsed: Any = _UNPARSED
+        #: A sub-response of a batch: the batch answer's bytes and its place in them.
+        self.source: tuple[bytes, int] | None = None
+
+    @classmethod
+    def parsed(
+        cls, status: int, headers: Headers, body: Any, request: Request,
+        source: tuple[bytes, int] | None = None,
+    ) -> Response:
+        """A response whose body is already parsed (a sub-response of a batch, parsed with
+        the batch's answer): ``json()`` returns ``body`` itself, and the bytes are only
+        made again if ``content`` is read."""
+        response = cls(status, headers, b"", request)
+        response._content = None
+        response._parsed = body
+        response.source = source
+        return response
+
+    def __repr__(self) -> str:
+        return f"<Response {self.status} {self.request.describe()}>"
+
+    @property
+    def content(self) -> bytes:
+        """The body bytes."""
+        if self._content is None:
+            self._content = b"" if self._parsed is None else dumps(self._parsed)
+        return self._content
+
+    @property
+    def reason(self) -> str:
+        """The reason phrase (``"Forbidden"``); the standard one when the server sent none."""
+        if not self._reason:
             try:
-                self.reason = http.HTTPStatus(self.status).phrase
+                self._reason = http.HTTPStatus(self.status).phrase
             except ValueError:
-                self.reason = ""
+                pass
+        return self._reason
 
     @property
     def status_code(self) -> int:
@@ -238,6 +281,8 @@ class Response:
 
     def json(self) -> Any:
         """The body parsed as JSON; a clear :class:`KintoException` when it is not JSON."""
+        if self._parsed is not _UNPARSED:
+            return self._parsed
         if not self.content:
             return None
         try:
@@ -709,18 +754,16 @@ def batch_responses(response: Response, chunk: Sequence[Request]) -> list[Respon
         raise response._unexpected(
             f"expected {len(chunk)} responses, got {_snippet(response.content)}."
         )
-    out = []
-    for request, answer in zip(chunk, answers):
-        content = dumps(answer.get("body")) if answer.get("body") is not None else b""
-        out.append(
-            Response(
-                int(answer.get("status", 500)),
-                Headers(answer.get("headers") or {}),
-                content,
-                request,
-            )
+    # Each sub-response keeps its part of the parsed answer: no bytes made per record.
+    content = response.content
+    return [
+        Response.parsed(
+            int(answer.get("status", 500)), Headers(answer.get("headers")), answer.get("body"),
+            request, (content, index),
         )
-    return out
+        for index, (request, answer) in enumerate(zip(chunk, answers))
+    ]
+
 
 
 def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:

@@ -19,6 +19,7 @@ threads using the same client are not captured by it.
 from __future__ import annotations
 
 import contextvars
+import json
 import logging
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -84,7 +85,7 @@ class Batch(Generic[C]):
         self._clone_kwargs = kwargs
         self._entries: list[_Entry] = []
         self._by_key: dict[Any, _Entry] = {}  # the live entry of each write key
-        self._bodies: list[dict[str, Any]] = []
+        self._bodies: list[Any] = []  # dicts, or _FromBatch until results()
         self._errors: list[KintoException] = []
         self._view: C | None = None
         self._token: contextvars.Token[dict[int, Batch[Any]] | None] | None = None
@@ -118,7 +119,8 @@ class Batch(Generic[C]):
 
     # ------------------------------------------------------------------ flushing
 
-    def _op_flush(self) -> Op[list[dict[str, Any]]]:
+    def _op_flush(self) -> Op[None]:
+        """Send everything queued; the bodies are then in :meth:`results`."""
         info = yield from self.client._op_server_info()
         size = int((info.get("settings") or {}).get("batch_max_requests") or 25)
         entries, self._entries = self._entries, []
@@ -138,8 +140,8 @@ class Batch(Generic[C]):
         self.failures = [(entry.tag, entry.error) for entry in live if entry.error]
         if self._errors:
             errors, self._errors = self._errors, []
-            raise KintoBatchException(errors, self._bodies)
-        return self._bodies
+            raise KintoBatchException(errors, self.results())
+        return None
 
     def _send_chunk(self, group: list[_Entry]) -> Op[None]:
         """Send one chunk in a ``POST /batch`` and settle its entries. The part a
@@ -191,7 +193,13 @@ class Batch(Generic[C]):
     def _settle(self, entry: _Entry, answer: Response) -> Op[None]:
         """Finish ``entry``'s operation from its answer; follow-up requests it needs
         (``if_not_exists`` reads...) are sent outside the batch."""
-        entry.body = answer.json() if answer.content else {}
+        if answer.source is not None:
+            # Its part of the batch answer: parsed again for results(), since the objects
+            # parsed now go into the models saved in the batch.
+            entry.body = _FromBatch(answer.source)
+        else:
+            body = answer.json()
+            entry.body = {} if body is None else body
         try:
             if answer.status < 400:
                 step = core.resume(entry.op, answer)
@@ -240,7 +248,20 @@ class Batch(Generic[C]):
     def results(self) -> list[dict[str, Any]]:
         """The body of each queued request's answer, in order (for a request whose whole
         chunk failed, the error as Kinto words one: ``code``, ``errno``, ``message``...)."""
-        return list(self._bodies)
+        parsed: dict[tuple[int, int], Any] = {}
+        bodies = []
+        for body in self._bodies:
+            if isinstance(body, _FromBatch):
+                content, index = body.source
+                key = (id(content), index)
+                if key not in parsed:  # each answer once, however many entries share it
+                    answers = json.loads(content)["responses"]
+                    for position, answer in enumerate(answers):
+                        sub = answer.get("body")
+                        parsed[(id(content), position)] = {} if sub is None else sub
+                body = parsed[key]
+            bodies.append(body)
+        return bodies
 
     # ------------------------------------------------------------------ context managers
 
@@ -291,6 +312,15 @@ class Batch(Generic[C]):
             entry.op.close()
         self._entries = []
         self._by_key = {}
+
+
+class _FromBatch:
+    """An entry's body, still in its batch answer's bytes (see :meth:`Batch.results`)."""
+
+    __slots__ = ("source",)
+
+    def __init__(self, source: tuple[bytes, int]) -> None:
+        self.source = source
 
 
 def _error_body(exc: KintoException) -> dict[str, Any]:
