@@ -68,9 +68,11 @@ def endpoint(
         known = ", ".join(sorted(TEMPLATES))
         raise ValueError(f"Unknown endpoint {name!r}; known endpoints: {known}.") from None
     values = {"bucket": bucket, "collection": collection, "group": group, "id": id}
-    needed = re.findall(r"{(\w+)}", template)
+    needed = _NEEDED[name]
     for key in needed:
         value = values[key]
+        if type(value) is str and len(value) <= MAX_ID_LENGTH and ID_PATTERN.match(value):
+            continue  # the common case, without check_id's call (paths are built per record)
         if value is None:
             what = "record id" if key == "id" else key
             raise ValueError(
@@ -80,7 +82,13 @@ def endpoint(
                 else f"Cannot build the {name} path: no {what} given. Pass {key}=..."
             )
         check_id(value, f"{key} id" if key != "id" else "id")
-    return template.format(**{k: values[k] for k in needed})
+    return template.format_map(values)
+
+
+#: The ids each template needs, in order.
+_NEEDED: dict[str, tuple[str, ...]] = {
+    name: tuple(re.findall(r"{(\w+)}", template)) for name, template in TEMPLATES.items()
+}
 
 
 class Endpoints:
