@@ -1,0 +1,100 @@
+"""What the fast paths must not change: objects of one page stay independent, permissions
+read lazily are the server's, a batch's results are not the saved models' data, and the
+sync transport still reads proxy settings from the environment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from kinto_orm import Client, KintoException
+
+from .conftest import Note, Raw, rec_path, seed
+
+
+@pytest.fixture
+def notes(client: Client, raw: Raw, bid: str, cid: str) -> list[Note]:
+    seed(raw, bid, cid, [{"id": f"n{i}", "title": f"note {i}", "n": i} for i in range(3)])
+    return client.records(Note, collection=cid).sort("n").all()
+
+
+def test_objects_of_one_page_keep_their_own_state(
+    client: Client, raw: Raw, bid: str, cid: str, notes: list[Note]
+) -> None:
+    first, second, third = notes
+    first.title = "changed"
+    second.bind(client, collection="elsewhere")
+    assert first.changes() == {"title": "changed"}
+    assert second.changes() == {} and third.changes() == {}
+    assert second.path.endswith("/collections/elsewhere/records/n1")
+    assert first.path == third.path.replace("n2", "n0") == rec_path(bid, cid, "n0")
+    first.patch()
+    assert raw.data(rec_path(bid, cid, "n0"))["title"] == "changed"
+    assert third.client is client and third.changes() == {}
+    third.save()
+    assert raw.data(rec_path(bid, cid, "n2"))["title"] == "note 2"
+
+
+def test_partial_objects_of_one_page_are_refreshed_one_by_one(
+    client: Client, raw: Raw, bid: str, cid: str, notes: list[Note]
+) -> None:
+    first, second = client.records(Note, collection=cid).sort("n").fields("n").all()[:2]
+    first.refresh()
+    assert first.title == "note 0"
+    first.save()  # whole again: save() is allowed
+    with pytest.raises(ValueError, match="fields"):
+        second.save()
+
+
+def test_permissions_are_the_servers_until_changed(
+    client: Client, raw: Raw, bid: str, cid: str
+) -> None:
+    raw.put(rec_path(bid, cid, "p"), {"title": "p"}, permissions={"read": ["system.Everyone"]})
+    note = client.records(Note, collection=cid).get("p")
+    assert note.permissions.read == ["system.Everyone"]
+    assert raw.user_id() in note.permissions.write
+    note.title = "q"
+    note.patch()  # data only: the permissions are not sent again
+    note.permissions.read = []
+    note.patch()
+    assert raw.body(rec_path(bid, cid, "p"))["permissions"].get("read", []) == []
+    again = client.records(Note, collection=cid).get("p")
+    again.permissions = None  # type: ignore[assignment]
+    assert again.permissions.as_dict() == {}
+
+
+def test_batch_results_are_not_the_saved_models_data(
+    client: Client, raw: Raw, bid: str, cid: str
+) -> None:
+    note = Note(id="b1", title="b", labels=["x"]).bind(client, collection=cid)
+    with client.batch():
+        note.save()
+    assert note.last_modified == raw.data(rec_path(bid, cid, "b1"))["last_modified"]
+    note["labels"].append("y")  # an extra field, as the server answered it
+    assert client.results()[0]["data"]["labels"] == ["x"]
+    assert client.results() == client.results()
+
+
+def test_proxy_variables_set_later_are_honoured(
+    client: Client, cid: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    query = client.records(Note, collection=cid)
+    assert query.count() == 0
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")  # nothing listens there
+    with pytest.raises(KintoException) as info:
+        query.count()
+    assert "proxy" in str(info.value).lower()
+    monkeypatch.delenv("http_proxy")
+    assert query.count() == 0
+
+
+def test_a_page_read_twice_gives_equal_but_separate_objects(
+    client: Client, cid: str, notes: list[Note]
+) -> None:
+    again: list[Any] = client.records(Note, collection=cid).sort("n").all()
+    assert [a.to_data() for a in again] == [n.to_data() for n in notes]
+    again[0].title = "other"
+    assert notes[0].title == "note 0"
