@@ -364,7 +364,8 @@ def _read_body(raw: requests.Response) -> bytes:
     """The whole body of a streamed response, in one read, with the exceptions requests'
     own ``.content`` raises (the connection goes back to the pool once it is read)."""
     body = raw.raw
-    if not hasattr(body, "stream"):  # not urllib3's response: requests' own way
+    # Not urllib3's response, or already read (by a response hook): requests' own way.
+    if not hasattr(body, "stream") or getattr(raw, "_content_consumed", False):
         return raw.content
     try:
         return body.read(decode_content=True) or b""

@@ -98,3 +98,13 @@ def test_a_page_read_twice_gives_equal_but_separate_objects(
     assert [a.to_data() for a in again] == [n.to_data() for n in notes]
     again[0].title = "other"
     assert notes[0].title == "note 0"
+
+
+def test_a_response_hook_reading_the_body_leaves_it_to_the_client(
+    client: Client, raw: Raw, bid: str, cid: str
+) -> None:
+    raw.put(rec_path(bid, cid, "h"), {"title": "hooked"})
+    seen: list[bytes] = []
+    client.session.session.hooks["response"].append(lambda r, *a, **k: seen.append(r.content))
+    assert client.records(Note, collection=cid).get("h").title == "hooked"
+    assert b"hooked" in seen[-1]
