@@ -106,6 +106,18 @@ class KintoObject(BaseModel):
 
     # ------------------------------------------------------------------ pydantic hooks
 
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        # Subclasses inherit the lazy-permissions property (see _LazyPermissions) as the
+        # field's default, and Pydantic then forgets that the field is excluded from
+        # dumps and repr: model_dump() would serialise the property itself.
+        field = cls.__pydantic_fields__.get("permissions")
+        if field is not None and not field.exclude:
+            field.exclude = True
+            field.repr = False
+            cls.model_rebuild(force=True)
+
     if not TYPE_CHECKING:  # hidden from type checkers, so an unknown attribute is an error
 
         def __setattr__(self, name: str, value: Any) -> None:

@@ -566,3 +566,25 @@ def test_saving_a_listed_object_keeps_its_permissions(
     assert body["data"]["v"] == 2
     assert body["permissions"]["read"] == ["system.Everyone"]
     assert rec.permissions.read == ["system.Everyone"]
+
+
+def test_pydantic_dumps_work_on_every_object_and_leave_permissions_out(
+    client: Client, bid: str, cid: str, raw: Raw
+) -> None:
+    class Dumped(Record):
+        title: str
+        due: datetime.date | None = None
+
+    Dumped(id="d1", title="t", due=datetime.date(2026, 1, 2)).bind(client, collection=cid).save()
+    listed = client.records(Dumped, collection=cid).all()[0]
+    fetched = client.records(Dumped, collection=cid).get("d1")
+    fresh = Dumped(id="d2", title="new")
+    fresh.permissions.read.append("system.Everyone")
+    for obj in (listed, fetched, fresh, client.bucket(bid), client.collection(cid)):
+        dumped = obj.model_dump()
+        assert "permissions" not in dumped and dumped["id"] == obj.id
+        assert "permissions" not in obj.model_dump_json()
+        assert "permissions=" not in repr(obj)
+    assert listed.model_dump() == {"id": "d1", "last_modified": listed.last_modified,
+                                   "title": "t", "due": datetime.date(2026, 1, 2)}
+    assert fetched.model_dump(mode="json")["due"] == "2026-01-02"
