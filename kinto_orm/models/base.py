@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from itertools import repeat
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -17,7 +17,7 @@ from ..errors import UnboundError
 from ..patch_type import BasicPatch, JSONPatch, PatchType
 from .permissions import Permissions
 from .schema import sent_names
-from .validation import checked_patch
+from .validation import assignments_suffice, checked_patch
 
 if TYPE_CHECKING:
     from ..client import BaseClient
@@ -91,6 +91,11 @@ class KintoObject(BaseModel):
         def _loaded_permissions(self) -> dict[str, list[str]] | None: ...
         @_loaded_permissions.setter
         def _loaded_permissions(self, value: dict[str, list[str]] | None) -> None: ...
+        @property
+        def _unchecked(self) -> bool:
+            """Made without validation (``model_construct``): check in full before sending."""
+        @_unchecked.setter
+        def _unchecked(self, value: bool) -> None: ...
         @property
         def _partial(self) -> bool:
             """Read with ``Query.fields()``: only some fields came from the server."""
@@ -220,8 +225,28 @@ class KintoObject(BaseModel):
         with ``model_construct`` is not. Raises ``pydantic.ValidationError``; nothing is sent."""
         data = self.to_data()
         model = type(self)
-        model.__pydantic_validator__.validate_python(model.incoming(data))
+        if self._unchecked or not assignments_suffice(model):
+            model.__pydantic_validator__.validate_python(model.incoming(data))
+            self._unchecked = False
         return data
+
+    if not TYPE_CHECKING:  # checkers keep Pydantic's own (plugin-typed) signature
+
+        @classmethod
+        def model_construct(cls, _fields_set=None, **values):
+            """Pydantic's ``model_construct`` (no validation): the object is checked in
+            full before it is ever sent."""
+            obj = super().model_construct(_fields_set, **values)
+            obj._unchecked = True
+            return obj
+
+    def model_copy(self, *, update: Mapping[str, Any] | None = None, deep: bool = False) -> Self:
+        """Pydantic's ``model_copy``; ``update`` values are not validated, so the copy is
+        checked in full before it is ever sent."""
+        copied = super().model_copy(update=update, deep=deep)
+        if update:
+            copied._unchecked = True
+        return copied
 
     @classmethod
     def from_kinto(cls, body: dict[str, Any], binding: Binding | None = None) -> Self:
@@ -613,6 +638,7 @@ KintoObject.permissions = _LAZY_PERMISSIONS  # type: ignore[assignment]
 #: Per-instance state and its defaults (read through the properties below).
 _STATE: dict[str, Any] = {
     "_binding": None, "_changed": None, "_loaded_permissions": None, "_partial": False,
+    "_unchecked": False,
 }
 
 

@@ -273,3 +273,34 @@ def test_long_failure_reports_are_summarised(client: Client, raw: Raw, bid: str,
     assert "... and 140 more" in message
     assert len(message) < 5000
     assert len(info.value.exceptions) == 150 and len(info.value.failures) == 150
+
+
+class Flat(Record):
+    """Only immutable fields: validated assignments keep it valid, so a write of an
+    object that was validated does not validate it again; the other ways in still do."""
+
+    title: str
+    due: datetime.date
+    status: Status = Status.open
+
+
+def test_scalar_models_are_still_checked_where_validation_was_skipped(
+    client: Client, raw: Raw, bid: str, cid: str
+) -> None:
+    constructed = Flat.model_construct(id="c1", title="x", due="never")
+    constructed.bind(client, collection=cid)
+    with pytest.raises(pydantic.ValidationError, match="due"):
+        constructed.save()
+    valid = Flat(id="v1", title="ok", due=datetime.date(2026, 1, 1)).bind(client, collection=cid)
+    copied = valid.model_copy(update={"id": "c2", "status": "archived"})
+    with pytest.raises(pydantic.ValidationError, match="status"):
+        copied.save()
+    reference = client.collection(cid).record("c3", Flat)  # unfetched: no title, no due
+    with pytest.raises(pydantic.ValidationError):
+        reference.save()
+    valid.save()
+    valid.status = "done"  # type: ignore[assignment]
+    valid.save()
+    for rid in ("c1", "c2", "c3"):
+        assert raw.status(rec_path(bid, cid, rid)) == 404
+    assert stored(raw, bid, cid, "v1")["status"] == "done"
