@@ -111,23 +111,14 @@ class KintoObject(BaseModel):
 
     # ------------------------------------------------------------------ pydantic hooks
 
-    @classmethod
-    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
-        super().__pydantic_init_subclass__(**kwargs)
-        # Subclasses inherit the lazy-permissions property (see _LazyPermissions) as the
-        # field's default, and Pydantic then forgets that the field is excluded from
-        # dumps and repr: model_dump() would serialise the property itself.
-        field = cls.__pydantic_fields__.get("permissions")
-        if field is not None and not field.exclude:
-            field.exclude = True
-            field.repr = False
-            cls.model_rebuild(force=True)
-
     if not TYPE_CHECKING:  # hidden from type checkers, so an unknown attribute is an error
 
         def __setattr__(self, name: str, value: Any) -> None:
             if name in _STATE:
                 self._state()[name] = value
+                return
+            if name == "permissions":  # Pydantic does not see the property (see below)
+                _LAZY_PERMISSIONS._set(self, value)
                 return
             super().__setattr__(name, value)
             if not name.startswith("_") and name not in ("permissions", "last_modified"):
@@ -595,12 +586,18 @@ class KintoObject(BaseModel):
 class _LazyPermissions(property):
     """``obj.permissions``: the stored :class:`Permissions`, created empty on first use.
 
-    A ``property`` so that Pydantic's ``__setattr__`` hands assignments to it. Pydantic
-    takes it as the field default of subclasses: it then stands for "not created yet",
-    copies as itself and pickles by name."""
+    A ``property`` so that Pydantic's ``__setattr__`` hands assignments to it. Read on a
+    class it raises ``AttributeError``, as Pydantic's fields do: otherwise Pydantic would
+    take it for the field's default in subclasses and forget that the field is left out
+    of dumps and repr. It copies as itself and pickles by name."""
 
     def __init__(self) -> None:
         super().__init__(self._get, self._set)
+
+    def __get__(self, obj: Any, objtype: type | None = None) -> Any:
+        if obj is None:
+            raise AttributeError("permissions")
+        return super().__get__(obj, objtype)
 
     @staticmethod
     def _get(obj: Any) -> Any:
