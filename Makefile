@@ -14,8 +14,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+## ruff, and the one-way layers of kinto_orm (import-linter contracts in pyproject.toml)
 lint: $(STAMP)
 	$(VENV)/bin/ruff check kinto_orm tests examples benchmarks
+	$(VENV)/bin/lint-imports --no-cache
 
 type: $(STAMP)
 	$(VENV)/bin/mypy --strict kinto_orm

@@ -1,9 +1,10 @@
 """A griffe extension used only to build the API reference (``mkdocs.yml``).
 
 1. The kinto-http method set of ``Client`` is made of ``KintoMethod`` descriptors
-   (``create_bucket = KintoMethod(OperationsMixin._op_create_bucket)``): griffe sees
-   attributes without docstrings. This turns each one into a method with the signature
-   and docstring of its ``_op_*`` builder, so the reference lists them like any method.
+   (``create_bucket = KintoMethod(BucketOperations._op_create_bucket)`` in
+   ``kinto_orm.http_api``): griffe sees attributes without docstrings. This turns each
+   one into a method with the signature and docstring of its ``_op_*`` builder, so the
+   reference lists them like any method.
 2. The package's docstrings are written in reST flavour (``:class:`X```, ``>>>``
    examples, ``::`` literal blocks). This rewrites them into the Markdown mkdocstrings
    renders: roles become code spans, doctest lines become a Python code block.

@@ -28,9 +28,9 @@ from ._protocol import Done, Op, Request, Response
 from .errors import KintoBatchException, KintoException
 
 if TYPE_CHECKING:
-    from .client import BaseClient
+    from ._client_like import ClientLike
 
-C = TypeVar("C", bound="BaseClient")
+C = TypeVar("C", bound="ClientLike")
 logger = logging.getLogger("kinto_orm")
 
 #: The batches open in the current context, by client.
@@ -39,7 +39,7 @@ _OPEN: contextvars.ContextVar[dict[int, Batch[Any]] | None] = contextvars.Contex
 )
 
 
-def open_batch(client: BaseClient) -> Batch[Any] | None:
+def open_batch(client: ClientLike) -> Batch[Any] | None:
     """The batch ``client`` queues into in the current task/thread, if any."""
     batches = _OPEN.get()
     return batches.get(id(client)) if batches else None

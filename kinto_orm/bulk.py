@@ -35,7 +35,7 @@ from .models.validation import check_path, checked_patch, is_typed
 from .patch_type import BasicPatch
 
 if TYPE_CHECKING:
-    from .client import BaseClient
+    from ._client_like import ClientLike
     from .query import Source
 
 Progress = Callable[[int, "int | None"], Any]
@@ -167,7 +167,7 @@ def watched(op: Op[T], struggled: list[bool]) -> Op[T]:
     return result
 
 
-def chunk_op(client: BaseClient, items: list[Any], make_op: MakeOp, total: BulkResult) -> Op[None]:
+def chunk_op(client: ClientLike, items: list[Any], make_op: MakeOp, total: BulkResult) -> Op[None]:
     """Write one chunk: its batchable requests in one batch, the others one by one."""
     result = BulkResult()
     try:
@@ -177,7 +177,7 @@ def chunk_op(client: BaseClient, items: list[Any], make_op: MakeOp, total: BulkR
 
 
 def _chunk_op(
-    client: BaseClient, items: list[Any], make_op: MakeOp, result: BulkResult
+    client: ClientLike, items: list[Any], make_op: MakeOp, result: BulkResult
 ) -> Op[None]:
     batch = Batch(client)
     for item in items:
@@ -205,7 +205,7 @@ def _total(items: Iterable[Any]) -> int | None:
 
 
 def run_bulk(
-    client: BaseClient, items: Iterable[Any], make_op: MakeOp, progress: Progress | None,
+    client: ClientLike, items: Iterable[Any], make_op: MakeOp, progress: Progress | None,
     concurrency: int = 1,
 ) -> BulkResult:
     """Blocking bulk run: chunk after chunk, or up to ``concurrency`` chunks at once in a
@@ -246,7 +246,7 @@ def run_bulk(
 
 
 async def arun_bulk(
-    client: BaseClient,
+    client: ClientLike,
     items: Iterable[Any],
     make_op: MakeOp,
     progress: Progress | None,
@@ -285,7 +285,7 @@ async def arun_bulk(
 class BulkMixin:
     """Bulk methods of :class:`~kinto_orm.Query`: items go to the query's collection."""
 
-    _client: BaseClient
+    _client: ClientLike
     _sources: list[Source]
 
     def _placed(self, item: Any) -> KintoObject:

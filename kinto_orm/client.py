@@ -9,22 +9,20 @@
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator, Sequence
-from typing import Any, TypeVar, overload
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, Literal, TypeVar, overload
 
 from typing_extensions import Self
 
 from . import _files
 from . import _protocol as core
-from ._awaitables import EndpointPath, PageStream
-from ._methods import OperationsMixin
-from ._operations import KintoMethod
 from ._timeouts import DEFAULT_TIMEOUT, Timeout, TimeoutMixin
 from .auth import parse_auth
 from .batch import Batch, open_batch
 from .endpoints import check_id, endpoint
 from .errors import KintoException
 from .events import HooksMixin
+from .http_api import EndpointPath, HttpApi, PageStream
 from .models import (
     Bucket,
     Collection,
@@ -34,8 +32,9 @@ from .models import (
     Record,
     ServerInfo,
 )
-from .models.base import Binding
-from .query import Page, Query, Source
+from .models.lists import list_query
+from .models.resources import records_query
+from .query import Page, Query
 from .session import AsyncSession, Session
 
 T = TypeVar("T")
@@ -43,7 +42,7 @@ M = TypeVar("M", bound=KintoObject)
 R = TypeVar("R", bound=Record)
 
 
-class BaseClient(OperationsMixin, HooksMixin, TimeoutMixin):
+class BaseClient(HttpApi, HooksMixin, TimeoutMixin):
     """What the sync and async clients share: defaults, paths and the ORM entry points.
 
     ``timeout``: seconds, a ``(connect, read)`` tuple, or None for no timeout; by default
@@ -139,7 +138,7 @@ class BaseClient(OperationsMixin, HooksMixin, TimeoutMixin):
     # ------------------------------------------------------------------ running operations
 
     #: True for AsyncClient: its methods are coroutines.
-    _is_async = False
+    _is_async: bool = False
 
     def _run(self, op: core.Op[T], placeholder: Any = None, name: str = "") -> T:
         raise NotImplementedError
@@ -161,6 +160,16 @@ class BaseClient(OperationsMixin, HooksMixin, TimeoutMixin):
             "query.all() / first() / count() / pages()."
         )
 
+    def download_attachment(
+        self,
+        record: dict[str, Any],
+        filepath: str | os.PathLike[str] | None = None,
+        save_metadata: bool = False,
+        overwrite: bool = False,
+        chunk_size: int = 8 * 1024,
+    ) -> Any:
+        raise NotImplementedError
+
     # ------------------------------------------------------------------ object mapper
 
     def bucket(self, id: str) -> Bucket:
@@ -178,12 +187,12 @@ class BaseClient(OperationsMixin, HooksMixin, TimeoutMixin):
 
     def buckets(self) -> Query[Bucket]:
         """A query over every bucket you can read."""
-        return self._query(Bucket, "buckets")
+        return list_query(self, Bucket, "buckets")
 
     def permissions(self, **filters: Any) -> Query[PermissionEntry]:
         """A query over the objects you have permissions on (permissions endpoint):
         ``client.permissions(resource_name="bucket")``."""
-        query = self._query(PermissionEntry, "permissions")
+        query = list_query(self, PermissionEntry, "permissions")
         return query.filter(**filters) if filters else query
 
     @overload
@@ -205,39 +214,10 @@ class BaseClient(OperationsMixin, HooksMixin, TimeoutMixin):
 
         Where: the arguments, else ``Model``'s class keywords, else the client's defaults.
         """
-        model = Model or Record
-        if not (isinstance(model, type) and issubclass(model, Record)):
-            raise TypeError(f"records() takes a Record subclass, got {model!r}.")
-        bucket = bucket or model.kinto_bucket or self._bucket(None)
-        collection = collection or model.kinto_collection or self.collection_name
-        if collection is None:
-            raise ValueError(
-                f"No collection for {model.__name__}: pass records({model.__name__}, "
-                f"collection='...'), declare it on the class, or set Client(collection='...')."
-            )
-        return self._query(model, "records", bucket=bucket, collection=collection)
+        return records_query(self, Model, bucket, collection)
 
     def _bucket(self, bucket: str | None) -> str:
         return bucket or self.bucket_name or "default"
-
-    def _query(
-        self,
-        model: type[M],
-        name: str,
-        bucket: str | None = None,
-        collection: str | None = None,
-    ) -> Query[M]:
-        path = endpoint(name, bucket=bucket, collection=collection)
-        return Query(self, [Source(model, path, Binding(self, bucket, collection))])
-
-    def _query_many(
-        self, kinds: Sequence[tuple[type[KintoObject], str]], bucket: str | None
-    ) -> Query[Any]:
-        sources = [
-            Source(model, endpoint(name, bucket=bucket), Binding(self, bucket))
-            for model, name in kinds
-        ]
-        return Query(self, sources)
 
     def _records_request(
         self, collection: str | None, bucket: str | None, kwargs: dict[str, Any]
@@ -272,52 +252,6 @@ class BaseClient(OperationsMixin, HooksMixin, TimeoutMixin):
             raise RuntimeError("No batch has run on this client yet.")
         return self._last_batch.results()
 
-    # ------------------------------------------------------------------ kinto-http method set
-
-    server_info = KintoMethod(OperationsMixin._op_server_info)
-    create_bucket = KintoMethod(OperationsMixin._op_create_bucket)
-    update_bucket = KintoMethod(OperationsMixin._op_update_bucket)
-    patch_bucket = KintoMethod(OperationsMixin._op_patch_bucket)
-    get_buckets = KintoMethod(OperationsMixin._op_get_buckets)
-    get_bucket = KintoMethod(OperationsMixin._op_get_bucket)
-    delete_bucket = KintoMethod(OperationsMixin._op_delete_bucket)
-    delete_buckets = KintoMethod(OperationsMixin._op_delete_buckets)
-    get_groups = KintoMethod(OperationsMixin._op_get_groups)
-    create_group = KintoMethod(OperationsMixin._op_create_group)
-    update_group = KintoMethod(OperationsMixin._op_update_group)
-    patch_group = KintoMethod(OperationsMixin._op_patch_group)
-    get_group = KintoMethod(OperationsMixin._op_get_group)
-    delete_group = KintoMethod(OperationsMixin._op_delete_group)
-    delete_groups = KintoMethod(OperationsMixin._op_delete_groups)
-    get_collections = KintoMethod(OperationsMixin._op_get_collections)
-    create_collection = KintoMethod(OperationsMixin._op_create_collection)
-    update_collection = KintoMethod(OperationsMixin._op_update_collection)
-    patch_collection = KintoMethod(OperationsMixin._op_patch_collection)
-    get_collection = KintoMethod(OperationsMixin._op_get_collection)
-    delete_collection = KintoMethod(OperationsMixin._op_delete_collection)
-    delete_collections = KintoMethod(OperationsMixin._op_delete_collections)
-    get_records_timestamp = KintoMethod(OperationsMixin._op_get_records_timestamp)
-    get_records = KintoMethod(OperationsMixin._op_get_records)
-    get_record = KintoMethod(OperationsMixin._op_get_record)
-    create_record = KintoMethod(OperationsMixin._op_create_record)
-    update_record = KintoMethod(OperationsMixin._op_update_record)
-    patch_record = KintoMethod(OperationsMixin._op_patch_record)
-    delete_record = KintoMethod(OperationsMixin._op_delete_record)
-    delete_records = KintoMethod(OperationsMixin._op_delete_records)
-    get_history = KintoMethod(OperationsMixin._op_get_history)
-    purge_history = KintoMethod(OperationsMixin._op_purge_history)
-    get_permissions = KintoMethod(OperationsMixin._op_get_permissions)
-    get_changeset = KintoMethod(OperationsMixin._op_get_changeset)
-    request_review = KintoMethod(OperationsMixin._op_request_review)
-    decline_changes = KintoMethod(OperationsMixin._op_decline_changes)
-    approve_changes = KintoMethod(OperationsMixin._op_approve_changes)
-    rollback_changes = KintoMethod(OperationsMixin._op_rollback_changes)
-    add_attachment = KintoMethod(OperationsMixin._op_add_attachment)
-    remove_attachment = KintoMethod(OperationsMixin._op_remove_attachment)
-
-
-
-
 class Client(BaseClient):
     """The blocking client: the kinto-http method set plus typed models and queries.
 
@@ -327,6 +261,7 @@ class Client(BaseClient):
     """
 
     session: Session
+    _is_async: Literal[False] = False
 
     def _make_transport(self, server_url: str, **kwargs: Any) -> Session:
         return Session(server_url, **kwargs)
@@ -404,7 +339,7 @@ class AsyncClient(BaseClient):
     """
 
     session: AsyncSession
-    _is_async = True
+    _is_async: Literal[True] = True
 
     def _make_transport(self, server_url: str, **kwargs: Any) -> AsyncSession:
         return AsyncSession(server_url, **kwargs)

@@ -21,8 +21,8 @@ import json
 import types
 import typing
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from typing import IO, TYPE_CHECKING, Any, Literal, Union, get_args, get_origin
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import IO, TYPE_CHECKING, Any, Literal, Protocol, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
@@ -34,7 +34,6 @@ if TYPE_CHECKING:
     import pyarrow
 
     from .models.base import KintoObject
-    from .query import Query
 
 #: What becomes of the fields a model does not declare: ``"json"`` one string column
 #: ``_extra`` holding them as a JSON object (lossless, the default), ``"drop"`` left out,
@@ -44,6 +43,18 @@ EXTRA_COLUMN = "_extra"
 #: Fields that are not data: the envelope's permissions, the schema stamp Kinto adds.
 NOT_COLUMNS = frozenset({"permissions", "schema_timestamp"})
 _EXTRA_OF = {"pyarrow": "arrow", "pandas": "pandas", "polars": "polars"}
+
+
+class Pages(Protocol):
+    """What is read here of a query (a ``Query``, whose ``to_arrow()``... call this
+    module: it sits under ``query.py`` and cannot import it)."""
+
+    @property
+    def _sources(self) -> Sequence[Any]: ...
+    @property
+    def _state(self) -> Any: ...
+    def pages(self) -> Iterator[Any]: ...
+    def apages(self) -> AsyncIterator[Any]: ...
 
 
 def require(module: str, feature: str = "this") -> Any:
@@ -175,7 +186,7 @@ def page_table(items: list[Any], schema: pyarrow.Schema, extras: Extras) -> pyar
     return table
 
 
-def _query_schema(query: Query[Any], extras: Extras) -> pyarrow.Schema:
+def _query_schema(query: Pages, extras: Extras) -> pyarrow.Schema:
     schema = arrow_schema(query._sources[0].model, extras)
     if query._state.fields:  # fields() leaves the others out: any column may be empty
         pa = require("pyarrow")
@@ -183,7 +194,7 @@ def _query_schema(query: Query[Any], extras: Extras) -> pyarrow.Schema:
     return schema
 
 
-def iter_tables(query: Query[Any], extras: Extras = "json") -> Iterator[pyarrow.Table]:
+def iter_tables(query: Pages, extras: Extras = "json") -> Iterator[pyarrow.Table]:
     """One Arrow table per page of ``query``, as the pages arrive."""
     schema = _query_schema(query, extras)
     for page in query.pages():
@@ -198,13 +209,13 @@ def _joined(tables: list[Any], schema: pyarrow.Schema) -> pyarrow.Table:
     return joined
 
 
-def to_arrow(query: Query[Any], extras: Extras = "json") -> pyarrow.Table:
+def to_arrow(query: Pages, extras: Extras = "json") -> pyarrow.Table:
     """Every object of ``query`` as one Arrow table (see :data:`Extras`)."""
     require("pyarrow", "to_arrow()")
     return _joined(list(iter_tables(query, extras)), _query_schema(query, extras))
 
 
-async def ato_arrow(query: Query[Any], extras: Extras = "json") -> pyarrow.Table:
+async def ato_arrow(query: Pages, extras: Extras = "json") -> pyarrow.Table:
     """Async :func:`to_arrow` (a query bound to an ``AsyncClient``)."""
     require("pyarrow", "ato_arrow()")
     schema = _query_schema(query, extras)
@@ -231,7 +242,7 @@ def pandas_frame(table: pyarrow.Table, dtype_backend: PandasBackend = "numpy_nul
     return frame
 
 
-def to_pandas(query: Query[Any], extras: Extras = "json",
+def to_pandas(query: Pages, extras: Extras = "json",
               dtype_backend: PandasBackend = "numpy_nullable") -> pandas.DataFrame:
     """Every object of ``query`` as a pandas DataFrame (see :func:`pandas_frame`)."""
     require("pandas", "to_pandas()")
@@ -245,13 +256,13 @@ def polars_frame(table: pyarrow.Table) -> polars.DataFrame:
     return frame
 
 
-def to_polars(query: Query[Any], extras: Extras = "json") -> polars.DataFrame:
+def to_polars(query: Pages, extras: Extras = "json") -> polars.DataFrame:
     """Every object of ``query`` as a polars DataFrame."""
     require("polars", "to_polars()")
     return polars_frame(to_arrow(query, extras))
 
 
-def write_parquet(query: Query[Any], where: str | IO[bytes], extras: Extras = "json",
+def write_parquet(query: Pages, where: str | IO[bytes], extras: Extras = "json",
                   progress: Callable[[int, int | None], Any] | None = None) -> int:
     """Write ``query`` to a Parquet file page by page; returns how many rows."""
     require("pyarrow", "Parquet")

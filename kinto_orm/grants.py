@@ -14,15 +14,24 @@ sending a patch conditional on that version (``If-Match``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ._protocol import Op
 from .errors import BadRequest, PreconditionFailed
 from .patch_type import JSONPatch
 
 if TYPE_CHECKING:
-    from .client import BaseClient
-    from .models.base import KintoObject
+    from ._client_like import ClientLike
+
+
+class Permissioned(Protocol):
+    """What a grant needs of an object (a model): where it lives, and taking the answer."""
+
+    @property
+    def path(self) -> str: ...
+
+    def _after_write(self, client: ClientLike, body: dict[str, Any]) -> None: ...
+
 
 #: Attribute names users may write, and Kinto's own names.
 PERMISSION_NAMES = {
@@ -65,7 +74,7 @@ def _patch_failed(exc: BadRequest) -> bool:
 
 
 def grant_op(
-    client: BaseClient, obj: KintoObject, permission: str, principals: Sequence[str]
+    client: ClientLike, obj: Permissioned, permission: str, principals: Sequence[str]
 ) -> Op[Any]:
     """Add ``principals`` to ``obj``'s ``permission``; ``obj`` then holds the answer."""
     name, wanted = permission_name(permission), _checked(principals)
@@ -82,7 +91,7 @@ def grant_op(
 
 
 def revoke_op(
-    client: BaseClient, obj: KintoObject, permission: str, principals: Sequence[str]
+    client: ClientLike, obj: Permissioned, permission: str, principals: Sequence[str]
 ) -> Op[Any]:
     """Remove ``principals`` from ``obj``'s ``permission`` (absent ones are ignored)."""
     name, unwanted = permission_name(permission), _checked(principals)
@@ -99,7 +108,7 @@ def revoke_op(
 
 
 def _retry_on_version(
-    client: BaseClient, path: str, name: str, principals: list[str], *, add: bool,
+    client: ClientLike, path: str, name: str, principals: list[str], *, add: bool,
     first: BadRequest,
 ) -> Op[dict[str, Any]]:
     """Read the object, then patch exactly that version (``If-Match``): an add creates

@@ -23,7 +23,7 @@ from .local_filters import matches, sort_records
 from .models.base import Binding, KintoObject
 
 if TYPE_CHECKING:
-    from .client import BaseClient
+    from ._client_like import ClientLike
 
 T = TypeVar("T", bound=KintoObject)
 
@@ -119,7 +119,7 @@ def rebuild(
 
 
 def snapshot_op(
-    client: BaseClient, bucket: str, collection: str, timestamp: int
+    client: ClientLike, bucket: str, collection: str, timestamp: int
 ) -> Op[list[dict[str, Any]]]:
     """Read the collection's history and records, and :func:`rebuild` it."""
     yield from require(client, "history", "Query.at()")
@@ -139,7 +139,7 @@ class Snapshot(Generic[T]):
     """A collection as it was at ``timestamp`` (see :meth:`Query.at`): iterate it, or
     read it with :meth:`all` (``aall`` on an async client). Typed like the query."""
 
-    client: BaseClient
+    client: ClientLike
     model: type[T]
     binding: Binding
     timestamp: int

@@ -34,7 +34,7 @@ from .endpoints import check_id
 from .errors import KintoException, NotFound, PreconditionFailed
 
 if TYPE_CHECKING:
-    from .client import BaseClient
+    from ._client_like import ClientLike
 
 
 class LockTimeout(KintoException):
@@ -55,7 +55,7 @@ class Lock:
 
     def __init__(
         self,
-        client: BaseClient,
+        client: ClientLike,
         name: str,
         *,
         bucket: str | None = None,

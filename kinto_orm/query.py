@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     import polars
     import pyarrow
 
-    from .client import BaseClient
+    from ._client_like import ClientLike
     from .dataframes import Extras
 
 T = TypeVar("T", bound=KintoObject)
@@ -273,7 +273,7 @@ class Query(BulkMixin, Generic[T]):
     :meth:`first`, :meth:`get`, :meth:`count`, :meth:`exists`, :meth:`pages`.
     """
 
-    def __init__(self, client: BaseClient, sources: Sequence[Source]) -> None:
+    def __init__(self, client: ClientLike, sources: Sequence[Source]) -> None:
         self._client = client
         self._sources = list(sources)
         self._state = _State()

@@ -22,10 +22,9 @@ from .batch import Batch
 from .endpoints import check_id, endpoint
 from .errors import KintoBatchException, KintoException
 from .models.base import Binding, KintoObject
-from .models.resources import Record
 
 if TYPE_CHECKING:
-    from .client import BaseClient
+    from ._client_like import ClientLike
 
 Action = Literal["create", "update", "delete"]
 #: Fields the server sets by itself: never a reason to write (as kinto-http's records_equal).
@@ -154,14 +153,16 @@ class Desired:
 
 
 def prepare(
-    records: Iterable[Any], model: type[KintoObject] | None, failed: list[ReconcileFailure]
+    records: Iterable[Any], model: type[KintoObject] | None, failed: list[ReconcileFailure],
+    default_model: type[KintoObject] = KintoObject,
 ) -> tuple[dict[str, Desired], set[str]]:
-    """Validate the wanted records (dicts go through the model). Returns them by id, and
-    the ids that must not be deleted although they are not in the result (invalid or
-    duplicated input: deleting those would lose data)."""
+    """Validate the wanted records (dicts go through ``model``, else the type of the model
+    instances among them, else ``default_model``: ``Collection.reconcile`` passes
+    ``Record``). Returns them by id, and the ids that must not be deleted although they
+    are not in the result (invalid or duplicated input: deleting those would lose data)."""
     items = list(records)
     if model is None:
-        model = next((type(i) for i in items if isinstance(i, KintoObject)), Record)
+        model = next((type(i) for i in items if isinstance(i, KintoObject)), default_model)
     desired: dict[str, Desired] = {}
     keep: set[str] = set()
     for item in items:
@@ -269,18 +270,19 @@ def write_request(
 
 
 def reconcile_op(
-    client: BaseClient,
+    client: ClientLike,
     bucket: str,
     collection: str,
     records: Iterable[Any],
     *,
     model: type[KintoObject] | None,
+    default_model: type[KintoObject],
     delete_missing: bool,
     dry_run: bool,
 ) -> Op[ReconcileReport]:
     """Read the collection, diff, and send only the changes in batch (see module doc)."""
     report = ReconcileReport(dry_run=dry_run)
-    desired, keep = prepare(records, model, report.failed)
+    desired, keep = prepare(records, model, report.failed, default_model)
     info = yield from client._op_server_info()
     writer = (info.get("user") or {}).get("id")
     listed = yield from client._paginated(endpoint("records", bucket=bucket, collection=collection))
@@ -322,7 +324,7 @@ def reconcile_op(
 
 
 def _write_op(
-    client: BaseClient, request: Request, obj: KintoObject | None, binding: Binding
+    client: ClientLike, request: Request, obj: KintoObject | None, binding: Binding
 ) -> Op[None]:
     response = yield request
     if obj is not None:  # the wanted instance now holds the server's copy
@@ -334,7 +336,7 @@ def _write_op(
 
 
 def _read_permissions(
-    client: BaseClient,
+    client: ClientLike,
     ids: list[str],
     path: Callable[[str], str],
     into: dict[str, dict[str, list[str]]],

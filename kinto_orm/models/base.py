@@ -20,7 +20,7 @@ from .schema import sent_names
 from .validation import assignments_suffice, checked_patch
 
 if TYPE_CHECKING:
-    from ..client import BaseClient
+    from .._client_like import ClientLike
 
 
 class Binding:
@@ -29,7 +29,7 @@ class Binding:
     __slots__ = ("bucket", "client", "collection")
 
     def __init__(
-        self, client: BaseClient | None, bucket: str | None = None, collection: str | None = None
+        self, client: ClientLike | None, bucket: str | None = None, collection: str | None = None
     ) -> None:
         self.client = client
         self.bucket = bucket
@@ -329,7 +329,7 @@ class KintoObject(BaseModel):
 
     def bind(
         self,
-        client: BaseClient,
+        client: ClientLike,
         *,
         bucket: str | None = None,
         collection: str | None = None,
@@ -348,7 +348,7 @@ class KintoObject(BaseModel):
         return self
 
     @property
-    def client(self) -> BaseClient | None:
+    def client(self) -> ClientLike | None:
         """The client this object is bound to, if any."""
         return self._binding.client if self._binding is not None else None
 
@@ -374,7 +374,7 @@ class KintoObject(BaseModel):
     def _plural_path(self) -> str:
         return endpoint(self.kinto_kind + "s", **self._locate())
 
-    def _require_client(self, client: BaseClient | None, method: str) -> BaseClient:
+    def _require_client(self, client: ClientLike | None, method: str) -> ClientLike:
         chosen = client or self.client
         if chosen is None:
             name = type(self).__name__
@@ -385,7 +385,7 @@ class KintoObject(BaseModel):
             )
         return chosen
 
-    def _use_client(self, client: BaseClient | None, method: str) -> BaseClient:
+    def _use_client(self, client: ClientLike | None, method: str) -> ClientLike:
         """The client for an I/O call; an explicit ``client=`` also becomes this object's
         client, so that its defaults (bucket, collection) place the object."""
         chosen = self._require_client(client, method)
@@ -397,14 +397,14 @@ class KintoObject(BaseModel):
             )
         return chosen
 
-    def _binding_for(self, client: BaseClient) -> Binding:
+    def _binding_for(self, client: ClientLike) -> Binding:
         loc = self._locate()
         return Binding(client, loc.get("bucket"), loc.get("collection"))
 
     # ------------------------------------------------------------------ operations
 
     def _op_create(
-        self, client: BaseClient, if_not_exists: bool, safe: bool, server_id: bool = False
+        self, client: ClientLike, if_not_exists: bool, safe: bool, server_id: bool = False
     ) -> Op[Self]:
         perms = self._permissions_dict() or None
         data = self._write_data()
@@ -418,7 +418,7 @@ class KintoObject(BaseModel):
         self._after_write(client, body)
         return self
 
-    def _op_save(self, client: BaseClient, safe: bool) -> Op[Self]:
+    def _op_save(self, client: ClientLike, safe: bool) -> Op[Self]:
         if self._partial:
             raise ValueError(
                 f"{type(self).__name__}(id={self.id!r}) was read with fields(): save() would "
@@ -432,7 +432,7 @@ class KintoObject(BaseModel):
         self._after_write(client, body)
         return self
 
-    def _op_patch(self, client: BaseClient, changes: Any, safe: bool) -> Op[Self]:
+    def _op_patch(self, client: ClientLike, changes: Any, safe: bool) -> Op[Self]:
         patch = self._dirty_patch() if changes is None else checked_patch(self, changes)
         if patch is None:
             return self
@@ -440,18 +440,18 @@ class KintoObject(BaseModel):
         self._after_write(client, body)
         return self
 
-    def _op_delete(self, client: BaseClient, if_exists: bool, safe: bool) -> Op[Self]:
+    def _op_delete(self, client: ClientLike, if_exists: bool, safe: bool) -> Op[Self]:
         yield from client._op_object_delete(
             self.path, safe, self.last_modified, if_exists, self.kinto_kind == "bucket"
         )
         return self
 
-    def _op_refresh(self, client: BaseClient) -> Op[Self]:
+    def _op_refresh(self, client: ClientLike) -> Op[Self]:
         body = yield from client._op_object_get(self.path)
         self._after_write(client, body)
         return self
 
-    def _after_write(self, client: BaseClient, body: dict[str, Any]) -> None:
+    def _after_write(self, client: ClientLike, body: dict[str, Any]) -> None:
         binding = self._binding_for(client)
         if body:  # a dry-mode answer is {}: the instance stays as it is
             self._load(body, binding)
@@ -461,7 +461,7 @@ class KintoObject(BaseModel):
     # ------------------------------------------------------------------ running
 
     def _sync(
-        self, client: BaseClient | None, name: str, make: Callable[[BaseClient], Op[Self]],
+        self, client: ClientLike | None, name: str, make: Callable[[ClientLike], Op[Self]],
         queue: bool = True,
     ) -> Self:
         chosen = self._use_client(client, name)
@@ -469,7 +469,7 @@ class KintoObject(BaseModel):
         return result
 
     async def _async(
-        self, client: BaseClient | None, name: str, make: Callable[[BaseClient], Op[Self]],
+        self, client: ClientLike | None, name: str, make: Callable[[ClientLike], Op[Self]],
         queue: bool = True,
     ) -> Self:
         chosen = self._use_client(client, name)
@@ -481,7 +481,7 @@ class KintoObject(BaseModel):
 
     def create(
         self, if_not_exists: bool = False, safe: bool = True, *,
-        server_id: bool = False, client: BaseClient | None = None,
+        server_id: bool = False, client: ClientLike | None = None,
     ) -> Self:
         """Create this object on the server (PUT with ``If-None-Match: *``). With
         ``if_not_exists`` an existing object is fetched into this instance instead of
@@ -491,27 +491,27 @@ class KintoObject(BaseModel):
             client, "create", lambda c: self._op_create(c, if_not_exists, safe, server_id)
         )
 
-    def save(self, safe: bool = True, *, client: BaseClient | None = None) -> Self:
+    def save(self, safe: bool = True, *, client: ClientLike | None = None) -> Self:
         """Create or replace this object (PUT). When safe: ``If-Match`` with the known
         ``last_modified``, else ``If-None-Match: *``; a conflict raises
         ``PreconditionFailed`` with ``.existing`` = the server's copy."""
         return self._sync(client, "save", lambda c: self._op_save(c, safe))
 
     def patch(
-        self, changes: Any = None, safe: bool = True, *, client: BaseClient | None = None
+        self, changes: Any = None, safe: bool = True, *, client: ClientLike | None = None
     ) -> Self:
         """Send a PATCH: ``changes`` is a dict, ``BasicPatch``, ``MergePatch`` or
         ``JSONPatch``; with None only the fields changed since loading are sent."""
         return self._sync(client, "patch", lambda c: self._op_patch(c, changes, safe))
 
     def delete(
-        self, if_exists: bool = False, safe: bool = True, *, client: BaseClient | None = None
+        self, if_exists: bool = False, safe: bool = True, *, client: ClientLike | None = None
     ) -> Self:
         """Delete this object (``If-Match`` when safe and known); ``if_exists`` ignores
         an already missing object."""
         return self._sync(client, "delete", lambda c: self._op_delete(c, if_exists, safe))
 
-    def refresh(self, *, client: BaseClient | None = None) -> Self:
+    def refresh(self, *, client: ClientLike | None = None) -> Self:
         """Reload data, permissions and ``last_modified`` from the server."""
         return self._sync(client, "refresh", self._op_refresh, queue=False)
 
@@ -519,45 +519,45 @@ class KintoObject(BaseModel):
 
     async def acreate(
         self, if_not_exists: bool = False, safe: bool = True, *,
-        server_id: bool = False, client: BaseClient | None = None,
+        server_id: bool = False, client: ClientLike | None = None,
     ) -> Self:
         """Async :meth:`create`."""
         return await self._async(
             client, "acreate", lambda c: self._op_create(c, if_not_exists, safe, server_id)
         )
 
-    async def asave(self, safe: bool = True, *, client: BaseClient | None = None) -> Self:
+    async def asave(self, safe: bool = True, *, client: ClientLike | None = None) -> Self:
         """Async :meth:`save`."""
         return await self._async(client, "asave", lambda c: self._op_save(c, safe))
 
     async def apatch(
-        self, changes: Any = None, safe: bool = True, *, client: BaseClient | None = None
+        self, changes: Any = None, safe: bool = True, *, client: ClientLike | None = None
     ) -> Self:
         """Async :meth:`patch`."""
         return await self._async(client, "apatch", lambda c: self._op_patch(c, changes, safe))
 
     async def adelete(
-        self, if_exists: bool = False, safe: bool = True, *, client: BaseClient | None = None
+        self, if_exists: bool = False, safe: bool = True, *, client: ClientLike | None = None
     ) -> Self:
         """Async :meth:`delete`."""
         return await self._async(
             client, "adelete", lambda c: self._op_delete(c, if_exists, safe)
         )
 
-    async def arefresh(self, *, client: BaseClient | None = None) -> Self:
+    async def arefresh(self, *, client: ClientLike | None = None) -> Self:
         """Async :meth:`refresh`."""
         return await self._async(client, "arefresh", self._op_refresh, queue=False)
 
     # ------------------------------------------------------------------ permissions
 
-    def grant(self, permission: str, *principals: str, client: BaseClient | None = None) -> Self:
+    def grant(self, permission: str, *principals: str, client: ClientLike | None = None) -> Self:
         """Give ``principals`` the ``permission`` (JSON Patch ``add``: a concurrent
         change to the permissions is kept). ``todo.grant("read", "account:bob")``"""
         from ..grants import grant_op
 
         return self._sync(client, "grant", lambda c: grant_op(c, self, permission, principals))
 
-    def revoke(self, permission: str, *principals: str, client: BaseClient | None = None) -> Self:
+    def revoke(self, permission: str, *principals: str, client: ClientLike | None = None) -> Self:
         """Take ``permission`` away from ``principals`` (JSON Patch ``remove``;
         principals that do not hold it are ignored)."""
         from ..grants import revoke_op
@@ -565,7 +565,7 @@ class KintoObject(BaseModel):
         return self._sync(client, "revoke", lambda c: revoke_op(c, self, permission, principals))
 
     async def agrant(
-        self, permission: str, *principals: str, client: BaseClient | None = None
+        self, permission: str, *principals: str, client: ClientLike | None = None
     ) -> Self:
         """Async :meth:`grant`."""
         from ..grants import grant_op
@@ -574,7 +574,7 @@ class KintoObject(BaseModel):
             client, "agrant", lambda c: grant_op(c, self, permission, principals))
 
     async def arevoke(
-        self, permission: str, *principals: str, client: BaseClient | None = None
+        self, permission: str, *principals: str, client: ClientLike | None = None
     ) -> Self:
         """Async :meth:`revoke`."""
         from ..grants import revoke_op

@@ -12,18 +12,35 @@ from typing_extensions import Self
 
 from .._protocol import Op
 from ..endpoints import check_id
+from ..reconcile import ReconcileReport, reconcile_op
 from .base import Binding, KintoObject
 from .extra import Attachment, HistoryEntry
+from .lists import list_query, sources_query
 from .schema import sent_names, to_kinto_schema
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from ..client import BaseClient
+    from .._client_like import ClientLike
     from ..query import Query
-    from ..reconcile import ReconcileReport
 
 R = TypeVar("R", bound="Record")
+def records_query(
+    client: ClientLike, Model: type[Any] | None, bucket: str | None, collection: str | None
+) -> Query[Any]:
+    """``client.records(Model, ...)``. Where: the arguments, else ``Model``'s class
+    keywords, else the client's defaults."""
+    model = Model or Record
+    if not (isinstance(model, type) and issubclass(model, Record)):
+        raise TypeError(f"records() takes a Record subclass, got {model!r}.")
+    bucket = bucket or model.kinto_bucket or client.bucket_name or "default"
+    collection = collection or model.kinto_collection or client.collection_name
+    if collection is None:
+        raise ValueError(
+            f"No collection for {model.__name__}: pass records({model.__name__}, "
+            f"collection='...'), declare it on the class, or set Client(collection='...')."
+        )
+    return list_query(client, model, "records", bucket=bucket, collection=collection)
 
 
 class Bucket(KintoObject):
@@ -55,16 +72,16 @@ class Bucket(KintoObject):
 
     def collections(self) -> Query[Collection]:
         """A query over this bucket's collections."""
-        return self._client_or_fail()._query(Collection, "collections", bucket=self._own_id())
+        return list_query(self._client_or_fail(), Collection, "collections", self._own_id())
 
     def groups(self) -> Query[Group]:
         """A query over this bucket's groups."""
-        return self._client_or_fail()._query(Group, "groups", bucket=self._own_id())
+        return list_query(self._client_or_fail(), Group, "groups", self._own_id())
 
     def history(self, **filters: Any) -> Query[HistoryEntry]:
         """The bucket's history entries (history plugin), newest first, filtered by
         ``filters`` (``resource_name="record"``, ``action="delete"``, ...)."""
-        query = self._client_or_fail()._query(HistoryEntry, "history", bucket=self._own_id())
+        query = list_query(self._client_or_fail(), HistoryEntry, "history", self._own_id())
         return query.filter(**filters) if filters else query
 
     @overload
@@ -81,15 +98,15 @@ class Bucket(KintoObject):
             return self.groups()
         if kind is not None:
             raise TypeError("A bucket's children are Collection or Group.")
-        client = self._client_or_fail()
-        return client._query_many(
-            [(Collection, "collections"), (Group, "groups")], bucket=self._own_id()
-        )
+        kinds: list[tuple[type[KintoObject], str]] = [
+            (Collection, "collections"), (Group, "groups")
+        ]
+        return sources_query(self._client_or_fail(), kinds, self._own_id())
 
     def _own_id(self) -> str:
         return self.id
 
-    def _client_or_fail(self) -> BaseClient:
+    def _client_or_fail(self) -> ClientLike:
         return self._require_client(None, "a query")
 
 
@@ -126,7 +143,7 @@ class Group(_Child):
 
     def children(self, kind: Any = None) -> Query[Any]:
         """Groups have no children: an empty query."""
-        return self._require_client(None, "children")._query_many([], bucket=self.bucket_id)
+        return sources_query(self._require_client(None, "children"), [], self.bucket_id)
 
 
 class Collection(_Child):
@@ -153,7 +170,7 @@ class Collection(_Child):
     def records(self, Model: type[Any] | None = None) -> Query[Any]:
         """A query over this collection's records, typed as ``Model``."""
         client = self._require_client(None, "records")
-        return client.records(Model or Record, bucket=self.bucket_id, collection=self._own_id())
+        return records_query(client, Model or Record, self.bucket_id, self._own_id())
 
     @overload
     def record(self, id: str, Model: None = None, **fields: Any) -> Record: ...
@@ -169,7 +186,7 @@ class Collection(_Child):
         obj._binding = binding
         return obj
 
-    def set_schema(self, Model: type[Record] | None, *, client: BaseClient | None = None) -> Self:
+    def set_schema(self, Model: type[Record] | None, *, client: ClientLike | None = None) -> Self:
         """Make the server validate this collection's records with ``Model``'s JSON
         schema (``Model.kinto_schema()``); ``None`` removes the schema. Needs the
         server's schema capability (``experimental_collection_schema_validation``)."""
@@ -177,7 +194,7 @@ class Collection(_Child):
         return self.patch(changes, client=client)
 
     async def aset_schema(
-        self, Model: type[Record] | None, *, client: BaseClient | None = None
+        self, Model: type[Record] | None, *, client: ClientLike | None = None
     ) -> Self:
         """Async :meth:`set_schema`."""
         changes = {"schema": Model.kinto_schema() if Model is not None else {}}
@@ -197,17 +214,16 @@ class Collection(_Child):
     # ------------------------------------------------------------------ declarative sync
 
     def _op_reconcile(
-        self, client: BaseClient, records: Iterable[Any], model: type[Record] | None,
+        self, client: ClientLike, records: Iterable[Any], model: type[Record] | None,
         delete_missing: bool, dry_run: bool,
     ) -> Op[ReconcileReport]:
-        from ..reconcile import reconcile_op
-
         return reconcile_op(client, self.bucket_id, self._own_id(), records, model=model,
-                            delete_missing=delete_missing, dry_run=dry_run)
+                            default_model=Record, delete_missing=delete_missing,
+                            dry_run=dry_run)
 
     def reconcile(
         self, records: Iterable[Any], *, delete_missing: bool = False, dry_run: bool = False,
-        model: type[Record] | None = None, client: BaseClient | None = None,
+        model: type[Record] | None = None, client: ClientLike | None = None,
     ) -> ReconcileReport:
         """Make this collection hold exactly ``records`` (models or dicts, matched by id):
         create the missing ones, replace those whose data or named permissions differ,
@@ -226,7 +242,7 @@ class Collection(_Child):
 
     async def areconcile(
         self, records: Iterable[Any], *, delete_missing: bool = False, dry_run: bool = False,
-        model: type[Record] | None = None, client: BaseClient | None = None,
+        model: type[Record] | None = None, client: ClientLike | None = None,
     ) -> ReconcileReport:
         """Async :meth:`reconcile`."""
         chosen = self._require_client(client, "areconcile")
@@ -313,7 +329,7 @@ class Record(KintoObject):
     # ------------------------------------------------------------------ attachments
 
     def _op_attach(
-        self, client: BaseClient, source: Any, mimetype: str | None, filename: str | None,
+        self, client: ClientLike, source: Any, mimetype: str | None, filename: str | None,
         force: bool,
     ) -> Op[Self]:
         loc = self._locate()
@@ -323,7 +339,7 @@ class Record(KintoObject):
         )
         return (yield from self._op_refresh(client))
 
-    def _op_detach(self, client: BaseClient) -> Op[Self]:
+    def _op_detach(self, client: ClientLike) -> Op[Self]:
         loc = self._locate()
         yield from client._op_remove_attachment(
             self.id, bucket=loc["bucket"], collection=loc["collection"]
@@ -332,7 +348,7 @@ class Record(KintoObject):
 
     def attach(
         self, source: str | os.PathLike[str] | bytes | IO[bytes], mimetype: str | None = None,
-        *, filename: str | None = None, force: bool = False, client: BaseClient | None = None,
+        *, filename: str | None = None, force: bool = False, client: ClientLike | None = None,
     ) -> Self:
         """Upload a file as this record's attachment (kinto-attachment): a path, bytes,
         or a binary file object. Bytes and unnamed file objects need ``filename`` (or a
@@ -350,12 +366,12 @@ class Record(KintoObject):
             queue=False,
         )
 
-    def detach(self, *, client: BaseClient | None = None) -> Self:
+    def detach(self, *, client: ClientLike | None = None) -> Self:
         """Remove this record's attachment (the record stays)."""
         return self._sync(client, "detach", self._op_detach, queue=False)
 
     def download(
-        self, to: str | os.PathLike[str] | None = None, *, client: BaseClient | None = None
+        self, to: str | os.PathLike[str] | None = None, *, client: ClientLike | None = None
     ) -> str:
         """Download the attachment to ``to`` (file or folder), verify its sha256 and size,
         and return the path of the verified file."""
@@ -363,12 +379,12 @@ class Record(KintoObject):
         if chosen._is_async:
             raise TypeError("This record is bound to an AsyncClient: use "
                             "`await record.adownload()`.")
-        path: str = chosen.download_attachment(self.to_data(include_meta=True), to)  # type: ignore[attr-defined]
+        path: str = chosen.download_attachment(self.to_data(include_meta=True), to)
         return path
 
     async def aattach(
         self, source: str | os.PathLike[str] | bytes | IO[bytes], mimetype: str | None = None,
-        *, filename: str | None = None, force: bool = False, client: BaseClient | None = None,
+        *, filename: str | None = None, force: bool = False, client: ClientLike | None = None,
     ) -> Self:
         """Async :meth:`attach`."""
         return await self._async(
@@ -376,22 +392,22 @@ class Record(KintoObject):
             lambda c: self._op_attach(c, source, mimetype, filename, force), queue=False,
         )
 
-    async def adetach(self, *, client: BaseClient | None = None) -> Self:
+    async def adetach(self, *, client: ClientLike | None = None) -> Self:
         """Async :meth:`detach`."""
         return await self._async(client, "adetach", self._op_detach, queue=False)
 
     async def adownload(
-        self, to: str | os.PathLike[str] | None = None, *, client: BaseClient | None = None
+        self, to: str | os.PathLike[str] | None = None, *, client: ClientLike | None = None
     ) -> str:
         """Async :meth:`download`."""
         chosen = self._require_client(client, "adownload")
         if not chosen._is_async:
             raise TypeError("This record is bound to a sync Client: use record.download().")
         data = self.to_data(include_meta=True)
-        path: str = await chosen.download_attachment(data, to)  # type: ignore[attr-defined]
+        path: str = await chosen.download_attachment(data, to)
         return path
 
     def children(self, kind: Any = None) -> Query[Any]:
         """Records have no children: an empty query."""
         client = self._require_client(None, "children")
-        return client._query_many([], bucket=self._locate()["bucket"])
+        return sources_query(client, [], self._locate()["bucket"])

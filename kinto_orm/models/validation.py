@@ -13,14 +13,23 @@ import functools
 import types
 import typing
 import uuid
-from typing import TYPE_CHECKING, Any, Union
+from typing import Any, Protocol, Union, cast
 
 from pydantic import BaseModel
 
 from ..patch_type import BasicPatch, JSONPatch, MergePatch, PatchType
 
-if TYPE_CHECKING:
-    from .base import KintoObject
+
+class _Fields(Protocol):
+    """What is read here of a model class (a ``KintoObject``): its field names by key.
+    (This module sits under ``base``, which imports it: it cannot name ``KintoObject``.)"""
+
+    @classmethod
+    def _field_name(cls, key: str) -> str | None: ...
+
+
+def _field_name(model: type[BaseModel], key: str) -> str | None:
+    return cast("type[_Fields]", model)._field_name(key)
 
 #: Fields Kinto itself keeps on every object: always valid in queries.
 KINTO_META = ("id", "last_modified")
@@ -29,7 +38,7 @@ KINTO_META = ("id", "last_modified")
 # ---------------------------------------------------------------------------- patches
 
 
-def checked_patch(obj: KintoObject, changes: Any) -> Any:
+def checked_patch(obj: BaseModel, changes: Any) -> Any:
     """``changes`` with every value that names one of ``obj``'s fields validated (and
     coerced, e.g. ``"2026-01-02"`` into a date) as an assignment would; raises
     ``pydantic.ValidationError`` naming the field before anything is sent."""
@@ -50,7 +59,7 @@ def checked_patch(obj: KintoObject, changes: Any) -> Any:
 
 
 def _checked_data(
-    obj: KintoObject, data: dict[str, Any] | None, *, merge: bool
+    obj: BaseModel, data: dict[str, Any] | None, *, merge: bool
 ) -> dict[str, Any] | None:
     if not data:
         return data
@@ -58,7 +67,7 @@ def _checked_data(
     probe = obj.model_copy()
     validated: dict[str, str] = {}  # field name -> key sent
     for key, value in data.items():
-        name = model._field_name(key)
+        name = _field_name(model, key)
         if name is None:
             _check_extra_allowed(model, key)
             continue
@@ -79,7 +88,7 @@ def _checked_data(
     return out
 
 
-def _checked_operation(obj: KintoObject, operation: Any) -> Any:
+def _checked_operation(obj: BaseModel, operation: Any) -> Any:
     if not isinstance(operation, dict):
         return operation
     path = operation.get("path")
@@ -90,7 +99,7 @@ def _checked_operation(obj: KintoObject, operation: Any) -> Any:
         return operation  # inside a field: only the server sees the result
     key = key.replace("~1", "/").replace("~0", "~")
     model = type(obj)
-    name = model._field_name(key)
+    name = _field_name(model, key)
     kind = operation.get("op")
     if name is None:
         if kind in ("add", "replace"):
@@ -106,7 +115,7 @@ def _checked_operation(obj: KintoObject, operation: Any) -> Any:
     return {**operation, "value": data[key]}
 
 
-def _check_extra_allowed(model: type[KintoObject], key: str) -> None:
+def _check_extra_allowed(model: type[BaseModel], key: str) -> None:
     if model.model_config.get("extra") == "forbid":
         raise ValueError(
             f"{model.__name__} has no field {key!r} and forbids extra fields; "
@@ -114,7 +123,7 @@ def _check_extra_allowed(model: type[KintoObject], key: str) -> None:
         )
 
 
-def _check_removable(model: type[KintoObject], name: str) -> None:
+def _check_removable(model: type[BaseModel], name: str) -> None:
     info = model.model_fields[name]
     if info.is_required() or not _accepts_none(info.annotation):
         raise ValueError(
@@ -183,12 +192,15 @@ def data_fields(model: type[BaseModel]) -> list[str]:
 def is_typed(model: type[Any]) -> bool:
     """Whether names in queries on ``model`` are checked: a ``Record`` subclass that
     declares fields of its own. The plain ``Record`` keeps free names."""
-    from .resources import Record
-
-    return (
-        isinstance(model, type) and issubclass(model, Record)
-        and bool(set(model.model_fields) - set(Record.model_fields))
-    )
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return False
+    # ``Record`` is the furthest class of the MRO that says it is a record (this module
+    # sits under the models, which import it: it cannot import ``Record``).
+    records = [cls for cls in model.__mro__ if cls.__dict__.get("kinto_kind") == "record"]
+    if not records:
+        return False
+    record: type[BaseModel] = records[-1]
+    return bool(set(model.model_fields) - set(record.model_fields))
 
 
 @functools.lru_cache(maxsize=1024)

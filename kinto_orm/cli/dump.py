@@ -13,16 +13,13 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import __version__
-from ._cli_hints import UsageError
-from ._cli_io import atomic_output
-from .errors import Forbidden, NotFound
-from .models import Collection, Record
-from .reconcile import ReconcileReport
+from .. import Collection, Forbidden, NotFound, ReconcileReport, Record, __version__
+from .files import atomic_output
+from .hints import UsageError
 
 if TYPE_CHECKING:
-    from ._cli_ui import Output
-    from .client import Client
+    from .. import Client
+    from .ui import Output
 
 
 META = ("last_modified", "schema")

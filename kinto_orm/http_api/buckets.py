@@ -1,15 +1,15 @@
 """kinto-http operations on buckets, groups and collections (remote-settings review
-helpers included): see ``_operations``."""
+helpers included): see ``base``."""
 
 from __future__ import annotations
 
 import random
 from typing import Any
 
-from ._operations import _CREATE_HINT, Data, OperationsBase
-from ._protocol import Op
-from .capabilities import requires
-from .errors import BucketNotFound, CollectionNotFound, Forbidden, NotFound, Unauthorized
+from .._protocol import Op
+from ..capabilities import requires
+from ..errors import BucketNotFound, CollectionNotFound, Forbidden, NotFound, Unauthorized
+from .base import _CREATE_HINT, Data, OperationsBase
 
 
 class BucketOperations(OperationsBase):

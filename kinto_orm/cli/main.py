@@ -28,19 +28,16 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from . import __version__
-from . import _codegen as codegen
-from ._cli_dump import cmd_dump, cmd_load, records_of
-from ._cli_hints import CliError, UsageError
-from ._cli_io import atomic_output, count_lines, file_format, need, read_rows
-from .cli_utils import add_parser_options, create_client_from_args, setup_logger
-from .client import Client
-from .endpoints import check_id
-from .errors import KintoException
-from .models import Record
+from .. import Client, KintoException, Record, __version__
+from ..cli_utils import add_parser_options, create_client_from_args, setup_logger
+from ..endpoints import check_id
+from . import codegen
+from .dump import cmd_dump, cmd_load, records_of
+from .files import atomic_output, count_lines, file_format, need, read_rows
+from .hints import CliError, UsageError
 
 if TYPE_CHECKING:
-    from ._cli_ui import Output, Show
+    from .ui import Output, Show
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 logger = logging.getLogger("kinto_orm")
@@ -123,7 +120,7 @@ def cmd_export(client: Client, args: argparse.Namespace, out: Output) -> int:
 
 def _export_parquet(client: Client, args: argparse.Namespace, out: Output) -> int:
     """One collection as a Parquet file, through :mod:`kinto_orm.dataframes`."""
-    from . import dataframes
+    from .. import dataframes
 
     need(args, "collection")
     if args.output in (None, "-") and sys.stdout.isatty():
@@ -230,8 +227,8 @@ def cmd_codegen(client: Client, args: argparse.Namespace, out: Output) -> int:
 def cmd_serve(args: argparse.Namespace, out: Output) -> int:
     if importlib.util.find_spec("kinto") is None:
         raise CliError('serve needs the Kinto server: pip install "kinto-orm[server]"')
-    from ._cli_hints import check_port_free
-    from .testing import KintoServer
+    from ..testing import KintoServer
+    from .hints import check_port_free
 
     check_port_free(args.port)
 
@@ -341,8 +338,8 @@ def main(argv: list[str] | None = None) -> int:
         print('kinto-orm: error: the kinto-orm command needs its extra: '
               'pip install "kinto-orm[cli]"', file=sys.stderr)
         return EXIT_FAILED
-    from ._cli_hints import explain
-    from ._cli_ui import Output
+    from .hints import explain
+    from .ui import Output
 
     out = Output(quiet=getattr(args, "verbosity", None) == logging.CRITICAL)
     setup_logger(logger, args)
@@ -371,7 +368,3 @@ def _fail(out: Output, exc: BaseException | None, message: str, code: int,
         traceback.print_exception(exc)
     out.error(message)
     return code
-
-
-if __name__ == "__main__":
-    sys.exit(main())

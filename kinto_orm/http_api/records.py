@@ -1,16 +1,16 @@
 """kinto-http operations on records, history, permissions and attachments: see
-``_operations``."""
+``base``."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from . import _files
-from . import _protocol as core
-from ._operations import _CREATE_HINT, Data, OperationsBase
-from ._protocol import Op, Request
-from .capabilities import requires
-from .errors import Forbidden, KintoException, NotFound
+from .. import _files
+from .. import _protocol as core
+from .._protocol import Op, Request
+from ..capabilities import requires
+from ..errors import Forbidden, KintoException, NotFound
+from .base import _CREATE_HINT, Data, OperationsBase
 
 
 class RecordOperations(OperationsBase):

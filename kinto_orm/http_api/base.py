@@ -1,33 +1,28 @@
-"""The kinto-http method set, written once as operations (see ``_protocol.Op``).
+"""What every kinto-http operation uses (paths, pagination, create/update/patch/delete
+with their headers), and the object operations the models are written with.
 
-Each ``_op_<name>`` takes exactly the parameters of kinto-http's ``Client.<name>`` and
-returns a generator that yields requests and returns what kinto-http returns. ``Client``
-runs them with the sync transport, ``AsyncClient`` with the async one, and a batch
-queues their requests: the behaviour lives here only.
+Each ``_op_<name>`` of this package takes exactly the parameters of kinto-http's
+``Client.<name>`` and returns a generator that yields requests and returns what
+kinto-http returns (see ``_protocol.Op``). ``Client`` runs them with the sync transport,
+``AsyncClient`` with the async one, and a batch queues their requests: the behaviour
+lives here only.
 """
 
 from __future__ import annotations
 
-import inspect
-from collections import defaultdict
-from collections.abc import Callable, Coroutine, Mapping
-from typing import TYPE_CHECKING, Any, Concatenate, Generic, ParamSpec, TypeVar, overload
+from collections.abc import Mapping
+from typing import Any
 
-from . import _protocol as core
-from ._protocol import Op, Request
-from .endpoints import endpoint
-from .errors import (
+from .. import _protocol as core
+from .._protocol import Op, Request
+from ..endpoints import endpoint
+from ..errors import (
     Forbidden,
     NotFound,
     PreconditionFailed,
 )
-from .patch_type import BasicPatch, PatchType
+from ..patch_type import BasicPatch, PatchType
 
-if TYPE_CHECKING:
-    from .client import AsyncClient, Client
-
-T = TypeVar("T")
-P = ParamSpec("P")
 Data = dict[str, Any]
 
 #: kinto-http's message for a 403 on create_group/collection/record (users match on it).
@@ -262,55 +257,4 @@ class OperationsBase:
         return self._server_info
 
 
-class KintoMethod(Generic[P, T]):
-    """A kinto-http method, defined once from its ``_op_*`` builder.
-
-    On a :class:`~kinto_orm.Client` it is a blocking method; on an
-    :class:`~kinto_orm.AsyncClient` a coroutine function with the same parameters.
-    """
-
-    def __init__(self, builder: Callable[Concatenate[Any, P], Op[T]]) -> None:
-        self.builder = builder
-        self.name = builder.__name__.removeprefix("_op_")
-        self.__doc__ = builder.__doc__
-        params = list(inspect.signature(builder).parameters.values())[1:]
-        self.__signature__ = inspect.Signature(params)
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-
-    @overload
-    def __get__(self, obj: None, owner: type) -> KintoMethod[P, T]: ...
-    @overload
-    def __get__(
-        self, obj: AsyncClient, owner: type
-    ) -> Callable[P, Coroutine[Any, Any, T]]: ...
-    @overload
-    def __get__(self, obj: Client, owner: type) -> Callable[P, T]: ...
-    def __get__(self, obj: Any, owner: type) -> Any:
-        if obj is None:
-            return self
-        builder = self.builder
-        method: Any
-        if obj._is_async:
-
-            async def method(*args: Any, **kwargs: Any) -> Any:
-                return await obj._arun(builder(obj, *args, **kwargs), placeholder=_placeholder())
-
-        else:
-
-            def method(*args: Any, **kwargs: Any) -> Any:
-                return obj._run(builder(obj, *args, **kwargs), placeholder=_placeholder())
-
-        method.__name__ = method.__qualname__ = self.name
-        method.__doc__ = self.__doc__
-        method.__signature__ = self.__signature__
-        return method
-
-
-def _placeholder() -> Any:
-    """What a queued kinto-http call returns inside a batch (as kinto-http does)."""
-    return defaultdict(dict)
-
-
-__all__ = ["KintoMethod", "OperationsBase"]
+__all__ = ["OperationsBase"]

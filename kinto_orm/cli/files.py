@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from ._cli_hints import UsageError
+from .hints import UsageError
 
 
 def need(args: argparse.Namespace, *names: str) -> None:

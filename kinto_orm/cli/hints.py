@@ -9,7 +9,7 @@ import re
 
 import requests
 
-from .errors import KintoException
+from .. import KintoException
 
 
 class UsageError(Exception):
@@ -79,7 +79,7 @@ def port_owner(port: int) -> str:
 def check_port_free(port: int) -> None:
     """Raise :class:`CliError` when ``port`` is taken: Kinto would not start, and its
     health check would be answered by whoever holds the port."""
-    from .testing import port_in_use
+    from ..testing import port_in_use
 
     if port_in_use(port):
         raise CliError(f"port {port} is already in use by {port_owner(port)}: stop it, or "

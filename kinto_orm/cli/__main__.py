@@ -1,0 +1,7 @@
+"""``python -m kinto_orm.cli``: the ``kinto-orm`` command."""
+
+import sys
+
+from .main import main
+
+sys.exit(main())
