@@ -8,13 +8,11 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, Literal, TypeVar, overload
 
 from typing_extensions import Self
 
-from . import _files
 from . import _protocol as core
 from ._timeouts import DEFAULT_TIMEOUT, Timeout, TimeoutMixin
 from .auth import parse_auth
@@ -22,7 +20,7 @@ from .batch import Batch, open_batch
 from .endpoints import check_id, endpoint
 from .errors import KintoException
 from .events import HooksMixin
-from .http_api import EndpointPath, HttpApi, PageStream
+from .http_api import AsyncStreams, HttpApi, SyncStreams
 from .models import (
     Bucket,
     Collection,
@@ -160,16 +158,6 @@ class BaseClient(HttpApi, HooksMixin, TimeoutMixin):
             "query.all() / first() / count() / pages()."
         )
 
-    def download_attachment(
-        self,
-        record: dict[str, Any],
-        filepath: str | os.PathLike[str] | None = None,
-        save_metadata: bool = False,
-        overwrite: bool = False,
-        chunk_size: int = 8 * 1024,
-    ) -> Any:
-        raise NotImplementedError
-
     # ------------------------------------------------------------------ object mapper
 
     def bucket(self, id: str) -> Bucket:
@@ -219,14 +207,6 @@ class BaseClient(HttpApi, HooksMixin, TimeoutMixin):
     def _bucket(self, bucket: str | None) -> str:
         return bucket or self.bucket_name or "default"
 
-    def _records_request(
-        self, collection: str | None, bucket: str | None, kwargs: dict[str, Any]
-    ) -> core.Request:
-        path = self.get_endpoint("records", bucket=bucket, collection=collection)
-        if_none_match = kwargs.pop("if_none_match", None)
-        headers = {"If-None-Match": core.quote_etag(if_none_match)} if if_none_match else {}
-        return core.Request("GET", path, params=core.encode_params(kwargs), headers=headers)
-
     def _op_info(self) -> core.Op[ServerInfo]:
         return ServerInfo.model_validate((yield from self._op_server_info()))
 
@@ -252,7 +232,7 @@ class BaseClient(HttpApi, HooksMixin, TimeoutMixin):
             raise RuntimeError("No batch has run on this client yet.")
         return self._last_batch.results()
 
-class Client(BaseClient):
+class Client(SyncStreams, BaseClient):
     """The blocking client: the kinto-http method set plus typed models and queries.
 
     >>> client = Client("http://localhost:8888/v1", auth="alice:s3cr3t", bucket="blog")
@@ -287,37 +267,6 @@ class Client(BaseClient):
         """The server's description (``GET /v1/``) as a typed :class:`ServerInfo`."""
         return self._run(self._op_info())
 
-    def get_paginated_records(
-        self, *, collection: str | None = None, bucket: str | None = None, **kwargs: Any
-    ) -> Iterator[dict[str, Any]]:
-        """Yield each page body (``{"data": [...]}``) of the records list, lazily."""
-        first = self._records_request(collection, bucket, kwargs)
-        for response in core.iter_pages_sync(self.session.send, first, self.server_url):
-            body = response.json() if response.status != 304 else None
-            if body:  # none on 304, nor in dry mode (as kinto-http)
-                yield body
-
-    def download_attachment(
-        self,
-        record: dict[str, Any],
-        filepath: str | os.PathLike[str] | None = None,
-        save_metadata: bool = False,
-        overwrite: bool = False,
-        chunk_size: int = 8 * 1024,
-    ) -> str:
-        """Stream ``record``'s attachment to ``filepath`` (a file, a folder, or the file
-        name in the current folder), check its sha256 and size, return the path. A file
-        that already matches is not downloaded again unless ``overwrite``."""
-        plan = _files.DownloadPlan(self._run(self._op_server_info()), record, filepath, overwrite)
-        if plan.up_to_date:
-            return str(plan.target)
-        try:
-            size, sha256 = self.session.download(plan.url, plan.partial, chunk_size)
-        except BaseException:
-            plan.abandon()
-            raise
-        return plan.finish(size, sha256, save_metadata)
-
     def close(self) -> None:
         """Close the connection pool."""
         self.session.close()
@@ -329,7 +278,7 @@ class Client(BaseClient):
         self.close()
 
 
-class AsyncClient(BaseClient):
+class AsyncClient(AsyncStreams, BaseClient):
     """The asyncio client on httpx: every kinto-http method as a coroutine, and the
     same models and queries (``await todo.asave()``, ``async for t in query``).
 
@@ -384,57 +333,6 @@ class AsyncClient(BaseClient):
     async def info(self) -> ServerInfo:
         """The server's description (``GET /v1/``) as a typed :class:`ServerInfo`."""
         return await self._arun(self._op_info())
-
-    def get_endpoint(
-        self,
-        name: str,
-        *,
-        bucket: str | None = None,
-        group: str | None = None,
-        collection: str | None = None,
-        id: str | None = None,
-    ) -> EndpointPath:
-        """:meth:`Client.get_endpoint`; the path may also be awaited, as on kinto-http's
-        AsyncClient."""
-        path = super().get_endpoint(name, bucket=bucket, group=group, collection=collection, id=id)
-        return EndpointPath(path)
-
-    def get_paginated_records(
-        self, *, collection: str | None = None, bucket: str | None = None, **kwargs: Any
-    ) -> PageStream:
-        """The page bodies (``{"data": [...]}``) of the records list: ``await`` it for an
-        iterator over all of them (kinto-http), or ``async for`` page by page."""
-        first = self._records_request(collection, bucket, kwargs)
-        return PageStream(lambda: self._page_bodies(first))
-
-    async def _page_bodies(self, first: core.Request) -> AsyncIterator[dict[str, Any]]:
-        request: core.Request | None = first
-        while request is not None:
-            response = await self.session.send(request)
-            body = response.json() if response.status != 304 else None
-            if body:
-                yield body
-            request = core.next_page_request(response, self.server_url)
-
-    async def download_attachment(
-        self,
-        record: dict[str, Any],
-        filepath: str | os.PathLike[str] | None = None,
-        save_metadata: bool = False,
-        overwrite: bool = False,
-        chunk_size: int = 8 * 1024,
-    ) -> str:
-        """Async :meth:`Client.download_attachment`."""
-        info = await self._arun(self._op_server_info())
-        plan = _files.DownloadPlan(info, record, filepath, overwrite)
-        if plan.up_to_date:
-            return str(plan.target)
-        try:
-            size, sha256 = await self.session.download(plan.url, plan.partial, chunk_size)
-        except BaseException:
-            plan.abandon()
-            raise
-        return plan.finish(size, sha256, save_metadata)
 
     async def close(self) -> None:
         """Close the connection pool."""

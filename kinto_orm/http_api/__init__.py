@@ -6,8 +6,9 @@ from .awaitables import EndpointPath, PageStream
 from .base import Data, OperationsBase
 from .method import AsyncOwner, KintoMethod, SyncOwner
 from .methods import HttpApi
+from .streams import AsyncStreams, SyncStreams
 
 __all__ = [
-    "AsyncOwner", "Data", "EndpointPath", "HttpApi", "KintoMethod", "OperationsBase",
-    "PageStream", "SyncOwner",
+    "AsyncOwner", "AsyncStreams", "Data", "EndpointPath", "HttpApi", "KintoMethod",
+    "OperationsBase", "PageStream", "SyncOwner", "SyncStreams",
 ]

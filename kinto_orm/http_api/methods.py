@@ -3,6 +3,9 @@ operation, for ``Client`` and ``AsyncClient`` to inherit."""
 
 from __future__ import annotations
 
+import os
+from typing import Any
+
 from .base import OperationsBase
 from .buckets import BucketOperations
 from .method import KintoMethod
@@ -56,6 +59,17 @@ class HttpApi(BucketOperations, RecordOperations):
     rollback_changes = KintoMethod(BucketOperations._op_rollback_changes)
     add_attachment = KintoMethod(RecordOperations._op_add_attachment)
     remove_attachment = KintoMethod(RecordOperations._op_remove_attachment)
+
+    def download_attachment(
+        self,
+        record: dict[str, Any],
+        filepath: str | os.PathLike[str] | None = None,
+        save_metadata: bool = False,
+        overwrite: bool = False,
+        chunk_size: int = 8 * 1024,
+    ) -> Any:
+        """Download ``record``'s attachment (see ``SyncStreams``, ``AsyncStreams``)."""
+        raise NotImplementedError
 
 
 __all__ = ["HttpApi"]
