@@ -10,7 +10,7 @@ from typing import Any, Protocol, TypeVar
 from typing_extensions import Self
 
 from ._files import Source
-from ._protocol import Op
+from .protocol import Op
 
 T = TypeVar("T")
 Data = dict[str, Any]

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urljoin
 
-from ._protocol import Request, dumps, envelope
 from .errors import KintoException
+from .protocol import Request, dumps, envelope
 
 #: What can be attached: a path, the bytes themselves, or a binary file object.
 Source = str | os.PathLike[str] | bytes | bytearray | memoryview | IO[bytes]

@@ -1,7 +1,7 @@
 """Transports: move the core's :class:`Request` values over the network.
 
 :class:`SyncTransport` uses one ``requests.Session`` (connection reuse). All protocol
-decisions (errors, retries, backoff, pagination) come from ``_protocol``.
+decisions (errors, retries, backoff, pagination) come from ``protocol``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import httpx
 import requests
 import urllib3
 
-from . import _protocol as core
+from . import protocol as core
 from ._timeouts import DEFAULT_TIMEOUT, Timeout, check_timeout, current_timeout
 from ._version import __version__
 from .auth import describe_auth, to_httpx_auth, to_requests_auth

@@ -23,9 +23,9 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from . import _protocol as core
-from ._protocol import Done, Op, Request, Response
+from . import protocol as core
 from .errors import KintoBatchException, KintoException
+from .protocol import Done, Op, Request, Response
 
 if TYPE_CHECKING:
     from ._client_like import ClientLike

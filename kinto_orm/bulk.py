@@ -24,8 +24,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from . import _protocol as core
-from ._protocol import Op
+from . import protocol as core
 from .batch import Batch
 from .dataframes import as_rows
 from .errors import KintoBatchException, KintoException
@@ -33,6 +32,7 @@ from .models.base import KintoObject
 from .models.resources import Record
 from .models.validation import check_path, checked_patch, is_typed
 from .patch_type import BasicPatch
+from .protocol import Op
 
 if TYPE_CHECKING:
     from ._client_like import ClientLike

@@ -11,9 +11,9 @@ import functools
 from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
-from ._protocol import Done, Op, start
 from .batch import continue_op
 from .errors import KintoException
+from .protocol import Done, Op, start
 
 P = ParamSpec("P")
 T = TypeVar("T")

@@ -13,7 +13,7 @@ from typing import Any, Literal, TypeVar, overload
 
 from typing_extensions import Self
 
-from . import _protocol as core
+from . import protocol as core
 from ._timeouts import DEFAULT_TIMEOUT, Timeout, TimeoutMixin
 from .auth import parse_auth
 from .batch import Batch, open_batch

@@ -26,7 +26,7 @@ from typing import IO, TYPE_CHECKING, Any, Literal, Protocol, Union, get_args, g
 
 from pydantic import BaseModel
 
-from ._protocol import json_default
+from .protocol import json_default
 
 if TYPE_CHECKING:
     import pandas

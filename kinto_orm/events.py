@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, overload
 
 if TYPE_CHECKING:
-    from ._protocol import Request, Response
+    from .protocol import Request, Response
 
 logger = logging.getLogger("kinto_orm")
 

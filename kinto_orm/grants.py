@@ -16,9 +16,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from ._protocol import Op
 from .errors import BadRequest, PreconditionFailed
 from .patch_type import JSONPatch
+from .protocol import Op
 
 if TYPE_CHECKING:
     from ._client_like import ClientLike

@@ -15,12 +15,12 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from ._protocol import Op
 from .capabilities import require
 from .endpoints import endpoint
 from .errors import KintoException
 from .local_filters import matches, sort_records
 from .models.base import Binding, KintoObject
+from .protocol import Op
 
 if TYPE_CHECKING:
     from ._client_like import ClientLike

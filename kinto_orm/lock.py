@@ -29,9 +29,9 @@ import secrets
 import time
 from typing import TYPE_CHECKING, Any
 
-from ._protocol import Op, Request, Response
 from .endpoints import check_id
 from .errors import KintoException, NotFound, PreconditionFailed
+from .protocol import Op, Request, Response
 
 if TYPE_CHECKING:
     from ._client_like import ClientLike

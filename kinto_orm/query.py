@@ -24,8 +24,7 @@ from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
-from . import _protocol as core
-from ._protocol import Request, Response
+from . import protocol as core
 from .bulk import BulkMixin
 from .capabilities import require
 from .endpoints import check_id, endpoint
@@ -33,6 +32,7 @@ from .errors import KintoException
 from .history import Snapshot
 from .models.base import Binding, KintoObject, share_state
 from .models.validation import check_path, is_typed
+from .protocol import Request, Response
 
 if TYPE_CHECKING:
     import pandas

@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import ValidationError
 
-from . import _protocol as core
-from ._protocol import Op, Request
+from . import protocol as core
 from .batch import Batch
 from .endpoints import check_id, endpoint
 from .errors import KintoBatchException, KintoException
 from .models.base import Binding, KintoObject
+from .protocol import Op, Request
 
 if TYPE_CHECKING:
     from ._client_like import ClientLike

@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from . import _protocol as core
+from . import protocol as core
 from ._timeouts import DEFAULT_TIMEOUT, Timeout
 from ._transport import AsyncTransport, SyncTransport
 from .auth import parse_auth

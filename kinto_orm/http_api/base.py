@@ -13,8 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .. import _protocol as core
-from .._protocol import Op, Request
+from .. import protocol as core
 from ..endpoints import endpoint
 from ..errors import (
     Forbidden,
@@ -22,6 +21,7 @@ from ..errors import (
     PreconditionFailed,
 )
 from ..patch_type import BasicPatch, PatchType
+from ..protocol import Op, Request
 
 Data = dict[str, Any]
 

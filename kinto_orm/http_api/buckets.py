@@ -6,9 +6,9 @@ from __future__ import annotations
 import random
 from typing import Any
 
-from .._protocol import Op
 from ..capabilities import requires
 from ..errors import BucketNotFound, CollectionNotFound, Forbidden, NotFound, Unauthorized
+from ..protocol import Op
 from .base import _CREATE_HINT, Data, OperationsBase
 
 

@@ -17,7 +17,7 @@ from typing import (
     overload,
 )
 
-from .._protocol import Op
+from ..protocol import Op
 
 T = TypeVar("T")
 P = ParamSpec("P")

@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from .. import _files
-from .. import _protocol as core
-from .._protocol import Op, Request
+from .. import protocol as core
 from ..capabilities import requires
 from ..errors import Forbidden, KintoException, NotFound
+from ..protocol import Op, Request
 from .base import _CREATE_HINT, Data, OperationsBase
 
 

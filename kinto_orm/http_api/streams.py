@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import _files
-from .. import _protocol as core
+from .. import protocol as core
 from .awaitables import EndpointPath, PageStream
 from .base import OperationsBase
 

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 from typing_extensions import Self
 
-from .._protocol import Op, new_record_id
 from ..endpoints import endpoint
 from ..errors import UnboundError
 from ..patch_type import BasicPatch, JSONPatch, PatchType
+from ..protocol import Op, new_record_id
 from .permissions import Permissions
 from .schema import sent_names
 from .validation import assignments_suffice, checked_patch

@@ -10,8 +10,8 @@ from pydantic import Field
 from pydantic.json_schema import PydanticJsonSchemaWarning
 from typing_extensions import Self
 
-from .._protocol import Op
 from ..endpoints import check_id
+from ..protocol import Op
 from ..reconcile import ReconcileReport, reconcile_op
 from .base import Binding, KintoObject
 from .extra import Attachment, HistoryEntry

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from kinto_orm import KintoBatchException, KintoException, ServerError
-from kinto_orm._protocol import RetryPolicy
+from kinto_orm.protocol import RetryPolicy
 
 from .conftest import Item, Place
 from .proxy import (

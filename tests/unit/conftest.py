@@ -1,6 +1,6 @@
 """Helpers for the unit tests: build core ``Response`` values and fake ``send`` callables.
 
-The protocol core (``kinto_orm._protocol``) is sans-I/O: it takes a ``send`` function
+The protocol core (``kinto_orm.protocol``) is sans-I/O: it takes a ``send`` function
 and ``Response`` values, so a scripted fake ``send`` is all these tests need. Nothing
 here stands in for the Kinto server in functional tests.
 """
@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from kinto_orm import _protocol as core
+from kinto_orm import protocol as core
 from kinto_orm.errors import KintoException
 
 ResponseFactory = Callable[..., core.Response]

@@ -10,7 +10,7 @@ import requests
 import requests.auth
 
 from kinto_orm import BearerTokenAuth, Client
-from kinto_orm import _protocol as core
+from kinto_orm import protocol as core
 from kinto_orm.auth import TokenAuth, describe_auth, parse_auth, to_httpx_auth, to_requests_auth
 
 SECRET = "s3cr3t-Pa55"

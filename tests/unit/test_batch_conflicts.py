@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from kinto_orm import Client, KintoBatchException
-from kinto_orm import _protocol as core
+from kinto_orm import protocol as core
 from kinto_orm.batch import Batch
 from kinto_orm.bulk import InFlight
 

@@ -9,9 +9,9 @@ import logging
 import pytest
 
 from kinto_orm import Client
-from kinto_orm._protocol import Headers, Request, Response
 from kinto_orm._timeouts import check_timeout, current_timeout
 from kinto_orm.events import DeprecatedEvent, Hooks, RequestEvent
+from kinto_orm.protocol import Headers, Request, Response
 
 
 def response(**headers: str) -> Response:

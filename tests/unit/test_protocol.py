@@ -14,7 +14,7 @@ import pytest
 import requests
 from pydantic import BaseModel
 
-from kinto_orm import _protocol as core
+from kinto_orm import protocol as core
 from kinto_orm.errors import (
     BadRequest,
     Forbidden,

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 
 from kinto_orm import MissingCapability, Record
-from kinto_orm._protocol import Done, Request, Response, start
 from kinto_orm.capabilities import requires
 from kinto_orm.grants import _pointer, permission_name
 from kinto_orm.history import HistoryUnavailable, rebuild
+from kinto_orm.protocol import Done, Request, Response, start
 from kinto_orm.reconcile import (
     Desired,
     ReconcileFailure,
@@ -224,7 +224,7 @@ def test_requires_checks_after_arguments_and_before_the_request() -> None:
     op2 = _op_thing(Info(None), "a")
     first = start(op2)
     assert isinstance(first, Request) and first.path == "/"  # the server's description
-    from kinto_orm._protocol import Headers, resume
+    from kinto_orm.protocol import Headers, resume
     answer = Response(200, Headers(), b'{"capabilities": {"history": {}}}', first)
     nxt = resume(op2, answer)
     assert isinstance(nxt, Request) and nxt.path == "/things/a"

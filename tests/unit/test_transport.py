@@ -13,8 +13,8 @@ import httpx
 import pytest
 import requests
 
-from kinto_orm import _protocol as core
 from kinto_orm import _transport
+from kinto_orm import protocol as core
 from kinto_orm.errors import KintoException, ServerError
 
 SERVER = "http://kinto.test/v1"

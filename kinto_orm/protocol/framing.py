@@ -1,0 +1,100 @@
+"""``POST /batch`` framing: which requests may go in a batch, the batch request of a
+chunk, its answer split back into one response per sub-request."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+from .headers import is_idempotent
+from .messages import Headers, Request, Response, _snippet
+from .retry import is_transient_conflict
+
+T = TypeVar("T")
+
+
+# ---------------------------------------------------------------------------- batch
+
+
+def batchable(request: Request) -> bool:
+    """Can ``request`` go inside a ``POST /batch``?
+
+    Not when its path holds ``/batch`` (Kinto refuses such sub-paths, even an id like
+    ``batch-1``), when it is a full URL (a ``Next-Page``), when its body is not an
+    object (JSON Patch lists), or for HEAD (no body to report).
+    """
+    return (
+        request.path.startswith("/")
+        and "/batch" not in request.path
+        and request.method != "HEAD"
+        and (request.json is None or isinstance(request.json, dict))
+        and request.files is None
+    )
+
+
+def batch_subrequest(request: Request) -> dict[str, Any]:
+    """``request`` as one entry of a batch's ``requests`` list."""
+    path = request.path
+    if request.params:
+        path += "?" + urlencode(request.params)
+    sub: dict[str, Any] = {"method": request.method, "path": path}
+    headers = request.all_headers()
+    if headers:
+        sub["headers"] = headers
+    if request.json is not None:
+        sub["body"] = request.json
+    return sub
+
+
+def batch_request(chunk: Sequence[Request], delay: float = 0.0) -> Request:
+    """The ``POST /batch`` carrying ``chunk``. It is safe to repeat when every
+    sub-request is: Kinto runs a batch in one transaction, so a batch that failed with
+    a 5xx/409 applied nothing."""
+    return Request(
+        "POST",
+        "/batch",
+        json={"requests": [batch_subrequest(r) for r in chunk]},
+        idempotent=all(is_idempotent(r) for r in chunk),
+        delay=delay,
+    )
+
+
+def last_conflict(answers: Sequence[Response]) -> int:
+    """Index of the last sub-response that is a transient conflict, or -1.
+
+    Kinto (26.5, PostgreSQL) answers such a batch with 200, but the conflict aborted
+    the transaction: every sub-request up to it was rolled back, even those answered
+    201, and only those after it were applied (in a new transaction).
+    """
+    for index in range(len(answers) - 1, -1, -1):
+        if is_transient_conflict(answers[index]):
+            return index
+    return -1
+
+
+def batch_responses(response: Response, chunk: Sequence[Request]) -> list[Response]:
+    """Split a batch answer into one :class:`Response` per sub-request of ``chunk``."""
+    body = response.json()
+    answers = body.get("responses") if isinstance(body, dict) else None
+    if not isinstance(answers, list) or len(answers) != len(chunk):
+        raise response._unexpected(
+            f"expected {len(chunk)} responses, got {_snippet(response.content)}."
+        )
+    # Each sub-response keeps its part of the parsed answer: no bytes made per record.
+    content = response.content
+    return [
+        Response.parsed(
+            int(answer.get("status", 500)), Headers(answer.get("headers")), answer.get("body"),
+            request, (content, index),
+        )
+        for index, (request, answer) in enumerate(zip(chunk, answers))
+    ]
+
+
+
+def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """``items`` in slices of at most ``size``."""
+    size = max(1, size)
+    for index in range(0, len(items), size):
+        yield items[index : index + size]
