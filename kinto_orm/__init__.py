@@ -39,7 +39,8 @@ from .models import (
     Record,
     ServerInfo,
 )
-from .query import Page, Query
+from .pages import Page
+from .query import Query
 from .reconcile import ReconcileReport
 from .session import Session, create_session
 

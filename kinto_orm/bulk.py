@@ -29,14 +29,13 @@ from .batch import Batch
 from .dataframes import as_rows
 from .errors import KintoBatchException, KintoException
 from .models.base import KintoObject
-from .models.resources import Record
-from .models.validation import check_path, checked_patch, is_typed
+from .models.validation import check_path, checked_patch, is_typed, plain_record
 from .patch_type import BasicPatch
 from .protocol import Op
 
 if TYPE_CHECKING:
     from ._client_like import ClientLike
-    from .query import Source
+    from .pages import Source
 
 Progress = Callable[[int, "int | None"], Any]
 MakeOp = Callable[[Any], Op[Any]]
@@ -380,7 +379,7 @@ class BulkMixin:
             for key in changes:
                 check_path(model, (key,), f"update({key}=...)", ())
         data = checked_patch(model.model_construct(), dict(changes))
-        targets = self._with_model(Record).fields("id")  # type: ignore[attr-defined]
+        targets = self._ids()
         return data, targets
 
     def _update_op(self, data: dict[str, Any]) -> MakeOp:
@@ -415,18 +414,26 @@ class BulkMixin:
         permission_name(permission)  # an unknown name fails before anything is sent
         make = grant_op if grant else revoke_op
         binding = self._sources[0].binding
+        record = self._plain_model()
 
         def op(rid: str) -> Op[Any]:
             # An untyped stand-in: the answer is not read into the query's model, so a
             # record that does not fit it still gets the permission.
-            target = Record.model_construct(id=rid)
+            target = record.model_construct(id=rid)
             target._binding = binding
             return make(self._client, target, permission, principals)
 
         return op
 
+    def _plain_model(self) -> type[KintoObject]:
+        """The plain ``Record`` (the query's model for other lists): what ids are read as."""
+        model = self._sources[0].model
+        plain: type[KintoObject] = plain_record(model) or model
+        return plain
+
     def _ids(self) -> Any:
-        return self._with_model(Record).fields("id")  # type: ignore[attr-defined]
+        """An id-only query of the targets, read as plain records (untyped)."""
+        return self._with_model(self._plain_model()).fields("id")  # type: ignore[attr-defined]
 
     def grant(
         self, permission: str, *principals: str, progress: Progress | None = None

@@ -32,7 +32,8 @@ from .models import (
 )
 from .models.lists import list_query
 from .models.resources import records_query
-from .query import Page, Query
+from .pages import Page
+from .query import Query
 from .session import AsyncSession, Session
 
 T = TypeVar("T")

@@ -10,28 +10,32 @@ builder method returns a new query; the original is left as it was.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import dataclasses
-import datetime
-import gc
-import json
-import uuid
 from collections.abc import AsyncIterator, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic import ValidationError
 
 from . import protocol as core
 from .bulk import BulkMixin
 from .capabilities import require
-from .endpoints import check_id, endpoint
+from .endpoints import check_id
 from .errors import KintoException
 from .history import Snapshot
-from .models.base import Binding, KintoObject, share_state
+from .lookups import LOOKUPS, _merge, parse_key
+from .models.base import KintoObject, share_state
 from .models.validation import check_path, is_typed
+from .pages import (
+    InvalidItem,
+    Page,
+    Source,
+    _collector_paused,
+    _list_adapter,
+    _only_missing,
+    _partial_object,
+)
 from .protocol import Request, Response
 
 if TYPE_CHECKING:
@@ -44,213 +48,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T", bound=KintoObject)
 OnInvalid = Literal["raise", "skip", "collect"]
-
-#: lookup suffix -> (Kinto prefix, prefix when negated by exclude())
-LOOKUPS: dict[str, tuple[str, str | None]] = {
-    "eq": ("", "not_"),
-    "ne": ("not_", ""),
-    "lt": ("lt_", "min_"),
-    "lte": ("max_", "gt_"),
-    "gt": ("gt_", "max_"),
-    "gte": ("min_", "lt_"),
-    "in": ("in_", "exclude_"),
-    "not_in": ("exclude_", "in_"),
-    "like": ("like_", None),
-    "has": ("has_", "has_"),
-    "contains": ("contains_", None),
-    "contains_any": ("contains_any_", None),
-}
-#: Lookup names users bring from other ORMs, refused with a clear message.
-FOREIGN_LOOKUPS = frozenset(
-    {
-        "exact", "iexact", "icontains", "startswith", "istartswith", "endswith",
-        "iendswith", "range", "isnull", "regex", "iregex", "not",
-    }
-)
-
-
-# ---------------------------------------------------------------------------- filters
-
-
-def encode_value(value: Any) -> str:
-    """One filter value as Kinto reads it (Kinto parses values as JSON when it can, so a
-    string that looks like JSON, e.g. ``"42"``, is sent quoted to stay a string)."""
-    if isinstance(value, bool) or value is None:
-        return json.dumps(value)
-    if isinstance(value, (int, float)):
-        return json.dumps(value)
-    if isinstance(value, (datetime.date, datetime.datetime, uuid.UUID)):
-        return core.json_default(value)  # type: ignore[no-any-return]
-    if isinstance(value, str):
-        try:
-            json.loads(value)
-        except ValueError:
-            return value
-        return json.dumps(value)  # it would be read as JSON: quote it to stay a string
-    raise TypeError(
-        f"Cannot filter on a {type(value).__name__} value ({value!r}); use str, int, float, "
-        "bool, None, a date, or a list with __in / __contains."
-    )
-
-
-def parse_key(key: str) -> tuple[list[str], str]:
-    """``"priority__gte"`` -> ``(["priority"], "gte")``; ``"a__b"`` -> ``(["a", "b"], "eq")``."""
-    parts = key.split("__")
-    op = "eq"
-    if len(parts) > 1 and parts[-1] in LOOKUPS:
-        op = parts.pop()
-    elif len(parts) > 1 and parts[-1] == "not" and len(parts) > 2 and parts[-2] == "in":
-        op = "not_in"
-        parts = parts[:-2]
-    if op == "eq" and len(parts) > 1 and parts[-1] in FOREIGN_LOOKUPS:
-        raise ValueError(
-            f"Unknown lookup {parts[-1]!r} in {key!r}. Kinto supports: "
-            + ", ".join(f"__{name}" for name in LOOKUPS)
-            + ". (Use __like for substring and wildcard matches.)"
-        )
-    parts = [piece for part in parts for piece in part.split(".")]
-    if any(not p for p in parts):
-        raise ValueError(f"Invalid filter {key!r}: empty field name.")
-    return parts, op
-
-
-def lookup(key: str, value: Any, negate: bool = False) -> tuple[str, str]:
-    """``("priority__gte", 3)`` -> ``("min_priority", "3")``; ``a__b=1`` is field ``a.b``."""
-    parts, op = parse_key(key)
-    name = ".".join(parts)
-    prefix, negated = LOOKUPS[op]
-    if negate:
-        if negated is None:
-            raise ValueError(
-                f"{key!r} cannot be used in exclude(): Kinto has no negated form of "
-                f"__{op}."
-            )
-        prefix = negated
-    if op in ("in", "not_in"):
-        if isinstance(value, (str, bytes)) or not isinstance(value, (Sequence, set, frozenset)):
-            raise TypeError(f"{key!r} takes a list of values, got {value!r}.")
-        return prefix + name, ",".join(encode_value(v) for v in value)
-    if op in ("contains", "contains_any"):
-        return prefix + name, json.dumps(value, default=core.json_default)
-    if op == "has":
-        present = bool(value) != (negate and prefix == "has_")
-        return prefix + name, "true" if present else "false"
-    if op == "like" and not isinstance(value, str):
-        raise TypeError(f"{key!r} takes a string pattern, got {value!r}.")
-    return prefix + name, encode_value(value)
-
-
-def _merge(filters: dict[str, str], lookups: dict[str, Any], negate: bool) -> dict[str, str]:
-    """Add lookups to ``filters``; Kinto takes one value per filter, so two different
-    values for the same one are refused rather than silently dropped."""
-    merged = dict(filters)
-    for key, value in lookups.items():
-        name, encoded = lookup(key, value, negate)
-        if name in merged and merged[name] != encoded:
-            raise ValueError(
-                f"{key!r} sets Kinto's filter {name!r} again ({merged[name]!r} then "
-                f"{encoded!r}); Kinto takes one value per filter: keep the stricter one."
-            )
-        merged[name] = encoded
-    return merged
-
-
-# ---------------------------------------------------------------------------- pages
-
-
-@dataclass
-class Page(Generic[T]):
-    """One page of results: ``items``, the list ``etag`` (timestamp) and ``next_url``."""
-
-    items: list[T]
-    etag: int | None = None
-    next_url: str | None = None
-
-    def __iter__(self) -> Iterator[T]:
-        return iter(self.items)
-
-    def __len__(self) -> int:
-        return len(self.items)
-
-
-@dataclass
-class InvalidItem:
-    """A listed object that did not fit the model (see ``Query.on_invalid``)."""
-
-    id: str | None
-    data: Any
-    error: ValidationError
-
-
-@lru_cache(maxsize=256)
-def _list_adapter(model: type[KintoObject]) -> TypeAdapter[Any]:
-    """A cached validator of a whole list page, read straight from bytes."""
-
-    class ListBody(BaseModel):
-        model_config = ConfigDict(extra="ignore")
-        data: list[model]  # type: ignore[valid-type]
-
-    return TypeAdapter(ListBody)
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector while one page is turned into models.
-
-    A model is four objects the collector tracks (a dict holds two), and a page makes
-    thousands of them in one call: the collections they trigger midway, each walking
-    the objects made so far, cost about a fifth of the page's parsing (measured: 3.0 ->
-    2.5 us per record). Nothing can form a cycle or need finalising within the call;
-    the collector runs as usual right after it. Left alone when it was already off."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
-def _only_missing(exc: ValidationError) -> bool:
-    return all(error["type"] == "missing" for error in exc.errors())
-
-
-def _partial_object(model: type[KintoObject], raw: dict[str, Any], binding: Binding) -> KintoObject:
-    """An object read with ``fields()``: the fields that came are validated one by one,
-    the others are simply absent (required ones included)."""
-    obj = model.model_construct()
-    object.__setattr__(obj, "__pydantic_fields_set__", set())
-    extra: dict[str, Any] = {}
-    for key, value in raw.items():
-        name = model._field_name(key)
-        if name is None:
-            extra[key] = value
-        else:
-            model.__pydantic_validator__.validate_assignment(obj, name, value)
-    object.__setattr__(obj, "__pydantic_extra__", extra)
-    obj._binding = binding
-    obj._changed = None
-    return obj
-
-
-@dataclass
-class Source:
-    """One list endpoint a query reads, the model of its items and their binding."""
-
-    model: type[KintoObject]
-    path: str
-    binding: Binding
-
-    def item_path(self, id: str) -> str:
-        """The path of the object ``id`` of this list."""
-        parents = {"bucket": self.binding.bucket, "collection": self.binding.collection}
-        kind = self.model.kinto_kind
-        wanted = {"record": ("bucket", "collection"), "collection": ("bucket",),
-                  "group": ("bucket",)}.get(kind, ())
-        ids = {name: parents[name] for name in wanted}
-        return endpoint(kind, **ids, **{self.model._id_key: id})
-
 
 # ---------------------------------------------------------------------------- query
 
@@ -714,3 +511,6 @@ class Query(BulkMixin, Generic[T]):
         from . import dataframes
 
         return dataframes.polars_frame(await dataframes.ato_arrow(self, extras))
+
+
+__all__ = ["InvalidItem", "OnInvalid", "Page", "Query"]

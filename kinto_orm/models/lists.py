@@ -7,11 +7,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ..endpoints import endpoint
+from ..pages import Source
+from ..query import Query
 from .base import Binding, KintoObject
 
 if TYPE_CHECKING:
     from .._client_like import ClientLike
-    from ..query import Query
 
 M = TypeVar("M", bound=KintoObject)
 
@@ -29,9 +30,6 @@ def sources_query(
     collection: str | None = None,
 ) -> Query[Any]:
     """A query over several lists at once (a bucket's collections and groups)."""
-    # Imported here, not above: bulk (under query) still imports Record from this module.
-    from ..query import Query, Source
-
     binding = Binding(client, bucket, collection)
     return Query(client, [
         Source(model, endpoint(name, bucket=bucket, collection=collection), binding)

@@ -192,15 +192,20 @@ def data_fields(model: type[BaseModel]) -> list[str]:
 def is_typed(model: type[Any]) -> bool:
     """Whether names in queries on ``model`` are checked: a ``Record`` subclass that
     declares fields of its own. The plain ``Record`` keeps free names."""
+    record = plain_record(model)
+    return record is not None and bool(set(model.model_fields) - set(record.model_fields))
+
+
+def plain_record(model: type[Any]) -> Any:
+    """``Record`` when ``model`` is one of its subclasses, else None.
+
+    ``Record`` is the furthest class of the MRO that says it is a record: this module, and
+    the query and bulk modules that use this, sit under the models, which import them.
+    """
     if not (isinstance(model, type) and issubclass(model, BaseModel)):
-        return False
-    # ``Record`` is the furthest class of the MRO that says it is a record (this module
-    # sits under the models, which import it: it cannot import ``Record``).
+        return None
     records = [cls for cls in model.__mro__ if cls.__dict__.get("kinto_kind") == "record"]
-    if not records:
-        return False
-    record: type[BaseModel] = records[-1]
-    return bool(set(model.model_fields) - set(record.model_fields))
+    return records[-1] if records else None
 
 
 @functools.lru_cache(maxsize=1024)

@@ -11,7 +11,7 @@ import pytest
 from pydantic import BaseModel
 
 from kinto_orm import Client, Record
-from kinto_orm.query import LOOKUPS, encode_value, lookup
+from kinto_orm.lookups import LOOKUPS, encode_value, lookup
 
 from .conftest import FakeSend, make_response
 
@@ -316,7 +316,7 @@ def test_nested_fields_named_like_foreign_lookups_are_fields():
 
 
 def test_the_same_kinto_filter_twice_with_two_values_is_refused():
-    from kinto_orm.query import _merge
+    from kinto_orm.lookups import _merge
 
     with pytest.raises(ValueError, match="one value per filter"):
         _merge(_merge({}, {"price__lt": 3}, negate=False), {"price__gte": 10}, negate=True)
