@@ -17,9 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from . import protocol as core
 from ._timeouts import DEFAULT_TIMEOUT, Timeout
-from ._transport import AsyncTransport, SyncTransport
 from .auth import parse_auth
 from .errors import KintoException
+from .transport import AsyncTransport, SyncTransport
 
 #: The keyword arguments of kinto-http's ``Session.request`` that kinto-orm takes.
 _REQUEST_OPTIONS = frozenset({"params", "headers"})

@@ -13,9 +13,9 @@ import httpx
 import pytest
 import requests
 
-from kinto_orm import _transport
 from kinto_orm import protocol as core
 from kinto_orm.errors import KintoException, ServerError
+from kinto_orm.transport import drivers as _transport
 
 SERVER = "http://kinto.test/v1"
 
