@@ -22,7 +22,7 @@ import types
 import typing
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
-from typing import IO, TYPE_CHECKING, Any, Literal, Protocol, Union, get_args, get_origin
+from typing import IO, TYPE_CHECKING, Any, Literal, Protocol, Union, cast, get_args, get_origin
 
 from pydantic import BaseModel
 
@@ -327,8 +327,63 @@ def as_rows(items: Iterable[Any]) -> Iterable[Any]:
     return Rows(items)
 
 
+class FramesMixin:
+    """``Query.to_arrow()``, ``to_pandas()``, ``to_polars()`` and their async twins."""
+
+    def _pages(self) -> Pages:
+        return cast("Pages", self)  # a mixin of Query, which is one
+
+    def to_arrow(self, extras: Extras = "json") -> pyarrow.Table:
+        """Every matching object as a ``pyarrow.Table``, page by page, with columns typed
+        from the model; ``extras``: ``"json"`` (one ``_extra`` JSON column), ``"drop"``
+        or ``"infer"``. See :mod:`kinto_orm.dataframes` (``pip install "kinto-orm[arrow]"``)."""
+        return to_arrow(self._pages(), extras)
+
+    def to_pandas(
+        self, extras: Extras = "json",
+        dtype_backend: Literal["numpy_nullable", "pyarrow"] = "numpy_nullable",
+    ) -> pandas.DataFrame:
+        """Every matching object as a ``pandas.DataFrame`` with typed, nullable columns
+        (``pip install "kinto-orm[pandas]"``); see :meth:`to_arrow`."""
+        return to_pandas(self._pages(), extras, dtype_backend)
+
+    def to_polars(self, extras: Extras = "json") -> polars.DataFrame:
+        """Every matching object as a ``polars.DataFrame`` (``pip install
+        "kinto-orm[polars]"``); see :meth:`to_arrow`."""
+        return to_polars(self._pages(), extras)
+
+    async def ato_arrow(self, extras: Extras = "json") -> pyarrow.Table:
+        """Async :meth:`to_arrow` (pages read with the ``AsyncClient``)."""
+        return await ato_arrow(self._pages(), extras)
+
+    async def ato_pandas(
+        self, extras: Extras = "json",
+        dtype_backend: Literal["numpy_nullable", "pyarrow"] = "numpy_nullable",
+    ) -> pandas.DataFrame:
+        """Async :meth:`to_pandas`."""
+        return pandas_frame(await ato_arrow(self._pages(), extras), dtype_backend)
+
+    async def ato_polars(self, extras: Extras = "json") -> polars.DataFrame:
+        """Async :meth:`to_polars`."""
+        return polars_frame(await ato_arrow(self._pages(), extras))
+
+
 __all__ = [
-    "EXTRA_COLUMN", "Extras", "Rows", "arrow_schema", "arrow_type", "as_rows", "ato_arrow",
-    "iter_tables", "page_table", "pandas_frame", "polars_frame", "require", "to_arrow",
-    "to_pandas", "to_polars", "write_parquet",
+    "EXTRA_COLUMN",
+    "Extras",
+    "FramesMixin",
+    "Rows",
+    "arrow_schema",
+    "arrow_type",
+    "as_rows",
+    "ato_arrow",
+    "iter_tables",
+    "page_table",
+    "pandas_frame",
+    "polars_frame",
+    "require",
+    "to_arrow",
+    "to_pandas",
+    "to_polars",
+    "write_parquet",
 ]

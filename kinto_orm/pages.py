@@ -12,8 +12,10 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
+from . import protocol as core
 from .endpoints import endpoint
-from .models.base import Binding, KintoObject
+from .models.base import Binding, KintoObject, share_state
+from .protocol import Response
 
 T = TypeVar("T", bound=KintoObject)
 
@@ -113,3 +115,58 @@ class Source:
                   "group": ("bucket",)}.get(kind, ())
         ids = {name: parents[name] for name in wanted}
         return endpoint(kind, **ids, **{self.model._id_key: id})
+
+
+def parse_page(
+    source: Source, response: Response, partial: bool, on_invalid: str,
+    invalid: list[InvalidItem],
+) -> Page[Any]:
+    """One page of ``source``'s models from ``response``: validated in one call from the
+    bytes, or item by item when that fails (see :func:`_parse_slowly`)."""
+    if response.content == b"{}":  # dry mode answers {}: an empty page
+        return Page([], None, None)
+    try:
+        # The whole page in one call, from bytes to models, in pydantic-core.
+        with _collector_paused():
+            items: list[Any] = _list_adapter(source.model).validate_json(response.content).data
+    except ValidationError:
+        items = _parse_slowly(source, response, partial, on_invalid, invalid)
+    if partial:
+        share_state(items, _binding=source.binding, _partial=True)
+    else:
+        share_state(items, _binding=source.binding)
+    return Page(
+        items,
+        core.etag_value(response.headers),
+        response.headers.get("Next-Page"),
+    )
+
+
+def _parse_slowly(
+    source: Source, response: Response, partial: bool, on_invalid: str,
+    invalid: list[InvalidItem],
+) -> list[Any]:
+    """Validate item by item: tombstones pass, invalid objects follow ``on_invalid``."""
+    items: list[Any] = []
+    for raw in response.data():
+        if isinstance(raw, dict) and raw.get("deleted") is True:
+            items.append(source.model.model_construct(**raw))
+            continue
+        try:
+            data = source.model.incoming(raw) if isinstance(raw, dict) else raw
+            items.append(source.model.model_validate(data))
+        except ValidationError as exc:
+            obj_id = raw.get("id") if isinstance(raw, dict) else None
+            if partial and _only_missing(exc):
+                items.append(_partial_object(source.model, raw, source.binding))
+                continue
+            mode = on_invalid
+            if mode == "raise":
+                raise ValueError(
+                    f"Object {obj_id!r} of {source.path} does not fit "
+                    f"{source.model.__name__}: {exc}\nUse .on_invalid('skip') or "
+                    ".on_invalid('collect') to read the others anyway."
+                ) from exc
+            if mode == "collect":
+                invalid.append(InvalidItem(obj_id, raw, exc))
+    return items

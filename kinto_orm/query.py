@@ -16,35 +16,27 @@ from collections.abc import AsyncIterator, Generator, Iterable, Iterator, Sequen
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
-from pydantic import ValidationError
-
 from . import protocol as core
 from .bulk import BulkMixin
 from .capabilities import require
+from .dataframes import FramesMixin
 from .endpoints import check_id
 from .errors import KintoException
 from .history import Snapshot
 from .lookups import LOOKUPS, _merge, parse_key
-from .models.base import KintoObject, share_state
+from .models.base import KintoObject
 from .models.validation import check_path, is_typed
 from .pages import (
     InvalidItem,
     Page,
     Source,
-    _collector_paused,
-    _list_adapter,
-    _only_missing,
-    _partial_object,
+    parse_page,
 )
 from .protocol import Request, Response
 
 if TYPE_CHECKING:
-    import pandas
-    import polars
-    import pyarrow
 
     from ._client_like import ClientLike
-    from .dataframes import Extras
 
 T = TypeVar("T", bound=KintoObject)
 OnInvalid = Literal["raise", "skip", "collect"]
@@ -62,7 +54,7 @@ class _State:
     on_invalid: OnInvalid = "raise"
 
 
-class Query(BulkMixin, Generic[T]):
+class Query(BulkMixin, FramesMixin, Generic[T]):
     """A lazy query over one (or, for a bucket's children, several) Kinto lists.
 
     Build it with :meth:`filter`, :meth:`exclude`, :meth:`sort`, :meth:`fields`,
@@ -195,51 +187,6 @@ class Query(BulkMixin, Generic[T]):
             params["_limit"] = str(size)
         return params
 
-    def _parse(self, source: Source, response: Response) -> Page[T]:
-        if response.content == b"{}":  # dry mode answers {}: an empty page
-            return Page([], None, None)
-        try:
-            # The whole page in one call, from bytes to models, in pydantic-core.
-            with _collector_paused():
-                items: list[T] = _list_adapter(source.model).validate_json(response.content).data
-        except ValidationError:
-            items = self._parse_slowly(source, response)
-        if self._state.fields:
-            share_state(items, _binding=source.binding, _partial=True)
-        else:
-            share_state(items, _binding=source.binding)
-        return Page(
-            items,
-            core.etag_value(response.headers),
-            response.headers.get("Next-Page"),
-        )
-
-    def _parse_slowly(self, source: Source, response: Response) -> list[T]:
-        """Validate item by item: tombstones pass, invalid objects follow ``on_invalid``."""
-        items: list[T] = []
-        for raw in response.data():
-            if isinstance(raw, dict) and raw.get("deleted") is True:
-                items.append(source.model.model_construct(**raw))  # type: ignore[arg-type]
-                continue
-            try:
-                data = source.model.incoming(raw) if isinstance(raw, dict) else raw
-                items.append(source.model.model_validate(data))  # type: ignore[arg-type]
-            except ValidationError as exc:
-                obj_id = raw.get("id") if isinstance(raw, dict) else None
-                if self._state.fields and _only_missing(exc):
-                    items.append(_partial_object(source.model, raw, source.binding))  # type: ignore[arg-type]
-                    continue
-                mode = self._state.on_invalid
-                if mode == "raise":
-                    raise ValueError(
-                        f"Object {obj_id!r} of {source.path} does not fit "
-                        f"{source.model.__name__}: {exc}\nUse .on_invalid('skip') or "
-                        ".on_invalid('collect') to read the others anyway."
-                    ) from exc
-                if mode == "collect":
-                    self.invalid.append(InvalidItem(obj_id, raw, exc))
-        return items
-
     def _stream(self) -> Generator[Request | Page[T], Response | None, None]:
         """Every page, as a stream op: yields a Request (to be answered with its
         Response) or a Page (to be handed to the caller)."""
@@ -255,7 +202,10 @@ class Query(BulkMixin, Generic[T]):
             while request is not None:
                 response = yield request
                 assert response is not None
-                page = self._parse(source, response)
+                page: Page[T] = parse_page(
+                    source, response, bool(self._state.fields), self._state.on_invalid,
+                    self.invalid,
+                )
                 if remaining is not None:
                     page.items = page.items[:remaining]
                     remaining -= len(page.items)
@@ -463,54 +413,6 @@ class Query(BulkMixin, Generic[T]):
         stamp = int(core.quote_etag(timestamp).strip('"'))
         return Snapshot(self._client, source.model, source.binding, stamp, state.limit,  # type: ignore[arg-type]
                         dict(state.filters), state.sort)
-
-    # ------------------------------------------------------------------ dataframes
-
-    def to_arrow(self, extras: Extras = "json") -> pyarrow.Table:
-        """Every matching object as a ``pyarrow.Table``, page by page, with columns typed
-        from the model; ``extras``: ``"json"`` (one ``_extra`` JSON column), ``"drop"``
-        or ``"infer"``. See :mod:`kinto_orm.dataframes` (``pip install "kinto-orm[arrow]"``)."""
-        from . import dataframes
-
-        return dataframes.to_arrow(self, extras)
-
-    def to_pandas(
-        self, extras: Extras = "json",
-        dtype_backend: Literal["numpy_nullable", "pyarrow"] = "numpy_nullable",
-    ) -> pandas.DataFrame:
-        """Every matching object as a ``pandas.DataFrame`` with typed, nullable columns
-        (``pip install "kinto-orm[pandas]"``); see :meth:`to_arrow`."""
-        from . import dataframes
-
-        return dataframes.to_pandas(self, extras, dtype_backend)
-
-    def to_polars(self, extras: Extras = "json") -> polars.DataFrame:
-        """Every matching object as a ``polars.DataFrame`` (``pip install
-        "kinto-orm[polars]"``); see :meth:`to_arrow`."""
-        from . import dataframes
-
-        return dataframes.to_polars(self, extras)
-
-    async def ato_arrow(self, extras: Extras = "json") -> pyarrow.Table:
-        """Async :meth:`to_arrow` (pages read with the ``AsyncClient``)."""
-        from . import dataframes
-
-        return await dataframes.ato_arrow(self, extras)
-
-    async def ato_pandas(
-        self, extras: Extras = "json",
-        dtype_backend: Literal["numpy_nullable", "pyarrow"] = "numpy_nullable",
-    ) -> pandas.DataFrame:
-        """Async :meth:`to_pandas`."""
-        from . import dataframes
-
-        return dataframes.pandas_frame(await dataframes.ato_arrow(self, extras), dtype_backend)
-
-    async def ato_polars(self, extras: Extras = "json") -> polars.DataFrame:
-        """Async :meth:`to_polars`."""
-        from . import dataframes
-
-        return dataframes.polars_frame(await dataframes.ato_arrow(self, extras))
 
 
 __all__ = ["InvalidItem", "OnInvalid", "Page", "Query"]
