@@ -19,7 +19,7 @@ Data = dict[str, Any]
 class ClientLike(Protocol):
     """A client as the object mapper sees it: ``Client`` and ``AsyncClient`` are ones.
 
-    It runs operations (generators of requests, see ``_protocol.Op``), streams pages,
+    It runs operations (generators of requests, see ``protocol.Op``), streams pages,
     knows its defaults, and builds the operations the models are written with.
     """
 

@@ -6,7 +6,7 @@
 ...     batch.update_record(data={"id": "x"}, collection="todos")
 >>> batch.results()                            # one body per queued request, in order
 
-The flush is one operation (see ``_protocol.Op``), run by the sync or the async
+The flush is one operation (see ``protocol.Op``), run by the sync or the async
 transport alike. Each queued operation is resumed with its own sub-response, so a model
 saved in the block holds its server state afterwards. Requests Kinto refuses inside a
 batch (a path holding ``/batch``, JSON Patch bodies) keep their place in the queue and

@@ -19,7 +19,8 @@ from .capabilities import require
 from .endpoints import endpoint
 from .errors import KintoException
 from .local_filters import matches, sort_records
-from .models.base import Binding, KintoObject
+from .models.base import KintoObject
+from .models.state import Binding
 from .protocol import Op
 
 if TYPE_CHECKING:

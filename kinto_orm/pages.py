@@ -14,7 +14,8 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from . import protocol as core
 from .endpoints import endpoint
-from .models.base import Binding, KintoObject, share_state
+from .models.base import KintoObject
+from .models.state import Binding, share_state
 from .protocol import Response
 
 T = TypeVar("T", bound=KintoObject)

@@ -3,7 +3,7 @@
 >>> report = client.collection("todos").reconcile(todos, delete_missing=True)
 >>> print(report)             # created / updated / deleted / unchanged / failed
 
-The diff is pure (no I/O) and the whole run is one operation (see ``_protocol.Op``), so
+The diff is pure (no I/O) and the whole run is one operation (see ``protocol.Op``), so
 ``Collection.reconcile`` and ``Collection.areconcile`` share every decision.
 """
 
@@ -20,7 +20,8 @@ from . import protocol as core
 from .batch import Batch
 from .endpoints import check_id, endpoint
 from .errors import KintoBatchException, KintoException
-from .models.base import Binding, KintoObject
+from .models.base import KintoObject
+from .models.state import Binding
 from .protocol import Op, Request
 
 if TYPE_CHECKING:

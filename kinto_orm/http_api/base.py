@@ -3,7 +3,7 @@ with their headers), and the object operations the models are written with.
 
 Each ``_op_<name>`` of this package takes exactly the parameters of kinto-http's
 ``Client.<name>`` and returns a generator that yields requests and returns what
-kinto-http returns (see ``_protocol.Op``). ``Client`` runs them with the sync transport,
+kinto-http returns (see ``protocol.Op``). ``Client`` runs them with the sync transport,
 ``AsyncClient`` with the async one, and a batch queues their requests: the behaviour
 lives here only.
 """

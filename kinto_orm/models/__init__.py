@@ -1,6 +1,6 @@
 """Pydantic models of Kinto objects."""
 
-from .base import Binding, KintoObject
+from .base import KintoObject
 from .extra import (
     Attachment,
     HistoryEntry,
@@ -11,6 +11,7 @@ from .extra import (
 )
 from .permissions import Permissions
 from .resources import Bucket, Collection, Group, Record
+from .state import Binding
 
 __all__ = [
     "Attachment",

@@ -1,11 +1,10 @@
-"""What every Kinto object model shares: id, timestamp, permissions, binding, I/O."""
+"""What every Kinto object model shares: id, timestamp, permissions, binding, mapping
+access, and the operations its I/O methods (``api.py``) run."""
 
 from __future__ import annotations
 
 import functools
-from collections import deque
 from collections.abc import Callable, Mapping
-from itertools import repeat
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,46 +14,18 @@ from ..endpoints import endpoint
 from ..errors import UnboundError
 from ..patch_type import BasicPatch, JSONPatch, PatchType
 from ..protocol import Op, new_record_id
+from .api import ObjectAPI
+from .mapping import MappingAccess
 from .permissions import Permissions
 from .schema import sent_names
+from .state import _LAZY_PERMISSIONS, _STATE, Binding, SharedState, _state_property
 from .validation import assignments_suffice, checked_patch
 
 if TYPE_CHECKING:
     from .._client_like import ClientLike
 
 
-class Binding:
-    """Where an object lives: the client it talks through and its parents' ids."""
-
-    __slots__ = ("bucket", "client", "collection")
-
-    def __init__(
-        self, client: ClientLike | None, bucket: str | None = None, collection: str | None = None
-    ) -> None:
-        self.client = client
-        self.bucket = bucket
-        self.collection = collection
-
-    def __repr__(self) -> str:
-        return f"Binding(bucket={self.bucket!r}, collection={self.collection!r})"
-
-
-class SharedState(dict[str, Any]):
-    """State shared by every object of a page read from the server (their binding):
-    one dict set on each object instead of a Python call per object while Pydantic
-    validates the page. An object writing its state gets its own copy first."""
-
-    __slots__ = ()
-
-
-def share_state(objects: list[Any], **state: Any) -> None:
-    """Give every object of ``objects`` the same read-only ``state``."""
-    shared = SharedState(state)
-    # map() runs the loop in C: this is per-record work on every page read.
-    deque(map(object.__setattr__, objects, repeat("__pydantic_private__"), repeat(shared)), 0)
-
-
-class KintoObject(BaseModel):
+class KintoObject(MappingAccess, ObjectAPI, BaseModel):
     """Base of :class:`Bucket`, :class:`Group`, :class:`Collection` and :class:`Record`.
 
     Data fields are model fields (typed) or extra fields (kept as they come: Kinto is
@@ -137,48 +108,6 @@ class KintoObject(BaseModel):
         if state.get("_changed") is None:
             state["_changed"] = set()
         state["_changed"].add(name)
-
-    # ------------------------------------------------------------------ mapping access
-
-    def __getitem__(self, key: str) -> Any:
-        name = self._field_name(key)
-        if name is not None:
-            return getattr(self, name)
-        extra = self.__pydantic_extra__ or {}
-        if key in extra:
-            return extra[key]
-        raise KeyError(key)
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        setattr(self, self._field_name(key) or key, value)
-
-    def __delitem__(self, key: str) -> None:
-        extra = self.__pydantic_extra__ or {}
-        if key not in extra:
-            raise KeyError(
-                f"{key!r} is not an extra field; typed fields cannot be deleted, set them "
-                "to None instead."
-            )
-        del extra[key]
-        self._mark_changed(key)
-
-    def __contains__(self, key: object) -> bool:
-        if not isinstance(key, str):
-            return False
-        if self._field_name(key) is not None:
-            return True
-        return key in (self.__pydantic_extra__ or {})
-
-    def get(self, key: str, default: Any = None) -> Any:
-        """``record.get("field", default)`` like a dict."""
-        try:
-            return self[key]
-        except KeyError:
-            return default
-
-    def keys(self) -> list[str]:
-        """The data keys (as Kinto names them)."""
-        return list(self.to_data(include_meta=True))
 
     @classmethod
     def _field_name(cls, key: str) -> str | None:
@@ -477,177 +406,8 @@ class KintoObject(BaseModel):
         result: Self = await chosen._arun(make(chosen), placeholder=placeholder, name=name)
         return result
 
-    # ------------------------------------------------------------------ sync API
 
-    def create(
-        self, if_not_exists: bool = False, safe: bool = True, *,
-        server_id: bool = False, client: ClientLike | None = None,
-    ) -> Self:
-        """Create this object on the server (PUT with ``If-None-Match: *``). With
-        ``if_not_exists`` an existing object is fetched into this instance instead of
-        raising ``PreconditionFailed``. With ``server_id=True`` the object is POSTed
-        without its id and takes the one the server's id generator chose."""
-        return self._sync(
-            client, "create", lambda c: self._op_create(c, if_not_exists, safe, server_id)
-        )
-
-    def save(self, safe: bool = True, *, client: ClientLike | None = None) -> Self:
-        """Create or replace this object (PUT). When safe: ``If-Match`` with the known
-        ``last_modified``, else ``If-None-Match: *``; a conflict raises
-        ``PreconditionFailed`` with ``.existing`` = the server's copy."""
-        return self._sync(client, "save", lambda c: self._op_save(c, safe))
-
-    def patch(
-        self, changes: Any = None, safe: bool = True, *, client: ClientLike | None = None
-    ) -> Self:
-        """Send a PATCH: ``changes`` is a dict, ``BasicPatch``, ``MergePatch`` or
-        ``JSONPatch``; with None only the fields changed since loading are sent."""
-        return self._sync(client, "patch", lambda c: self._op_patch(c, changes, safe))
-
-    def delete(
-        self, if_exists: bool = False, safe: bool = True, *, client: ClientLike | None = None
-    ) -> Self:
-        """Delete this object (``If-Match`` when safe and known); ``if_exists`` ignores
-        an already missing object."""
-        return self._sync(client, "delete", lambda c: self._op_delete(c, if_exists, safe))
-
-    def refresh(self, *, client: ClientLike | None = None) -> Self:
-        """Reload data, permissions and ``last_modified`` from the server."""
-        return self._sync(client, "refresh", self._op_refresh, queue=False)
-
-    # ------------------------------------------------------------------ async API
-
-    async def acreate(
-        self, if_not_exists: bool = False, safe: bool = True, *,
-        server_id: bool = False, client: ClientLike | None = None,
-    ) -> Self:
-        """Async :meth:`create`."""
-        return await self._async(
-            client, "acreate", lambda c: self._op_create(c, if_not_exists, safe, server_id)
-        )
-
-    async def asave(self, safe: bool = True, *, client: ClientLike | None = None) -> Self:
-        """Async :meth:`save`."""
-        return await self._async(client, "asave", lambda c: self._op_save(c, safe))
-
-    async def apatch(
-        self, changes: Any = None, safe: bool = True, *, client: ClientLike | None = None
-    ) -> Self:
-        """Async :meth:`patch`."""
-        return await self._async(client, "apatch", lambda c: self._op_patch(c, changes, safe))
-
-    async def adelete(
-        self, if_exists: bool = False, safe: bool = True, *, client: ClientLike | None = None
-    ) -> Self:
-        """Async :meth:`delete`."""
-        return await self._async(
-            client, "adelete", lambda c: self._op_delete(c, if_exists, safe)
-        )
-
-    async def arefresh(self, *, client: ClientLike | None = None) -> Self:
-        """Async :meth:`refresh`."""
-        return await self._async(client, "arefresh", self._op_refresh, queue=False)
-
-    # ------------------------------------------------------------------ permissions
-
-    def grant(self, permission: str, *principals: str, client: ClientLike | None = None) -> Self:
-        """Give ``principals`` the ``permission`` (JSON Patch ``add``: a concurrent
-        change to the permissions is kept). ``todo.grant("read", "account:bob")``"""
-        from ..grants import grant_op
-
-        return self._sync(client, "grant", lambda c: grant_op(c, self, permission, principals))
-
-    def revoke(self, permission: str, *principals: str, client: ClientLike | None = None) -> Self:
-        """Take ``permission`` away from ``principals`` (JSON Patch ``remove``;
-        principals that do not hold it are ignored)."""
-        from ..grants import revoke_op
-
-        return self._sync(client, "revoke", lambda c: revoke_op(c, self, permission, principals))
-
-    async def agrant(
-        self, permission: str, *principals: str, client: ClientLike | None = None
-    ) -> Self:
-        """Async :meth:`grant`."""
-        from ..grants import grant_op
-
-        return await self._async(
-            client, "agrant", lambda c: grant_op(c, self, permission, principals))
-
-    async def arevoke(
-        self, permission: str, *principals: str, client: ClientLike | None = None
-    ) -> Self:
-        """Async :meth:`revoke`."""
-        from ..grants import revoke_op
-
-        return await self._async(
-            client, "arevoke", lambda c: revoke_op(c, self, permission, principals))
-
-
-class _LazyPermissions(property):
-    """``obj.permissions``: the stored :class:`Permissions`, created empty on first use.
-
-    A ``property`` so that Pydantic's ``__setattr__`` hands assignments to it. Read on a
-    class it raises ``AttributeError``, as Pydantic's fields do: otherwise Pydantic would
-    take it for the field's default in subclasses and forget that the field is left out
-    of dumps and repr. It copies as itself and pickles by name."""
-
-    def __init__(self) -> None:
-        super().__init__(self._get, self._set)
-
-    def __get__(self, obj: Any, objtype: type | None = None) -> Any:
-        if obj is None:
-            raise AttributeError("permissions")
-        return super().__get__(obj, objtype)
-
-    @staticmethod
-    def _get(obj: Any) -> Any:
-        value = obj.__dict__.get("permissions")
-        if value is None or value is _LAZY_PERMISSIONS:
-            private = obj.__pydantic_private__
-            loaded = private.get("_loaded_permissions") if private else None
-            value = Permissions.model_validate(loaded) if loaded else Permissions()
-            obj.__dict__["permissions"] = value
-        return value
-
-    def __copy__(self) -> _LazyPermissions:
-        return self
-
-    def __deepcopy__(self, memo: Any) -> _LazyPermissions:
-        return self
-
-    def __reduce__(self) -> str:
-        return "_LAZY_PERMISSIONS"
-
-    @staticmethod
-    def _set(obj: Any, value: Any) -> None:
-        if isinstance(value, dict):
-            value = Permissions.model_validate(value)
-        elif value is None:  # None stands for "as loaded" inside: this means none
-            value = Permissions()
-        obj.__dict__["permissions"] = value
-        if obj.__pydantic_fields_set__ is not None:
-            obj.__pydantic_fields_set__.add("permissions")
-
-
-_LAZY_PERMISSIONS = _LazyPermissions()
 KintoObject.permissions = _LAZY_PERMISSIONS  # type: ignore[assignment]
-
-#: Per-instance state and its defaults (read through the properties below).
-_STATE: dict[str, Any] = {
-    "_binding": None, "_changed": None, "_loaded_permissions": None, "_partial": False,
-    "_unchecked": False,
-}
-
-
-def _state_property(name: str) -> property:
-    default = _STATE[name]
-
-    def get(obj: Any) -> Any:
-        private = obj.__pydantic_private__
-        return default if private is None else private.get(name, default)
-
-    return property(get)
-
 
 for _name in _STATE:
     setattr(KintoObject, _name, _state_property(_name))

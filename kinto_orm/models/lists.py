@@ -9,7 +9,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ..endpoints import endpoint
 from ..pages import Source
 from ..query import Query
-from .base import Binding, KintoObject
+from .base import KintoObject
+from .state import Binding
 
 if TYPE_CHECKING:
     from .._client_like import ClientLike

@@ -13,10 +13,11 @@ from typing_extensions import Self
 from ..endpoints import check_id
 from ..protocol import Op
 from ..reconcile import ReconcileReport, reconcile_op
-from .base import Binding, KintoObject
+from .base import KintoObject
 from .extra import Attachment, HistoryEntry
 from .lists import list_query, sources_query
 from .schema import sent_names, to_kinto_schema
+from .state import Binding
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
