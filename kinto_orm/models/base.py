@@ -12,9 +12,10 @@ from typing_extensions import Self
 
 from ..endpoints import endpoint
 from ..errors import UnboundError
-from ..patch_type import BasicPatch, JSONPatch, PatchType
+from ..patch_type import PatchType
 from ..protocol import Op, new_record_id
 from .api import ObjectAPI
+from .changes import dirty_patch, permission_changes
 from .mapping import MappingAccess
 from .permissions import Permissions
 from .schema import sent_names
@@ -227,32 +228,11 @@ class KintoObject(MappingAccess, ObjectAPI, BaseModel):
         return out
 
     def _permission_changes(self) -> dict[str, list[str]]:
-        before = self._loaded_permissions or {}
-        now = self._permissions_dict()
-        return {
-            key: now.get(key, [])
-            for key in set(before) | set(now)
-            if before.get(key, []) != now.get(key, [])
-        }
+        return permission_changes(self._loaded_permissions or {}, self._permissions_dict())
 
     def _dirty_patch(self) -> PatchType | None:
         """A patch with only what changed, or None when nothing did."""
-        data = self.changes()
-        perms = self._permission_changes()
-        removed = [key for key in data if key not in self.to_data()]
-        if removed:
-            ops: list[dict[str, Any]] = [
-                {"op": "remove", "path": f"/data/{_pointer(k)}"}
-                if k in removed
-                else {"op": "add", "path": f"/data/{_pointer(k)}", "value": v}
-                for k, v in data.items()
-            ]
-            for perm, principals in perms.items():
-                ops.append({"op": "replace", "path": f"/permissions/{perm}", "value": principals})
-            return JSONPatch(ops)
-        if not data and not perms:
-            return None
-        return BasicPatch(data=data or None, permissions=perms or None)
+        return dirty_patch(self.changes(), self._permission_changes(), self.to_data())
 
     # ------------------------------------------------------------------ place
 
@@ -411,11 +391,6 @@ KintoObject.permissions = _LAZY_PERMISSIONS  # type: ignore[assignment]
 
 for _name in _STATE:
     setattr(KintoObject, _name, _state_property(_name))
-
-
-def _pointer(key: str) -> str:
-    """Escape a key for a JSON pointer (RFC 6901)."""
-    return key.replace("~", "~0").replace("/", "~1")
 
 
 @functools.lru_cache(maxsize=512)
