@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from .. import _files
 from .. import protocol as core
+from ..capabilities import MissingCapability
 from .awaitables import EndpointPath, PageStream
 from .base import OperationsBase
 
@@ -59,7 +60,8 @@ class SyncStreams(_Streams):
         """Stream ``record``'s attachment to ``filepath`` (a file, a folder, or the file
         name in the current folder), check its sha256 and size, return the path. A file
         that already matches is not downloaded again unless ``overwrite``."""
-        plan = _files.DownloadPlan(self._run(self._op_server_info()), record, filepath, overwrite)
+        plan = _download_plan(self._run(self._op_server_info()), record, filepath, overwrite,
+                              self.server_url)
         if plan.up_to_date:
             return str(plan.target)
         try:
@@ -114,7 +116,7 @@ class AsyncStreams(_Streams):
     ) -> str:
         """Async :meth:`Client.download_attachment`."""
         info = await self._arun(self._op_server_info())
-        plan = _files.DownloadPlan(info, record, filepath, overwrite)
+        plan = _download_plan(info, record, filepath, overwrite, self.server_url)
         if plan.up_to_date:
             return str(plan.target)
         try:
@@ -123,6 +125,20 @@ class AsyncStreams(_Streams):
             plan.abandon()
             raise
         return plan.finish(size, sha256, save_metadata)
+
+
+def _download_plan(
+    info: dict[str, Any], record: dict[str, Any], filepath: str | os.PathLike[str] | None,
+    overwrite: bool, server_url: str,
+) -> _files.DownloadPlan:
+    """The download's plan; :class:`MissingCapability` when the server has no attachments
+    plugin to serve a relative ``location`` (a record without attachment stays a
+    ``ValueError``, as in kinto-http)."""
+    location = str(_files.attachment_of(record)["location"])
+    absolute = location.startswith(("http://", "https://"))
+    if not absolute and "attachments" not in (info.get("capabilities") or {}):
+        raise MissingCapability.of("attachments", "download_attachment()", server_url)
+    return _files.DownloadPlan(info, record, filepath, overwrite)
 
 
 __all__ = ["AsyncStreams", "SyncStreams"]

@@ -57,6 +57,8 @@ CALLS: dict[str, tuple[str, Callable[[Client], Any]]] = {
                       lambda c: c.collection(c.collection_name).record("r2")
                       .attach(io.BytesIO(b"x"), mimetype="text/plain")),
     "remove_attachment": ("attachments", lambda c: c.remove_attachment(id="r1")),
+    "download_attachment": ("attachments", lambda c: c.download_attachment(
+        {"id": "r1", "attachment": {"location": "b/c/f.txt", "filename": "f.txt"}})),
     "request_review": ("signer", lambda c: c.request_review("please")),
     "approve_changes": ("signer", lambda c: c.approve_changes()),
     "records.at()": ("history", lambda c: c.records().at(1).all()),
@@ -113,6 +115,9 @@ def test_async_client_checks_too(bare_server: KintoServer) -> None:
             with pytest.raises(MissingCapability):
                 record = Record(id="r1").bind(client, collection="c")
                 await record.aattach(io.BytesIO(b"x"), mimetype="text/plain")
+            with pytest.raises(MissingCapability, match=r"download_attachment\(\)"):
+                await client.download_attachment(
+                    {"id": "r1", "attachment": {"location": "b/c/f.txt", "filename": "f"}})
 
     asyncio.run(run())
 
