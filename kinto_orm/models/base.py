@@ -19,7 +19,7 @@ from .changes import dirty_patch, permission_changes
 from .mapping import MappingAccess
 from .permissions import Permissions
 from .schema import sent_names
-from .state import _LAZY_PERMISSIONS, _STATE, Binding, SharedState, _state_property
+from .state import _LAZY_PERMISSIONS, _STATE, Binding, SharedState, _state_property, own_fields_set
 from .validation import assignments_suffice, checked_patch
 
 if TYPE_CHECKING:
@@ -92,9 +92,15 @@ class KintoObject(MappingAccess, ObjectAPI, BaseModel):
             if name == "permissions":  # Pydantic does not see the property (see below)
                 _LAZY_PERMISSIONS._set(self, value)
                 return
+            own_fields_set(self)  # Pydantic adds ``name`` to it: not to the page's shared one
             super().__setattr__(name, value)
             if not name.startswith("_") and name not in ("permissions", "last_modified"):
                 self._mark_changed(name)
+
+    @property
+    def model_fields_set(self) -> set[str]:
+        """Pydantic's ``model_fields_set``, this object's own (see ``SharedFieldsSet``)."""
+        return own_fields_set(self)
 
     def _state(self) -> dict[str, Any]:
         """This object's own state, to write into (a page's shared state is copied)."""

@@ -4,6 +4,8 @@ sync transport still reads proxy settings from the environment."""
 
 from __future__ import annotations
 
+import copy
+import pickle
 from typing import Any
 
 import pytest
@@ -108,3 +110,92 @@ def test_a_response_hook_reading_the_body_leaves_it_to_the_client(
     client.session.session.hooks["response"].append(lambda r, *a, **k: seen.append(r.content))
     assert client.records(Note, collection=cid).get("h").title == "hooked"
     assert b"hooked" in seen[-1]
+
+
+# ---------------------------------------------------------------- the page's shared fields set
+
+
+@pytest.fixture
+def mixed(client: Client, raw: Raw, bid: str, cid: str) -> list[Note]:
+    """One page whose records came with different keys (no ``n``, an extra ``colour``)."""
+    seed(raw, bid, cid, [
+        {"id": "m0", "title": "no n"},
+        {"id": "m1", "title": "no n either"},
+        {"id": "m2", "title": "full", "n": 2},
+        {"id": "m3", "title": "extra", "n": 3, "colour": "red"},
+        {"id": "m4", "title": "no n again"},
+    ])
+    return client.records(Note, collection=cid).sort("id").all()
+
+
+def _unset_excluded(objects: list[Note]) -> list[list[str]]:
+    return [sorted(o.model_dump(exclude_unset=True)) for o in objects]
+
+
+SHORT = ["id", "last_modified", "title"]
+FULL = ["id", "last_modified", "n", "title"]
+
+
+def test_each_object_of_a_page_keeps_the_keys_it_came_with(mixed: list[Note]) -> None:
+    assert _unset_excluded(mixed) == [SHORT, SHORT, FULL, sorted([*FULL, "colour"]), SHORT]
+    assert [sorted(o.model_fields_set) for o in mixed] == _unset_excluded(mixed)
+
+
+def test_setting_fields_on_one_object_of_a_page_leaves_the_others_as_read(
+    mixed: list[Note],
+) -> None:
+    m0, m1, m2, _, m4 = mixed
+    m4.permissions = {"read": ["system.Everyone"]}  # type: ignore[assignment]
+    m0.n = 1  # Pydantic adds the name to the object's fields set
+    m1.colour = "blue"  # an extra field: the same
+    m2["size"] = 3  # dict-style
+    assert _unset_excluded(mixed) == [
+        FULL, sorted([*SHORT, "colour"]), sorted([*FULL, "size"]), sorted([*FULL, "colour"]),
+        SHORT,
+    ]
+    assert [sorted(o.model_fields_set) for o in mixed] == [
+        FULL, sorted([*SHORT, "colour"]), sorted([*FULL, "size"]), sorted([*FULL, "colour"]),
+        sorted([*SHORT, "permissions"]),
+    ]
+
+
+def test_the_fields_set_a_user_changes_is_that_objects_own(notes: list[Note]) -> None:
+    first = notes[0]
+    first.model_fields_set.discard("n")
+    assert "n" not in first.model_dump(exclude_unset=True)
+    assert all(o.model_dump(exclude_unset=True)["n"] == i for i, o in enumerate(notes) if i)
+
+
+def test_copies_of_a_page_object_are_independent(notes: list[Note]) -> None:
+    first, second, _ = notes
+    updated = first.model_copy(update={"title": "copy"})
+    assert updated.title == "copy" and first.title == "note 0"
+    shallow = first.model_copy()
+    shallow.kind = "draft"  # an extra field, on the copy only
+    assert "kind" in shallow.model_fields_set
+    assert "kind" not in first.model_fields_set and "kind" not in second.model_fields_set
+    copies = copy.deepcopy(_unbound(notes))
+    assert copies == notes
+    copies[0].size = 1
+    assert all("size" not in o.model_fields_set for o in [*copies[1:], *notes])
+
+
+def _unbound(objects: list[Note]) -> list[Note]:
+    # Bound objects hold their client, which neither pickles nor deep-copies.
+    for obj in objects:
+        obj._binding = None
+    return objects
+
+
+def test_objects_of_a_page_unpickled_together_stay_independent(
+    client: Client, raw: Raw, bid: str, cid: str, notes: list[Note]
+) -> None:
+    loaded: list[Note] = pickle.loads(pickle.dumps(_unbound(notes)))
+    assert loaded == notes
+    loaded[0].size = 1
+    loaded[1].n = 10
+    assert "size" in loaded[0].model_fields_set
+    assert "size" not in loaded[1].model_fields_set and "size" not in loaded[2].model_fields_set
+    assert loaded[2].model_dump(exclude_unset=True) == notes[2].model_dump(exclude_unset=True)
+    loaded[1].bind(client, collection=cid).patch()
+    assert raw.data(rec_path(bid, cid, "n1"))["n"] == 10
