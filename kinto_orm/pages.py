@@ -126,16 +126,19 @@ def parse_page(
     bytes, or item by item when that fails (see :func:`_parse_slowly`)."""
     if response.content == b"{}":  # dry mode answers {}: an empty page
         return Page([], None, None)
+    state: dict[str, Any] = {"_binding": source.binding}
+    if partial:
+        state["_partial"] = True
     try:
-        # The whole page in one call, from bytes to models, in pydantic-core.
+        # The whole page in one call, from bytes to models, in pydantic-core; the state
+        # shared before the collector runs again: the fields sets it replaces are gone
+        # by then, and the collector's pass over the page has fewer objects to walk.
         with _collector_paused():
             items: list[Any] = _list_adapter(source.model).validate_json(response.content).data
+            share_state(items, **state)
     except ValidationError:
         items = _parse_slowly(source, response, partial, on_invalid, invalid)
-    if partial:
-        share_state(items, _binding=source.binding, _partial=True)
-    else:
-        share_state(items, _binding=source.binding)
+        share_state(items, **state)
     return Page(
         items,
         core.etag_value(response.headers),
