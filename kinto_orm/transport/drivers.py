@@ -6,7 +6,6 @@ come from ``protocol``; the delivery loop from ``settings``."""
 from __future__ import annotations
 
 import asyncio
-import functools
 import hashlib
 import http.cookiejar
 import os
@@ -20,9 +19,10 @@ import requests
 import urllib3
 
 from .. import protocol as core
-from .._timeouts import Timeout
-from ..auth import to_httpx_auth, to_requests_auth
+from ..auth import parse_auth, to_httpx_auth, to_requests_auth
 from ..errors import KintoException
+from .direct import DirectRoute, new_session
+from .direct import httpx_timeout as _httpx_timeout
 from .settings import TransportSettings, logger
 
 #: Every environment variable requests and urllib read for an http(s) URL's proxies and
@@ -163,14 +163,6 @@ def _read_body(raw: requests.Response) -> bytes:
         raise requests.exceptions.SSLError(exc) from exc
 
 
-@functools.lru_cache(maxsize=64)
-def _httpx_timeout(timeout: Timeout) -> httpx.Timeout:
-    if isinstance(timeout, tuple):
-        connect, read = timeout
-        return httpx.Timeout(read, connect=connect)
-    return httpx.Timeout(timeout)
-
-
 class _CookieJar(http.cookiejar.CookieJar):
     """A cookie jar that does not parse the answers that set no cookie (httpx hands it
     every response; parsing one costs a tenth of a request's client CPU)."""
@@ -192,11 +184,14 @@ class AsyncTransport(TransportSettings):
     ) -> None:
         super().__init__(server_url, **kwargs)
         self._httpx_auth = to_httpx_auth(self.auth)
-        self.session = session or httpx.AsyncClient(
-            timeout=_httpx_timeout(self.timeout),
-            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
-            cookies=_CookieJar(),
-        )
+        #: The short route past ``AsyncClient.request()``, for the client made here only.
+        self._direct: DirectRoute | None = None
+        if session is None:
+            session, context = new_session(_httpx_timeout(self.timeout), _CookieJar())
+            self._direct = DirectRoute(
+                self.server_url, parse_auth(self.auth), session, context, self.headers
+            )
+        self.session = session
 
     async def send(self, request: core.Request) -> core.Response:
         """Send ``request``, retrying as the policy allows; raise on an error status."""
@@ -221,6 +216,12 @@ class AsyncTransport(TransportSettings):
     async def _send_once(self, request: core.Request) -> core.Response:
         url = self.url(request)
         logger.debug("%s %s params=%s", request.method, url, request.params)
+        timeout = self.current_timeout
+        direct = self._direct
+        if direct is not None:
+            prepared = direct.prepare(self.session, request, url, timeout)
+            if prepared is not None:
+                return await direct.send(prepared, request)
         raw = await self.session.request(
             request.method,
             url,
@@ -230,7 +231,7 @@ class AsyncTransport(TransportSettings):
             files=request.files,
             headers={**self.headers, **request.all_headers()},
             auth=self._httpx_auth if self._httpx_auth is not None else httpx.USE_CLIENT_DEFAULT,
-            timeout=_httpx_timeout(self.current_timeout),
+            timeout=_httpx_timeout(timeout),
             follow_redirects=False,
         )
         return core.Response(
@@ -259,3 +260,5 @@ class AsyncTransport(TransportSettings):
 
     async def close(self) -> None:
         await self.session.aclose()
+        if self._direct is not None:
+            await self._direct.aclose()
