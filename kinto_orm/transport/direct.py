@@ -35,6 +35,7 @@ import httpx
 from .. import protocol as core
 from .._timeouts import Timeout
 from ..auth import BearerTokenAuth
+from .streams import AsyncioBackend
 
 #: Characters httpx sends as they are in a path and a query (RFC 3986 unreserved and
 #: sub-delimiters, ``:@/?``, ``%XX`` escapes): a target made only of these goes out
@@ -101,7 +102,7 @@ class DirectRoute:
         self.pool = httpcore.AsyncConnectionPool(
             ssl_context=context, max_connections=_LIMITS.max_connections,
             max_keepalive_connections=_LIMITS.max_keepalive_connections,
-            keepalive_expiry=_LIMITS.keepalive_expiry,
+            keepalive_expiry=_LIMITS.keepalive_expiry, network_backend=AsyncioBackend(),
         )
         self._defaults_key: list[tuple[bytes, bytes]] | None = None
         self._defaults: dict[str, tuple[str, str]] = {}
