@@ -97,6 +97,7 @@ class DirectRoute:
             and not urllib.request.getproxies() and _is_plain(server_url)
         url = httpx.URL(server_url)
         self.origin = server_url[: server_url.index("/", len(url.scheme) + 3)]
+        self.root = self.origin + "/"  # not a prefix of http://kinto.test.example/
         self.scheme, self.host, self.port = url.raw_scheme, url.raw_host, url.port
         self.netloc = url.netloc
         self.pool = httpcore.AsyncConnectionPool(
@@ -115,7 +116,7 @@ class DirectRoute:
         own = self.session
         if (
             session is not own or not self.usable or request.files or own.is_closed
-            or not url.startswith(self.origin) or own.auth is not None or own.params
+            or not url.startswith(self.root) or own.auth is not None or own.params
         ):
             return None
         hooks = own.event_hooks
@@ -194,7 +195,7 @@ class DirectRoute:
     ) -> bytes:
         """A compressed body is decoded by httpx's decoders; cookies go into the client's
         jar (later requests then take the long way, which sends them back)."""
-        request = httpx.Request(prepared.method, bytes(prepared.url).decode("ascii"))
+        request = _httpx_request(prepared)
         response = httpx.Response(status, headers=raw, content=content, request=request)
         self.session.cookies.extract_cookies(response)
         return response.content
@@ -237,6 +238,10 @@ def _as_httpx_error(exc: Exception, prepared: httpcore.Request) -> httpx.Transpo
             break
     else:
         mapped = httpx.TransportError
-    request = httpx.Request(prepared.method, bytes(prepared.url).decode("ascii"))
+    request = _httpx_request(prepared)
     return mapped(str(exc), request=request)
 
+
+def _httpx_request(prepared: httpcore.Request) -> httpx.Request:
+    """``prepared`` as an ``httpx.Request`` (for the errors and the cookie jar)."""
+    return httpx.Request(prepared.method.decode("ascii"), bytes(prepared.url).decode("ascii"))

@@ -1,0 +1,366 @@
+"""The async transport's short route (``transport/direct.py`` on ``transport/streams.py``):
+the httpx client an ``AsyncClient`` makes for itself is passed by, requests go straight to
+an httpcore pool on asyncio's own connections.
+
+What must hold: it is taken for the client's own session only, and only while nothing
+httpx would add to a request is set (hooks, cookies, another auth, a proxy); what goes
+over the wire is what httpx sends; credentials, timeouts, events, errors, compressed
+bodies, cookies, TLS, large bodies and keep-alive all still work. Against the real Kinto
+server, plus a loopback server that records the bytes it received (headers, cookies,
+gzip and TLS are things Kinto does not exercise); ``httpx.AsyncClient.send`` is watched,
+never replaced, to tell which way a request went.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import gzip
+import json
+import ssl
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+import pytest
+
+from kinto_orm import AsyncClient, Client, KintoException
+from kinto_orm.errors import NetworkError
+from kinto_orm.session import AsyncSession
+
+from .conftest import Note, Raw, rec_path, seed
+
+
+@pytest.fixture
+def long_way(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The URLs sent through ``httpx.AsyncClient.send`` (the long way)."""
+    sent: list[str] = []
+    original = httpx.AsyncClient.send
+
+    async def send(self: httpx.AsyncClient, request: httpx.Request, **kwargs: Any) -> Any:
+        sent.append(str(request.url))
+        return await original(self, request, **kwargs)
+
+    monkeypatch.setattr(httpx.AsyncClient, "send", send)
+    return sent
+
+
+def arun(url: str, body: Callable[[AsyncClient], Awaitable[Any]], **settings: Any) -> Any:
+    async def main() -> Any:
+        async with AsyncClient(url, **settings) as aclient:
+            return await body(aclient)
+
+    return asyncio.run(main())
+
+
+# ---------------------------------------------------------------------------- on Kinto
+
+
+def test_the_default_client_takes_the_short_route(
+    kinto_server: Any, client: Client, raw: Raw, bid: str, cid: str, long_way: list[str]
+) -> None:
+    seed(raw, bid, cid, [{"id": f"n{i:02d}", "title": f"note {i}", "n": i} for i in range(25)])
+    events: list[str] = []
+
+    async def body(aclient: AsyncClient) -> Any:
+        aclient.on("request", lambda e: events.append(f"request {e.request.method}"))
+        aclient.on("response", lambda e: events.append(f"response {e.response.status}"))
+        notes = await aclient.records(Note, collection=cid).sort("n").aall()  # 3 pages
+        first = notes[0]
+        first.title = "changed"
+        await first.asave()
+        await Note(id="new", title="new", n=99).bind(aclient, collection=cid).acreate()
+        await aclient.delete_record(id="n01", collection=cid)
+        return [n.n for n in notes]
+
+    ns = arun(kinto_server.url, body, auth=client.session.auth, bucket=bid)
+    assert ns == list(range(25))
+    assert raw.data(rec_path(bid, cid, "n00"))["title"] == "changed"
+    assert raw.data(rec_path(bid, cid, "new"))["n"] == 99
+    assert raw.status(rec_path(bid, cid, "n01")) == 404
+    assert long_way == []
+    assert events[:6] == ["request GET", "response 200"] * 3
+    assert events.count("request GET") == 3 and len(events) == 12
+
+
+@pytest.mark.parametrize("form", ["tuple", "string", "basic-token", "httpx.BasicAuth"])
+def test_every_kind_of_credentials_reaches_kinto(
+    kinto_server: Any, client: Client, raw: Raw, form: str, long_way: list[str]
+) -> None:
+    user, password = client.session.auth
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    auth = {
+        "tuple": (user, password), "string": f"{user}:{password}",
+        "basic-token": f"Basic {token}", "httpx.BasicAuth": httpx.BasicAuth(user, password),
+    }[form]
+
+    async def body(aclient: AsyncClient) -> Any:
+        return (await aclient.server_info())["user"]["id"]
+
+    assert arun(kinto_server.url, body, auth=auth) == raw.user_id()
+    # A custom httpx.Auth runs its own flow: the long way, by httpx.
+    assert len(long_way) == (1 if form == "httpx.BasicAuth" else 0)
+
+
+def test_a_session_the_user_gave_is_used_as_given(
+    kinto_server: Any, client: Client, long_way: list[str]
+) -> None:
+    hooked: list[str] = []
+
+    async def hook(request: httpx.Request) -> None:
+        hooked.append(request.method)
+
+    async def main() -> Any:
+        own = httpx.AsyncClient(event_hooks={"request": [hook]})
+        session = AsyncSession(kinto_server.url, auth=client.session.auth, session=own)
+        async with AsyncClient(session=session) as aclient:
+            info = await aclient.server_info()
+        assert own.is_closed
+        return info
+
+    assert asyncio.run(main())["user"]["id"]
+    assert hooked == ["GET"] and len(long_way) == 1
+
+
+def test_hooks_and_proxies_send_the_long_way(
+    kinto_server: Any, client: Client, long_way: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[str] = []
+
+    async def hook(request: httpx.Request) -> None:
+        seen.append(request.method)
+
+    async def body(aclient: AsyncClient) -> None:
+        await aclient.session.request("get", "/")
+        aclient.session.session.event_hooks["request"].append(hook)
+        await aclient.session.request("get", "/")
+        aclient.session.session.event_hooks["request"].clear()
+        await aclient.session.request("get", "/")
+
+    arun(kinto_server.url, body, auth=client.session.auth)
+    assert seen == ["GET"] and len(long_way) == 1
+
+    for name in ("no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")  # nothing listens there
+    with pytest.raises(NetworkError):
+        arun(kinto_server.url, lambda aclient: aclient.server_info())
+    assert len(long_way) == 2
+
+
+# ---------------------------------------------------------------------------- the wire
+
+
+class _Recorder(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.seen: list[tuple[str, str, list[tuple[str, str]], bytes]] = []
+        self.connections = 0
+        self.answer: dict[str, Any] = {}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive
+    server: _Recorder
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.connections += 1
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _handle(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        self.server.seen.append((self.command, self.path, list(self.headers.items()), body))
+        answer = self.server.answer
+        content = answer.get("body", b'{"data": {"id": "x"}}')
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        if answer.get("gzip"):
+            content = gzip.compress(content)
+            self.send_header("Content-Encoding", "gzip")
+        if answer.get("cookie"):
+            self.send_header("Set-Cookie", answer["cookie"])
+        self.send_header("Content-Length", str(len(content)))
+        self.end_headers()
+        self.wfile.write(content)
+        if answer.get("close"):  # hang up after answering, without saying so
+            self.close_connection = True
+
+    do_GET = do_PUT = do_POST = do_PATCH = do_DELETE = _handle
+
+
+def _serve(server: _Recorder) -> Iterator[_Recorder]:
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def recorder() -> Iterator[_Recorder]:
+    yield from _serve(_Recorder())
+
+
+def _url(server: _Recorder, scheme: str = "http", host: str = "127.0.0.1") -> str:
+    return f"{scheme}://{host}:{server.server_address[1]}/v1"
+
+
+async def _exchange(aclient: AsyncClient) -> None:
+    """One request of each shape the library sends."""
+    await aclient.session.request("get", "/buckets/b", params={"_limit": "2", "q": "a b/é"})
+    await aclient.session.request("put", "/buckets/b", data={"title": "é"},
+                                  headers={"If-Match": '"12"'})
+    await aclient.session.request("post", "/buckets/b/collections")
+    await aclient.session.request("delete", "/buckets/b/collections/c")
+
+
+def test_the_short_route_sends_what_httpx_sends(
+    recorder: _Recorder, long_way: list[str]
+) -> None:
+    settings = {"auth": ("alice", "s3cr3t"), "headers": {"X-Team": "blue"}}
+    arun(_url(recorder), _exchange, **settings)
+    short, recorder.seen = recorder.seen, []
+
+    async def through_httpx(aclient: AsyncClient) -> None:
+        aclient.session.session.event_hooks["response"].append(_nothing)
+        await _exchange(aclient)
+
+    arun(_url(recorder), through_httpx, **settings)
+    assert len(long_way) == 4 and len(short) == 4
+    for (method, path, headers, body), expected in zip(short, recorder.seen):
+        assert (method, path, body) == expected[:2] + expected[3:]
+        assert sorted(headers) == sorted(expected[2]), method
+    assert dict(short[1][2])["Authorization"] == "Basic YWxpY2U6czNjcjN0"
+
+
+async def _nothing(response: httpx.Response) -> None:
+    pass
+
+
+def test_gzip_bodies_are_decoded_and_cookies_sent_back(
+    recorder: _Recorder, long_way: list[str]
+) -> None:
+    recorder.answer = {"gzip": True, "cookie": "lb=node-2; Path=/", "body": b'{"a": "\xc3\xa9"}'}
+
+    async def body(aclient: AsyncClient) -> Any:
+        first = await aclient.session.request("get", "/one")
+        recorder.answer = {}
+        second = await aclient.session.request("get", "/two")
+        return first, second
+
+    (first, headers), (second, _) = arun(_url(recorder), body)
+    assert first == {"a": "é"} and headers["content-encoding"] == "gzip"
+    assert second == {"data": {"id": "x"}}
+    assert "Cookie" not in dict(recorder.seen[0][2])
+    assert dict(recorder.seen[1][2])["Cookie"] == "lb=node-2"
+    assert len(long_way) == 1  # with a cookie in the jar, httpx sends it
+
+
+def test_connections_are_reused_and_a_hang_up_is_noticed(
+    recorder: _Recorder, long_way: list[str]
+) -> None:
+    async def body(aclient: AsyncClient) -> None:
+        for _ in range(20):
+            await aclient.session.request("get", "/keep")
+        await asyncio.gather(*(aclient.session.request("get", "/many") for _ in range(8)))
+        recorder.answer = {"close": True}
+        await aclient.session.request("get", "/then-hang-up")
+        await asyncio.sleep(0.2)  # the loop sees the server close the idle connection
+        recorder.answer = {}
+        await aclient.session.request("get", "/after")
+
+    arun(_url(recorder), body)
+    assert [path for _, path, _, _ in recorder.seen][-2:] == ["/v1/then-hang-up", "/v1/after"]
+    assert recorder.connections <= 9 and long_way == []
+
+
+def test_large_bodies_both_ways(recorder: _Recorder) -> None:
+    big = {"data": [{"id": f"r{i}", "text": "x" * 1000} for i in range(1500)]}  # 1.5 MB
+    recorder.answer = {"body": json.dumps(big).encode()}
+
+    async def body(aclient: AsyncClient) -> Any:
+        await aclient.session.request("put", "/big", data=big["data"])
+        answer, _ = await aclient.session.request("get", "/big")
+        return answer
+
+    assert arun(_url(recorder), body) == big
+    assert json.loads(recorder.seen[0][3])["data"] == big["data"]
+
+
+def test_a_silent_server_times_out_on_the_short_route(long_way: list[str]) -> None:
+    import socket
+
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(4)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/v1"
+
+        async def body(aclient: AsyncClient) -> Any:
+            started = time.monotonic()
+            with pytest.raises(NetworkError) as info, aclient.timeout((5, 0.3)):
+                await aclient.server_info()
+            return info.value, time.monotonic() - started
+
+        error, elapsed = arun(url, body, timeout=None)
+    assert isinstance(error.__cause__, httpx.ReadTimeout) and elapsed < 5
+    assert long_way == []
+
+
+def test_nothing_listening_is_a_network_error(long_way: list[str]) -> None:
+    with pytest.raises(KintoException) as info:
+        arun("http://127.0.0.1:9/v1", lambda aclient: aclient.server_info())
+    assert isinstance(info.value, NetworkError)
+    assert isinstance(info.value.__cause__, httpx.ConnectError) and long_way == []
+
+
+# ---------------------------------------------------------------------------- TLS
+
+
+@pytest.fixture
+def tls_recorder(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[_Recorder]:
+    """The recorder behind TLS, with a certificate for ``localhost`` from a throwaway CA
+    that ``SSL_CERT_FILE`` makes trusted (httpx reads it when the client is made)."""
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    cert = ca.issue_cert("localhost")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert.configure_cert(context)
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
+    server = _Recorder()
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    yield from _serve(server)
+
+
+def test_tls_on_the_short_route(tls_recorder: _Recorder, long_way: list[str]) -> None:
+    big = json.dumps({"data": "y" * 1_000_000}).encode()
+    tls_recorder.answer = {"body": big}
+
+    async def body(aclient: AsyncClient) -> Any:
+        answers = [await aclient.session.request("get", f"/r{i}") for i in range(3)]
+        return [a for a, _ in answers]
+
+    answers = arun(_url(tls_recorder, "https", "localhost"), body, auth=("alice", "pw"))
+    assert answers == [json.loads(big)] * 3
+    assert tls_recorder.connections == 1 and long_way == []
+    assert dict(tls_recorder.seen[0][2])["Host"] == f"localhost:{tls_recorder.server_address[1]}"
+
+
+def test_an_untrusted_certificate_is_refused(tls_recorder: _Recorder,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SSL_CERT_FILE")
+    with pytest.raises(NetworkError) as info:
+        arun(_url(tls_recorder, "https", "localhost"), lambda aclient: aclient.server_info())
+    assert isinstance(info.value.__cause__, httpx.ConnectError)
+    assert "CERTIFICATE_VERIFY_FAILED" in str(info.value)
