@@ -86,33 +86,34 @@ class DirectRoute:
     """Sends the requests it can on its own httpcore pool; :meth:`prepare` says which."""
 
     def __init__(
-        self, server_url: str, auth: Any, session: httpx.AsyncClient,
-        context: ssl.SSLContext, headers: dict[str, str],
+        self, server_url: str, auth: Any, session: httpx.AsyncClient, context: ssl.SSLContext
     ) -> None:
         self.session = session
-        self.headers = headers
         self.bearer = auth if isinstance(auth, BearerTokenAuth) else None
         self.basic = basic_header(*auth) if isinstance(auth, tuple) else None
         self.usable = (auth is None or self.bearer is not None or self.basic is not None) \
             and not urllib.request.getproxies() and _is_plain(server_url)
-        url = httpx.URL(server_url)
-        self.origin = server_url[: server_url.index("/", len(url.scheme) + 3)]
+        end = server_url.find("/", server_url.find("//") + 2)
+        self.origin = server_url if end < 0 else server_url[:end]
         self.root = self.origin + "/"  # not a prefix of http://kinto.test.example/
-        self.scheme, self.host, self.port = url.raw_scheme, url.raw_host, url.port
-        self.netloc = url.netloc
+        url = httpx.URL(self.root) if self.usable else None
+        self.scheme, self.host = (url.raw_scheme, url.raw_host) if url else (b"", b"")
+        self.port, self.netloc = (url.port, url.netloc) if url else (None, b"")
         self.pool = httpcore.AsyncConnectionPool(
             ssl_context=context, max_connections=_LIMITS.max_connections,
             max_keepalive_connections=_LIMITS.max_keepalive_connections,
             keepalive_expiry=_LIMITS.keepalive_expiry, network_backend=AsyncioBackend(),
         )
-        self._defaults_key: list[tuple[bytes, bytes]] | None = None
+        self._defaults_key: tuple[Any, ...] = ()
         self._defaults: dict[str, tuple[str, str]] = {}
 
     def prepare(
-        self, session: Any, request: core.Request, url: str, timeout: Timeout
+        self, session: Any, request: core.Request, url: str, timeout: Timeout,
+        headers: dict[str, str],
     ) -> httpcore.Request | None:
-        """The httpcore request for ``request`` (sent to ``url`` within ``timeout``), or
-        None when it must go through ``session.request()`` (see the module's docstring)."""
+        """The httpcore request for ``request`` (sent to ``url`` within ``timeout``, with
+        the transport's ``headers``), or None when it must go through
+        ``session.request()`` (see the module's docstring)."""
         own = self.session
         if (
             session is not own or not self.usable or request.files or own.is_closed
@@ -134,23 +135,24 @@ class DirectRoute:
             request.method.encode("ascii"),
             httpcore.URL(scheme=self.scheme, host=self.host, port=self.port,
                          target=target.encode("ascii")),
-            headers=self._headers(own, request, body),
+            headers=self._headers(own.headers.raw, headers, request, body),
             content=body,
             extensions={"timeout": timeout_extension(timeout)},
         )
 
     def _headers(
-        self, session: httpx.AsyncClient, request: core.Request, body: bytes | None
+        self, raw: list[tuple[bytes, bytes]], transport: dict[str, str],
+        request: core.Request, body: bytes | None,
     ) -> list[tuple[bytes, bytes]]:
-        """What httpx would send: the client's default headers, the transport's, the
-        request's own, ``Host``, the credentials and the body's length."""
-        raw = session.headers.raw
-        if raw != self._defaults_key:  # the user changed the client's headers
+        """What httpx would send: the client's default headers (``raw``), the
+        ``transport``'s, the request's own, ``Host``, the credentials, the body's length."""
+        key = (raw, *transport.items())
+        if key != self._defaults_key:  # first request, or someone changed the defaults
             defaults = {k.decode("latin-1").lower(): (k.decode("latin-1"), v.decode("latin-1"))
                         for k, v in raw}
-            defaults.update((k.lower(), (k, v)) for k, v in self.headers.items())
+            defaults.update((k.lower(), (k, v)) for k, v in transport.items())
             defaults.pop("host", None)
-            self._defaults, self._defaults_key = defaults, raw
+            self._defaults, self._defaults_key = defaults, key
         merged = self._defaults
         own = request.all_headers()
         if own:
@@ -207,7 +209,11 @@ class DirectRoute:
 def _is_plain(server_url: str) -> bool:
     """Whether httpx sends ``server_url`` as it is written (no escaping, no rewritten
     host or port): then the short route's URLs are the long way's."""
-    return str(httpx.URL(server_url)) == server_url and "/." not in server_url \
+    try:
+        same = str(httpx.URL(server_url)) in (server_url, server_url + "/")
+    except httpx.InvalidURL:
+        return False
+    return same and "/." not in server_url \
         and _PLAIN_TARGET.fullmatch(server_url.split("//", 1)[-1]) is not None
 
 

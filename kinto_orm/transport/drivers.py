@@ -188,9 +188,7 @@ class AsyncTransport(TransportSettings):
         self._direct: DirectRoute | None = None
         if session is None:
             session, context = new_session(_httpx_timeout(self.timeout), _CookieJar())
-            self._direct = DirectRoute(
-                self.server_url, parse_auth(self.auth), session, context, self.headers
-            )
+            self._direct = DirectRoute(self.server_url, parse_auth(self.auth), session, context)
         self.session = session
 
     async def send(self, request: core.Request) -> core.Response:
@@ -219,7 +217,7 @@ class AsyncTransport(TransportSettings):
         timeout = self.current_timeout
         direct = self._direct
         if direct is not None:
-            prepared = direct.prepare(self.session, request, url, timeout)
+            prepared = direct.prepare(self.session, request, url, timeout, self.headers)
             if prepared is not None:
                 return await direct.send(prepared, request)
         raw = await self.session.request(

@@ -247,6 +247,20 @@ async def _nothing(response: httpx.Response) -> None:
     pass
 
 
+def test_default_headers_changed_later_are_sent(recorder: _Recorder, long_way: list[str]) -> None:
+    async def body(aclient: AsyncClient) -> None:
+        await aclient.session.request("get", "/before")
+        aclient.session.headers["X-Team"] = "red"  # the transport's defaults
+        aclient.session.session.headers["Accept-Language"] = "fr"  # the httpx client's
+        await aclient.session.request("get", "/after")
+
+    arun(_url(recorder), body)
+    before, after = (dict(headers) for _, _, headers, _ in recorder.seen)
+    assert "X-Team" not in before and "Accept-Language" not in before
+    assert after["X-Team"] == "red" and after["Accept-Language"] == "fr"
+    assert long_way == []
+
+
 def test_gzip_bodies_are_decoded_and_cookies_sent_back(
     recorder: _Recorder, long_way: list[str]
 ) -> None:

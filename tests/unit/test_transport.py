@@ -218,10 +218,10 @@ def test_the_short_route_sends_the_url_httpx_would(path, params):
 
     async def main():
         session, context = new_session(httpx.Timeout(5), None)
-        route = DirectRoute(SERVER, None, session, context, {})
+        route = DirectRoute(SERVER, None, session, context)
         request = core.Request("GET", path, params=params)
         try:
-            return route.prepare(session, request, SERVER + path, 5.0)
+            return route.prepare(session, request, SERVER + path, 5.0, {})
         finally:
             await session.aclose()
             await route.aclose()
@@ -240,13 +240,16 @@ def test_the_short_route_sends_the_url_httpx_would(path, params):
     ("https://kinto.test:8443/v1", True),
     ("http://Kinto.Test/v1", False),  # httpx lower-cases the host
     ("http://kinto.test:80/v1", False),  # httpx drops the default port
+    ("http://kinto.test", True),  # no path prefix
+    ("http://kinto.test:8888/v1/", True),
+    ("http://kinto test/v1", False),
 ])
 def test_the_short_route_needs_a_server_url_httpx_sends_as_written(server_url, usable):
     from kinto_orm.transport.direct import DirectRoute, new_session
 
     async def main():
         session, context = new_session(httpx.Timeout(5), None)
-        route = DirectRoute(server_url, ("alice", "pw"), session, context, {})
+        route = DirectRoute(server_url, ("alice", "pw"), session, context)
         await session.aclose()
         await route.aclose()
         return route.usable
@@ -263,9 +266,9 @@ def test_other_origins_take_the_long_way(url):
 
     async def main():
         session, context = new_session(httpx.Timeout(5), None)
-        route = DirectRoute(SERVER, None, session, context, {})
+        route = DirectRoute(SERVER, None, session, context)
         try:
-            return route.prepare(session, core.Request("GET", url), url, 5.0)
+            return route.prepare(session, core.Request("GET", url), url, 5.0, {})
         finally:
             await session.aclose()
             await route.aclose()
