@@ -220,20 +220,24 @@ def _is_plain(server_url: str) -> bool:
 def _decode_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
     """Response headers as ``core.Headers`` gets them from httpx: names lower-cased,
     repeated headers joined by ``", "``, decoded as ASCII, else UTF-8, else Latin-1."""
-    encoding = "ascii"
-    for encoding in ("ascii", "utf-8"):
-        try:
-            b"".join(k + v for k, v in raw).decode(encoding)
-        except UnicodeDecodeError:
-            continue
-        break
-    else:
-        encoding = "latin-1"
-    pairs = [(k.decode(encoding).lower(), v.decode(encoding)) for k, v in raw]
+    encoding = "latin-1"  # the same as ASCII on ASCII, the usual case
+    if not all(k.isascii() and v.isascii() for k, v in raw) and all(
+        _is_utf8(k) and _is_utf8(v) for k, v in raw
+    ):
+        encoding = "utf-8"
     headers: dict[str, str] = {}
-    for key, value in pairs:
+    for k, v in raw:
+        key, value = k.decode(encoding).lower(), v.decode(encoding)
         headers[key] = f"{headers[key]}, {value}" if key in headers else value
     return headers
+
+
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _as_httpx_error(exc: Exception, prepared: httpcore.Request) -> httpx.TransportError:

@@ -274,3 +274,14 @@ def test_other_origins_take_the_long_way(url):
             await route.aclose()
 
     assert asyncio.run(main()) is None
+
+
+@pytest.mark.parametrize("raw", [
+    [(b"ETag", b'"12"'), (b"Set-Cookie", b"a=1"), (b"set-cookie", b"b=2")],
+    [(b"X-Name", "é".encode()), (b"Alert", b"ok")],
+    [(b"X-Name", "é".encode("latin-1"))],
+])
+def test_response_headers_are_decoded_as_httpx_decodes_them(raw):
+    from kinto_orm.transport.direct import _decode_headers
+
+    assert _decode_headers(raw) == dict(core.Headers(httpx.Headers(raw)))
