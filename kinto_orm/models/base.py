@@ -20,7 +20,8 @@ from .mapping import MappingAccess
 from .permissions import Permissions
 from .schema import sent_names
 from .state import _LAZY_PERMISSIONS, _STATE, Binding, SharedState, _state_property, own_fields_set
-from .validation import assignments_suffice, checked_patch
+from .validation import checked_patch
+from .writes import write_validator
 
 if TYPE_CHECKING:
     from .._client_like import ClientLike
@@ -147,14 +148,20 @@ class KintoObject(MappingAccess, ObjectAPI, BaseModel):
         return data
 
     def _write_data(self) -> dict[str, Any]:
-        """:meth:`to_data`, once the whole object is checked against its model: assignments
-        are validated, but an in-place change (``todo.tags.append(1)``) or an object made
-        with ``model_construct`` is not. Raises ``pydantic.ValidationError``; nothing is sent."""
+        """:meth:`to_data`, once checked against the model: assignments are validated, but
+        an in-place change (``todo.tags.append(1)``) is not, so the fields that can change
+        in place are checked again (see ``writes.write_validator``), and an object made
+        with ``model_construct`` in full. Raises ``pydantic.ValidationError``; nothing is
+        sent."""
         data = self.to_data()
         model = type(self)
-        if self._unchecked or not assignments_suffice(model):
+        if self._unchecked:
             model.__pydantic_validator__.validate_python(model.incoming(data))
             self._unchecked = False
+        else:
+            validator = write_validator(model)
+            if validator is not None:
+                validator.validate_python(model.incoming(data))
         return data
 
     if not TYPE_CHECKING:  # checkers keep Pydantic's own (plugin-typed) signature

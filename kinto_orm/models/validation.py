@@ -5,14 +5,10 @@ from __future__ import annotations
 
 import collections.abc
 import dataclasses
-import datetime
-import decimal
 import difflib
-import enum
 import functools
 import types
 import typing
-import uuid
 from typing import Any, Protocol, Union, cast
 
 from pydantic import BaseModel
@@ -142,41 +138,6 @@ def _accepts_none(annotation: Any) -> bool:
     if origin is typing.Annotated:
         return _accepts_none(args[0])
     return False
-
-
-# ---------------------------------------------------------------------------- writes
-
-_IMMUTABLE = (str, int, float, bool, bytes, decimal.Decimal, uuid.UUID, datetime.date,
-              datetime.time, datetime.timedelta, enum.Enum)
-
-
-@functools.lru_cache(maxsize=1024)
-def assignments_suffice(model: type[BaseModel]) -> bool:
-    """Whether validated assignments alone keep an instance of ``model`` valid: every data
-    field can only hold immutable values (str, numbers, dates, enums, tuples of them...),
-    so nothing can change in place behind the validator's back. Otherwise (a list, dict,
-    set, nested model, ``Any``...) each write validates the whole object again."""
-    for klass in model.__mro__:
-        if "__pydantic_extra__" in getattr(klass, "__annotations__", {}):
-            return False  # typed extra fields: their values may change in place
-    return all(_immutable(info.annotation) for name, info in model.model_fields.items()
-               if name != "permissions")
-
-
-def _immutable(annotation: Any) -> bool:
-    if annotation is None or annotation is type(None):
-        return True
-    origin = typing.get_origin(annotation)
-    args = typing.get_args(annotation)
-    if origin is typing.Annotated:
-        return _immutable(args[0])
-    if origin is typing.Literal:
-        return True
-    if origin is Union or origin is types.UnionType:
-        return all(_immutable(arg) for arg in args)
-    if origin in (tuple, frozenset):
-        return all(arg is Ellipsis or _immutable(arg) for arg in args)
-    return isinstance(annotation, type) and issubclass(annotation, _IMMUTABLE)
 
 
 # ---------------------------------------------------------------------------- query names

@@ -1,0 +1,137 @@
+"""What a write checks again before an object is sent: assignments are validated
+(``validate_assignment``), so an object's values only need checking where they can change
+behind the validator's back: in place (``todo.tags.append(3)``, a nested model's field)
+or in an object made without validation (``model_construct``, ``model_copy(update=...)``),
+which is checked in full.
+
+>>> write_validator(Todo)   # a validator of Todo's list, dict, set and model fields
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import enum
+import functools
+import types
+import typing
+import uuid
+from typing import Any, Union
+
+from pydantic import BaseModel
+from pydantic_core import SchemaValidator, core_schema
+
+_IMMUTABLE = (str, int, float, bool, bytes, decimal.Decimal, uuid.UUID, datetime.date,
+              datetime.time, datetime.timedelta, enum.Enum)
+
+#: Nested schemas whose validators see their own fields, not the outer model's.
+_OWN_SCOPE = frozenset({"model", "dataclass", "typed-dict"})
+
+
+def write_validator(model: type[BaseModel]) -> SchemaValidator | None:
+    """What validates ``model.incoming(obj.to_data())`` of an ``obj`` whose assignments were
+    all validated: None when its fields can only hold immutable values (nothing can have
+    changed), a validator of just the fields that may change in place, or the model's own
+    validator when those fields cannot be checked apart (a model validator, a field
+    validator reading the other fields, typed extra fields...)."""
+    return _write_validator(model, model.__pydantic_validator__)
+
+
+@functools.lru_cache(maxsize=1024)
+def _write_validator(model: type[BaseModel], whole: SchemaValidator) -> SchemaValidator | None:
+    # Keyed on the model's validator too: model_rebuild() makes a new one.
+    for klass in model.__mro__:
+        if "__pydantic_extra__" in getattr(klass, "__annotations__", {}):
+            return whole  # typed extra fields: their values may change in place
+    names = [name for name, info in model.model_fields.items()
+             if name != "permissions" and not _immutable(info.annotation)]
+    if not names:
+        return None
+    return _fields_validator(model, names) or whole
+
+
+def assignments_suffice(model: type[BaseModel]) -> bool:
+    """Whether validated assignments alone keep an instance of ``model`` valid: every data
+    field can only hold immutable values (str, numbers, dates, enums, tuples of them...)."""
+    return write_validator(model) is None
+
+
+def _immutable(annotation: Any) -> bool:
+    if annotation is None or annotation is type(None):
+        return True
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _immutable(args[0])
+    if origin is typing.Literal:
+        return True
+    if origin is Union or origin is types.UnionType:
+        return all(_immutable(arg) for arg in args)
+    if origin in (tuple, frozenset):
+        return all(arg is Ellipsis or _immutable(arg) for arg in args)
+    return isinstance(annotation, type) and issubclass(annotation, _IMMUTABLE)
+
+
+def _fields_validator(model: type[BaseModel], names: list[str]) -> SchemaValidator | None:
+    """A validator of the fields ``names`` of ``model`` alone: a typed dict of the model's
+    own field schemas (their constraints, ``Annotated`` and field validators), under its
+    config. None when the model's validation is more than its fields one by one."""
+    schema: Any = model.__pydantic_core_schema__
+    definitions: list[Any] = []
+    if schema.get("type") == "definitions":
+        definitions = schema["definitions"]
+        schema = schema["schema"]
+    by_ref = {item["ref"]: item for item in definitions if "ref" in item}
+    if schema.get("type") == "definition-ref":
+        schema = by_ref.get(schema["schema_ref"], {})
+    if (
+        schema.get("type") != "model" or schema.get("cls") is not model
+        or schema.get("custom_init") or schema.get("post_init")
+        or schema["schema"].get("type") != "model-fields"  # a model validator wraps them
+    ):
+        return None
+    fields = schema["schema"]["fields"]
+    if any(_reads_other_fields(fields[name]["schema"], by_ref, set()) for name in names):
+        return None
+    config: Any = {key: value for key, value in (schema.get("config") or {}).items()
+                   if key != "extra_fields_behavior"}
+    checked = core_schema.typed_dict_schema(
+        {
+            # Not required: a value left out of the sent data is not sent, so not checked.
+            name: core_schema.typed_dict_field(
+                fields[name]["schema"], required=False,
+                validation_alias=fields[name].get("validation_alias"),
+            )
+            for name in names
+        },
+        extra_behavior="ignore",
+        config=config,
+    )
+    if definitions:
+        checked = core_schema.definitions_schema(checked, definitions)  # type: ignore[assignment]
+    return SchemaValidator(checked, config)
+
+
+def _reads_other_fields(node: Any, by_ref: dict[str, Any], seen: set[str]) -> bool:
+    """Whether a field's schema holds a validator given ``info`` (which may read the other
+    fields, or the model): outside its model it would not see what it expects."""
+    if isinstance(node, list):
+        return any(_reads_other_fields(item, by_ref, seen) for item in node)
+    if not isinstance(node, dict):
+        return False
+    kind = node.get("type")
+    if kind in _OWN_SCOPE:
+        return False
+    if kind == "with-info":
+        return True
+    if kind == "definition-ref":
+        ref = str(node.get("schema_ref"))
+        if ref in seen:
+            return False
+        seen.add(ref)
+        return _reads_other_fields(by_ref.get(ref), by_ref, seen)
+    return any(_reads_other_fields(value, by_ref, seen) for key, value in node.items()
+               if key != "metadata")
+
+
+__all__ = ["assignments_suffice", "write_validator"]
