@@ -9,6 +9,7 @@ Every id is checked against Kinto's id rule before it goes into a path, so no
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -62,32 +63,55 @@ def endpoint(
     id: str | None = None,
 ) -> str:
     """Build the path of endpoint ``name`` (a key of :data:`TEMPLATES`), checking every id."""
+    # Paths are built per record: the parents' part is checked and made once.
+    try:
+        head = _parents_path(name, bucket, collection, group)
+    except TypeError:  # an unhashable value: refused with check_id's own message
+        head = _parents_path.__wrapped__(name, bucket, collection, group)
+    if name not in _HAS_ID:
+        return head
+    if not (type(id) is str and len(id) <= MAX_ID_LENGTH and ID_PATTERN.match(id)):
+        _check_value(name, "id", id)
+    return head + id + _HAS_ID[name]  # type: ignore[operator]
+
+
+@functools.lru_cache(maxsize=256)
+def _parents_path(
+    name: str, bucket: str | None, collection: str | None, group: str | None
+) -> str:
+    """The path of ``name`` up to its ``{id}`` (all of it without one), ids checked."""
     try:
         template = TEMPLATES[name]
     except KeyError:
         known = ", ".join(sorted(TEMPLATES))
         raise ValueError(f"Unknown endpoint {name!r}; known endpoints: {known}.") from None
-    values = {"bucket": bucket, "collection": collection, "group": group, "id": id}
-    needed = _NEEDED[name]
-    for key in needed:
-        value = values[key]
-        if type(value) is str and len(value) <= MAX_ID_LENGTH and ID_PATTERN.match(value):
-            continue  # the common case, without check_id's call (paths are built per record)
-        if value is None:
-            what = "record id" if key == "id" else key
-            raise ValueError(
-                f"Cannot build the {name} path: no {what} given. Pass {key}=... "
-                f"(or set a default, e.g. Client(..., {key}='...'))."
-                if key in ("bucket", "collection")
-                else f"Cannot build the {name} path: no {what} given. Pass {key}=..."
-            )
-        check_id(value, f"{key} id" if key != "id" else "id")
-    return template.format_map(values)
+    values = {"bucket": bucket, "collection": collection, "group": group}
+    for key in _NEEDED[name]:
+        if key != "id":
+            _check_value(name, key, values[key])
+    return template.partition("{id}")[0].format_map(values)
+
+
+def _check_value(name: str, key: str, value: Any) -> None:
+    if value is None:
+        what = "record id" if key == "id" else key
+        raise ValueError(
+            f"Cannot build the {name} path: no {what} given. Pass {key}=... "
+            f"(or set a default, e.g. Client(..., {key}='...'))."
+            if key in ("bucket", "collection")
+            else f"Cannot build the {name} path: no {what} given. Pass {key}=..."
+        )
+    check_id(value, f"{key} id" if key != "id" else "id")
 
 
 #: The ids each template needs, in order.
 _NEEDED: dict[str, tuple[str, ...]] = {
     name: tuple(re.findall(r"{(\w+)}", template)) for name, template in TEMPLATES.items()
+}
+#: The templates holding an ``{id}``: what follows it.
+_HAS_ID: dict[str, str] = {
+    name: template.partition("{id}")[2] for name, template in TEMPLATES.items()
+    if "{id}" in template
 }
 
 

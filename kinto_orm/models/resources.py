@@ -284,8 +284,10 @@ class Record(KintoObject):
         stamps on records of a collection with a schema, is kept as an extra field, or
         left out for models that forbid extra fields (Kinto stamps it again on write)."""
         data = super().incoming(data)
-        forbids = cls.model_config.get("extra") == "forbid"
-        if "schema" in data and forbids and cls._field_name("schema") is None:
+        if (
+            "schema" in data and cls.model_config.get("extra") == "forbid"
+            and cls._field_name("schema") is None
+        ):
             data = {key: value for key, value in data.items() if key != "schema"}
         return data
 

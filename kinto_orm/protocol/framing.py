@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from .headers import is_idempotent
-from .messages import Headers, Request, Response, _snippet
+from .messages import Request, Response, _snippet
 from .retry import is_transient_conflict
 
 T = TypeVar("T")
@@ -85,7 +85,7 @@ def batch_responses(response: Response, chunk: Sequence[Request]) -> list[Respon
     content = response.content
     return [
         Response.parsed(
-            int(answer.get("status", 500)), Headers(answer.get("headers")), answer.get("body"),
+            int(answer.get("status", 500)), answer.get("headers"), answer.get("body"),
             request, (content, index),
         )
         for index, (request, answer) in enumerate(zip(chunk, answers))

@@ -122,7 +122,7 @@ class Response:
     ``text``, ``content``, ``url``, ``request``.
     """
 
-    __slots__ = ("_content", "_parsed", "_reason", "attempts", "headers", "request", "source",
+    __slots__ = ("_content", "_headers", "_parsed", "_reason", "attempts", "request", "source",
                  "status", "url")
 
     def __init__(
@@ -136,7 +136,7 @@ class Response:
         reason: str = "",
     ) -> None:
         self.status = status
-        self.headers = headers
+        self._headers: Headers | Mapping[str, str] | None = headers
         self._content: bytes | None = content
         self.request = request
         self.url = url
@@ -149,17 +149,32 @@ class Response:
 
     @classmethod
     def parsed(
-        cls, status: int, headers: Headers, body: Any, request: Request,
+        cls, status: int, headers: Mapping[str, str] | None, body: Any, request: Request,
         source: tuple[bytes, int] | None = None,
     ) -> Response:
         """A response whose body is already parsed (a sub-response of a batch, parsed with
         the batch's answer): ``json()`` returns ``body`` itself, and the bytes are only
-        made again if ``content`` is read."""
-        response = cls(status, headers, b"", request)
+        made again if ``content`` is read; ``headers`` (a plain mapping) become
+        :class:`Headers` only if read."""
+        response = cls(status, headers, b"", request)  # type: ignore[arg-type]
         response._content = None
         response._parsed = body
         response.source = source
         return response
+
+    @property
+    def headers(self) -> Headers:
+        """The response headers (case-insensitive keys)."""
+        headers = self._headers
+        if not isinstance(headers, Headers):
+            # A batch sub-response's: made case-insensitive on first use, as most are
+            # never read (one dict of lower-cased keys less per record written).
+            headers = self._headers = Headers(headers)
+        return headers
+
+    @headers.setter
+    def headers(self, value: Headers) -> None:
+        self._headers = value
 
     def __repr__(self) -> str:
         return f"<Response {self.status} {self.request.describe()}>"
