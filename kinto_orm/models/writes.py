@@ -40,6 +40,8 @@ def write_validator(model: type[BaseModel]) -> SchemaValidator | None:
 @functools.lru_cache(maxsize=1024)
 def _write_validator(model: type[BaseModel], whole: SchemaValidator) -> SchemaValidator | None:
     # Keyed on the model's validator too: model_rebuild() makes a new one.
+    if not model.model_config.get("validate_assignment"):
+        return whole  # assignments are not checked: any value may be invalid
     for klass in model.__mro__:
         if "__pydantic_extra__" in getattr(klass, "__annotations__", {}):
             return whole  # typed extra fields: their values may change in place

@@ -10,7 +10,7 @@ from typing import Any
 
 import pydantic
 import pytest
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from kinto_orm import AsyncClient, Client, Record
 from kinto_orm.models.writes import write_validator
@@ -60,6 +60,14 @@ class Unique(Record):
         return self
 
 
+class Unvalidated(Record):
+    """Assignments not validated (the model's own choice): every write checks it all."""
+
+    model_config = ConfigDict(validate_assignment=False)
+    title: str
+    rank: int = 0
+
+
 def fresh_card(rid: str) -> Card:
     return Card(id=rid, title="t", owner=Person(name="ann", age=30),
                 team=[Person(name="bob", age=40)], slots=([1],), Labels=["x"])
@@ -93,7 +101,10 @@ def others() -> list[tuple[str, Any]]:
     bounded.tags.append("c")
     unique = Unique(id="unique", tags=["a"])
     unique.tags.append("a")
-    return [("field validator with info", bounded), ("model validator", unique)]
+    unvalidated = Unvalidated(id="unvalidated", title="t")
+    unvalidated.rank = "high"  # type: ignore[assignment]  # not checked when assigned
+    return [("field validator with info", bounded), ("model validator", unique),
+            ("assignment not validated", unvalidated)]
 
 
 def write_sync(client: Client, cid: str, way: str, objs: list[Any]) -> list[str]:
@@ -196,6 +207,7 @@ def test_what_a_write_checks_again() -> None:
     assert partial is not None and partial is not Card.__pydantic_validator__
     assert write_validator(Bounded) is Bounded.__pydantic_validator__
     assert write_validator(Unique) is Unique.__pydantic_validator__
+    assert write_validator(Unvalidated) is Unvalidated.__pydantic_validator__
     with pytest.raises(pydantic.ValidationError, match="tags"):
         partial.validate_python({"title": 1, "done": "x", "tags": [5]})
     partial.validate_python({"title": 1, "done": "x"})  # left to assignment validation
