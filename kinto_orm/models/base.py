@@ -3,7 +3,6 @@ access, and the operations its I/O methods (``api.py``) run."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -18,7 +17,7 @@ from .api import ObjectAPI
 from .changes import dirty_patch, permission_changes
 from .mapping import MappingAccess
 from .permissions import Permissions
-from .schema import sent_names
+from .schema import read_names
 from .state import _LAZY_PERMISSIONS, _STATE, Binding, SharedState, _state_property, own_fields_set
 from .validation import checked_patch
 from .writes import write_validator
@@ -193,7 +192,7 @@ class KintoObject(MappingAccess, ObjectAPI, BaseModel):
     def incoming(cls, data: dict[str, Any]) -> dict[str, Any]:
         """Server data with the keys this model reads: a field sent under a
         ``serialization_alias`` is read back under its own name."""
-        renames = _read_names(cls)
+        renames = read_names(cls)
         if not renames:
             return data
         return {renames.get(key, key): value for key, value in data.items()}
@@ -321,7 +320,14 @@ class KintoObject(MappingAccess, ObjectAPI, BaseModel):
 
     def _binding_for(self, client: ClientLike) -> Binding:
         loc = self._locate()
-        return Binding(client, loc.get("bucket"), loc.get("collection"))
+        bucket, collection = loc.get("bucket"), loc.get("collection")
+        current = self._binding
+        if (
+            current is not None and current.client is client and current.bucket == bucket
+            and current.collection == collection
+        ):
+            return current  # already placed there (bindings are never changed in place)
+        return Binding(client, bucket, collection)
 
     # ------------------------------------------------------------------ operations
 
@@ -405,7 +411,3 @@ KintoObject.permissions = _LAZY_PERMISSIONS  # type: ignore[assignment]
 for _name in _STATE:
     setattr(KintoObject, _name, _state_property(_name))
 
-
-@functools.lru_cache(maxsize=512)
-def _read_names(model: type[KintoObject]) -> dict[str, str]:
-    return {sent: read for read, sent in sent_names(model).items()}

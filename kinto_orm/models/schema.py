@@ -8,6 +8,7 @@ Pydantic writes JSON Schema 2020-12: ``$defs`` and ``#/$defs/...`` references,
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from pydantic import BaseModel
@@ -53,6 +54,13 @@ def sent_names(model: type[BaseModel]) -> dict[str, str]:
         if read != sent:
             names[read] = sent
     return names
+
+
+@functools.lru_cache(maxsize=512)
+def read_names(model: type[BaseModel]) -> dict[str, str]:
+    """Name in the data sent -> validation name, where they differ: how the data of an
+    answer is read back (the reverse of :func:`sent_names`)."""
+    return {sent: read for read, sent in sent_names(model).items()}
 
 
 def to_kinto_schema(
