@@ -20,7 +20,7 @@ from .permissions import Permissions
 from .schema import read_names
 from .state import _LAZY_PERMISSIONS, _STATE, Binding, SharedState, _state_property, own_fields_set
 from .validation import checked_patch
-from .writes import write_validator
+from .writes import incomplete, write_validator
 
 if TYPE_CHECKING:
     from .._client_like import ClientLike
@@ -154,7 +154,7 @@ class KintoObject(MappingAccess, ObjectAPI, BaseModel):
         sent."""
         data = self.to_data()
         model = type(self)
-        if self._unchecked:
+        if self._unchecked or incomplete(self):
             model.__pydantic_validator__.validate_python(model.incoming(data))
             self._unchecked = False
         else:

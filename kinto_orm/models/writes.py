@@ -18,8 +18,10 @@ import typing
 import uuid
 from typing import Any, Union
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from pydantic_core import SchemaValidator, core_schema
+
+from ..protocol import new_record_id
 
 _IMMUTABLE = (str, int, float, bool, bytes, decimal.Decimal, uuid.UUID, datetime.date,
               datetime.time, datetime.timedelta, enum.Enum)
@@ -31,9 +33,10 @@ _OWN_SCOPE = frozenset({"model", "dataclass", "typed-dict"})
 def write_validator(model: type[BaseModel]) -> SchemaValidator | None:
     """What validates ``model.incoming(obj.to_data())`` of an ``obj`` whose assignments were
     all validated: None when its fields can only hold immutable values (nothing can have
-    changed), a validator of just the fields that may change in place, or the model's own
-    validator when those fields cannot be checked apart (a model validator, a field
-    validator reading the other fields, typed extra fields...)."""
+    changed), a validator of just the fields that may hold what was never validated (the
+    values that may change in place, and defaults: Pydantic does not validate them), or
+    the model's own validator when those fields cannot be checked apart (a model
+    validator, a field validator reading the other fields, typed extra fields...)."""
     return _write_validator(model, model.__pydantic_validator__)
 
 
@@ -46,10 +49,47 @@ def _write_validator(model: type[BaseModel], whole: SchemaValidator) -> SchemaVa
         if "__pydantic_extra__" in getattr(klass, "__annotations__", {}):
             return whole  # typed extra fields: their values may change in place
     names = [name for name, info in model.model_fields.items()
-             if name != "permissions" and not _immutable(info.annotation)]
+             if name != "permissions"
+             and (not _immutable(info.annotation) or not _default_valid(model, name))]
     if not names:
         return None
     return _fields_validator(model, names) or whole
+
+
+def _default_valid(model: type[BaseModel], name: str) -> bool:
+    """Whether the field's value is valid when it is its default: no default, a default
+    Pydantic validates, or a fixed one that validates. A ``default_factory`` may make
+    anything: such a field is checked on each write."""
+    info = model.model_fields[name]
+    if info.is_required() or info.validate_default:
+        return True
+    if info.default_factory is new_record_id:
+        default: Any = new_record_id()  # the ids kinto-orm makes: all of the same form
+    elif info.default_factory is not None:
+        return False
+    else:
+        default = info.default
+    check = _fields_validator(model, [name])
+    if check is None:
+        return False
+    key = info.validation_alias if isinstance(info.validation_alias, str) else info.alias
+    try:
+        check.validate_python({key or name: default})
+    except ValidationError:
+        return False
+    return True
+
+
+def incomplete(obj: BaseModel) -> bool:
+    """Whether a field of ``obj`` has no value: it was made without validation
+    (``model_construct``), even when its state no longer says so (a page's tombstone or
+    ``fields()`` object)."""
+    return len(obj.__dict__) != _field_count(type(obj))
+
+
+@functools.lru_cache(maxsize=1024)
+def _field_count(model: type[BaseModel]) -> int:
+    return len(model.model_fields)
 
 
 def assignments_suffice(model: type[BaseModel]) -> bool:
@@ -136,4 +176,4 @@ def _reads_other_fields(node: Any, by_ref: dict[str, Any], seen: set[str]) -> bo
                if key != "metadata")
 
 
-__all__ = ["assignments_suffice", "write_validator"]
+__all__ = ["assignments_suffice", "incomplete", "write_validator"]

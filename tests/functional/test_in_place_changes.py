@@ -68,6 +68,21 @@ class Unvalidated(Record):
     rank: int = 0
 
 
+class BadDefaults(Record):
+    """Defaults Pydantic does not validate: a fixed one, one made by a factory."""
+
+    title: str = "t"
+    rank: int = "high"  # type: ignore[assignment]
+    code: str = Field(default_factory=lambda: 5)  # type: ignore[arg-type,return-value]
+
+
+class ShortStrings(Record):
+    """A model constraint kinto-orm's own ids (36 characters) break."""
+
+    model_config = ConfigDict(str_max_length=8)
+    title: str = "t"
+
+
 def fresh_card(rid: str) -> Card:
     return Card(id=rid, title="t", owner=Person(name="ann", age=30),
                 team=[Person(name="bob", age=40)], slots=([1],), Labels=["x"])
@@ -103,8 +118,12 @@ def others() -> list[tuple[str, Any]]:
     unique.tags.append("a")
     unvalidated = Unvalidated(id="unvalidated", title="t")
     unvalidated.rank = "high"  # type: ignore[assignment]  # not checked when assigned
+    fixed = BadDefaults(id="fixed", code="c")
+    made = BadDefaults(id="made", rank=1)
+    short = ShortStrings()
     return [("field validator with info", bounded), ("model validator", unique),
-            ("assignment not validated", unvalidated)]
+            ("assignment not validated", unvalidated), ("invalid default", fixed),
+            ("invalid default_factory value", made), ("default id too long", short)]
 
 
 def write_sync(client: Client, cid: str, way: str, objs: list[Any]) -> list[str]:
@@ -174,6 +193,29 @@ def test_in_place_changes_never_reach_the_server(
     for what, obj in cases:
         assert obj.id in refused, f"{what}: not refused by {way}"
         assert raw.status(rec_path(bid, cid, obj.id)) == 404, f"{what}: sent by {way}"
+
+
+def test_objects_read_with_fields_are_checked_in_full(
+    client: Client, raw: Raw, bid: str, cid: str
+) -> None:
+    """Objects a page made without validation (``fields()``: required fields missing) are
+    refused by every write that could send them, as ``model_construct``'s are."""
+    client.records(Card, collection=cid).bulk_create([fresh_card("c1"), fresh_card("c2")])
+    partial = client.records(Card, collection=cid).fields("done", "tags").all()
+    assert len(partial) == 2
+    target = unique_collection(client, raw, bid)
+    result = client.records(Card, collection=target).bulk_create(partial)
+    assert sorted(result.failed_ids) == ["c1", "c2"] and result.done == 0
+    with pytest.raises(pydantic.ValidationError, match="title"):
+        partial[0].create(client=client)  # its own collection: same path, taken
+    assert raw.status(rec_path(bid, target, "c1")) == 404
+    assert raw.data(rec_path(bid, cid, "c1"))["title"] == "t"
+
+
+def unique_collection(client: Client, raw: Raw, bid: str) -> str:
+    name = f"other-{id(client)}"
+    raw.put(f"/buckets/{bid}/collections/{name}", {})
+    return name
 
 
 def test_valid_in_place_changes_are_sent(client: Client, raw: Raw, bid: str, cid: str) -> None:
