@@ -133,7 +133,8 @@ def _fields_validator(model: type[BaseModel], names: list[str]) -> SchemaValidat
     ):
         return None
     fields = schema["schema"]["fields"]
-    if any(_reads_other_fields(fields[name]["schema"], by_ref, set()) for name in names):
+    # Any field's: assigning ``start`` does not run the validator of ``end`` that reads it.
+    if any(_reads_other_fields(field["schema"], by_ref, set()) for field in fields.values()):
         return None
     config: Any = {key: value for key, value in (schema.get("config") or {}).items()
                    if key != "extra_fields_behavior"}
@@ -155,8 +156,9 @@ def _fields_validator(model: type[BaseModel], names: list[str]) -> SchemaValidat
 
 
 def _reads_other_fields(node: Any, by_ref: dict[str, Any], seen: set[str]) -> bool:
-    """Whether a field's schema holds a validator given ``info`` (which may read the other
-    fields, or the model): outside its model it would not see what it expects."""
+    """Whether a field's schema holds a validator given ``info``, which may read the other
+    fields: an assignment to one of them can make it fail, and outside its model it would
+    not see what it expects."""
     if isinstance(node, list):
         return any(_reads_other_fields(item, by_ref, seen) for item in node)
     if not isinstance(node, dict):

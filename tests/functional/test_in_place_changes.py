@@ -48,6 +48,21 @@ class Bounded(Record):
         return tags
 
 
+class Span(Record):
+    """A validator of one field that reads another: assigning that other one does not
+    run it, so the object is checked as a whole."""
+
+    start: int
+    end: int
+
+    @field_validator("end")
+    @classmethod
+    def after_start(cls, end: int, info: pydantic.ValidationInfo) -> int:
+        if end < info.data["start"]:
+            raise ValueError("ends before it starts")
+        return end
+
+
 class Unique(Record):
     """A model validator: the object is checked as a whole."""
 
@@ -118,11 +133,14 @@ def others() -> list[tuple[str, Any]]:
     unique.tags.append("a")
     unvalidated = Unvalidated(id="unvalidated", title="t")
     unvalidated.rank = "high"  # type: ignore[assignment]  # not checked when assigned
+    span = Span(id="span", start=1, end=5)
+    span.start = 10  # accepted: only start's own validators run
     fixed = BadDefaults(id="fixed", code="c")
     made = BadDefaults(id="made", rank=1)
     short = ShortStrings()
     return [("field validator with info", bounded), ("model validator", unique),
-            ("assignment not validated", unvalidated), ("invalid default", fixed),
+            ("assignment not validated", unvalidated), ("other field assigned", span),
+            ("invalid default", fixed),
             ("invalid default_factory value", made), ("default id too long", short)]
 
 
@@ -250,6 +268,7 @@ def test_what_a_write_checks_again() -> None:
     assert write_validator(Bounded) is Bounded.__pydantic_validator__
     assert write_validator(Unique) is Unique.__pydantic_validator__
     assert write_validator(Unvalidated) is Unvalidated.__pydantic_validator__
+    assert write_validator(Span) is Span.__pydantic_validator__
     with pytest.raises(pydantic.ValidationError, match="tags"):
         partial.validate_python({"title": 1, "done": "x", "tags": [5]})
     partial.validate_python({"title": 1, "done": "x"})  # left to assignment validation
