@@ -48,15 +48,16 @@ def _write_validator(model: type[BaseModel], whole: SchemaValidator) -> SchemaVa
     for klass in model.__mro__:
         if "__pydantic_extra__" in getattr(klass, "__annotations__", {}):
             return whole  # typed extra fields: their values may change in place
+    parts = _field_schemas(model)
+    if parts is None:
+        return whole
     names = [name for name, info in model.model_fields.items()
              if name != "permissions"
-             and (not _immutable(info.annotation) or not _default_valid(model, name))]
-    if not names:
-        return None
-    return _fields_validator(model, names) or whole
+             and (not _immutable(info.annotation) or not _default_valid(model, name, parts))]
+    return _fields_validator(parts, names) if names else None
 
 
-def _default_valid(model: type[BaseModel], name: str) -> bool:
+def _default_valid(model: type[BaseModel], name: str, parts: _Parts) -> bool:
     """Whether the field's value is valid when it is its default: no default, a default
     Pydantic validates, or a fixed one that validates. A ``default_factory`` may make
     anything: such a field is checked on each write."""
@@ -69,12 +70,9 @@ def _default_valid(model: type[BaseModel], name: str) -> bool:
         return False
     else:
         default = info.default
-    check = _fields_validator(model, [name])
-    if check is None:
-        return False
     key = info.validation_alias if isinstance(info.validation_alias, str) else info.alias
     try:
-        check.validate_python({key or name: default})
+        _fields_validator(parts, [name]).validate_python({key or name: default})
     except ValidationError:
         return False
     return True
@@ -114,10 +112,15 @@ def _immutable(annotation: Any) -> bool:
     return isinstance(annotation, type) and issubclass(annotation, _IMMUTABLE)
 
 
-def _fields_validator(model: type[BaseModel], names: list[str]) -> SchemaValidator | None:
-    """A validator of the fields ``names`` of ``model`` alone: a typed dict of the model's
-    own field schemas (their constraints, ``Annotated`` and field validators), under its
-    config. None when the model's validation is more than its fields one by one."""
+#: A model's field schemas, the definitions they refer to, and its config.
+_Parts = tuple[dict[str, Any], list[Any], dict[str, Any]]
+
+
+def _field_schemas(model: type[BaseModel]) -> _Parts | None:
+    """The schemas of ``model``'s fields, if its validation is nothing more than its
+    fields one by one: None with a model validator (it wraps them), a custom
+    ``__init__`` or ``model_post_init``, or a field validator given ``info`` (assigning
+    ``start`` does not run the validator of ``end`` that reads it)."""
     schema: Any = model.__pydantic_core_schema__
     definitions: list[Any] = []
     if schema.get("type") == "definitions":
@@ -129,15 +132,21 @@ def _fields_validator(model: type[BaseModel], names: list[str]) -> SchemaValidat
     if (
         schema.get("type") != "model" or schema.get("cls") is not model
         or schema.get("custom_init") or schema.get("post_init")
-        or schema["schema"].get("type") != "model-fields"  # a model validator wraps them
+        or schema["schema"].get("type") != "model-fields"
     ):
         return None
     fields = schema["schema"]["fields"]
-    # Any field's: assigning ``start`` does not run the validator of ``end`` that reads it.
     if any(_reads_other_fields(field["schema"], by_ref, set()) for field in fields.values()):
         return None
-    config: Any = {key: value for key, value in (schema.get("config") or {}).items()
-                   if key != "extra_fields_behavior"}
+    config = {key: value for key, value in (schema.get("config") or {}).items()
+              if key != "extra_fields_behavior"}
+    return fields, definitions, config
+
+
+def _fields_validator(parts: _Parts, names: list[str]) -> SchemaValidator:
+    """A validator of the fields ``names`` alone: a typed dict of the model's own field
+    schemas (their constraints, ``Annotated`` and field validators), under its config."""
+    fields, definitions, config = parts
     checked = core_schema.typed_dict_schema(
         {
             # Not required: a value left out of the sent data is not sent, so not checked.
@@ -148,11 +157,11 @@ def _fields_validator(model: type[BaseModel], names: list[str]) -> SchemaValidat
             for name in names
         },
         extra_behavior="ignore",
-        config=config,
+        config=config,  # type: ignore[arg-type]
     )
     if definitions:
         checked = core_schema.definitions_schema(checked, definitions)  # type: ignore[assignment]
-    return SchemaValidator(checked, config)
+    return SchemaValidator(checked, config)  # type: ignore[arg-type]
 
 
 def _reads_other_fields(node: Any, by_ref: dict[str, Any], seen: set[str]) -> bool:
