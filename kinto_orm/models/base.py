@@ -147,11 +147,9 @@ class KintoObject(MappingAccess, ObjectAPI, BaseModel):
         return data
 
     def _write_data(self) -> dict[str, Any]:
-        """:meth:`to_data`, once checked against the model: assignments are validated, but
-        an in-place change (``todo.tags.append(1)``) is not, so the fields that can change
-        in place are checked again (see ``writes.write_validator``), and an object made
-        with ``model_construct`` in full. Raises ``pydantic.ValidationError``; nothing is
-        sent."""
+        """:meth:`to_data`, once checked against the model: what assignment validation cannot
+        have seen (``todo.tags.append(1)``, see ``writes.write_validator``), an object made
+        without validation in full. Raises ``pydantic.ValidationError``; nothing is sent."""
         data = self.to_data()
         model = type(self)
         if self._unchecked or incomplete(self):
@@ -319,12 +317,10 @@ class KintoObject(MappingAccess, ObjectAPI, BaseModel):
         return chosen
 
     def _binding_for(self, client: ClientLike) -> Binding:
-        loc = self._locate()
+        loc, current = self._locate(), self._binding
         bucket, collection = loc.get("bucket"), loc.get("collection")
-        current = self._binding
-        if (
-            current is not None and current.client is client and current.bucket == bucket
-            and current.collection == collection
+        if current and current.client is client and (
+            (current.bucket, current.collection) == (bucket, collection)
         ):
             return current  # already placed there (bindings are never changed in place)
         return Binding(client, bucket, collection)
