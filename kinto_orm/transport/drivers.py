@@ -16,13 +16,13 @@ from typing import Any
 
 import httpx
 import requests
-import urllib3
 
 from .. import protocol as core
 from ..auth import parse_auth, to_httpx_auth, to_requests_auth
 from ..errors import KintoException
 from .direct import DirectRoute, new_session
 from .direct import httpx_timeout as _httpx_timeout
+from .direct_sync import SyncRoute, read_body
 from .settings import TransportSettings, logger
 
 #: Every environment variable requests and urllib read for an http(s) URL's proxies and
@@ -42,7 +42,13 @@ class SyncTransport(TransportSettings):
         self, server_url: str, *, session: requests.Session | None = None, **kwargs: Any
     ) -> None:
         super().__init__(server_url, **kwargs)
-        self.session = session or requests.Session()
+        if session is None:
+            session = requests.Session()
+            #: The short route past ``Session.request()``, for the session made here only.
+            self._direct: SyncRoute | None = SyncRoute(self.server_url, session)
+        else:
+            self._direct = None
+        self.session = session
         self._requests_auth = to_requests_auth(self.auth)
         self._environment_key: tuple[Any, ...] | None = None
         self._environment_settings: dict[str, Any] = {}
@@ -79,10 +85,19 @@ class SyncTransport(TransportSettings):
             "auth": self._requests_auth,
         }
         if type(session) is requests.Session and _STABLE_ENVIRONMENT:
+            direct = self._direct
+            if direct is not None and session is direct.session:
+                sent = direct.send(
+                    request, url, self.headers, self._requests_auth,
+                    self._environment(session, url), self.current_timeout,
+                )
+                if sent is not None:
+                    return sent
             # Session.request() without its per-request scan of the environment, and the
             # body read at once (requests' .content reads it 10 KiB at a time).
             prepared = session.prepare_request(requests.Request(request.method, url, **options))
-            settings = self._environment(session, prepared.url or url)
+            settings = dict(self._environment(session, prepared.url or url))
+            settings["proxies"] = dict(settings["proxies"])
             settings["stream"] = True
             raw = session.send(
                 prepared, timeout=self.current_timeout, allow_redirects=False, **settings
@@ -104,7 +119,8 @@ class SyncTransport(TransportSettings):
         the session's defaults, as it would compute it for ``url``. requests computes it
         for every request by scanning ``os.environ`` twice (about 0.1 ms, a tenth of a
         GET's client CPU); here it is kept while the variables it reads, the server's
-        origin, the number of variables and the session's settings stay the same."""
+        origin, the number of variables and the session's settings stay the same. The
+        same dict is returned until then: callers copy it before changing it."""
         key = (
             url[: url.find("/", url.find("//") + 2)], len(os.environ),
             *map(os.environ.get, _PROXY_VARIABLES),
@@ -116,9 +132,7 @@ class SyncTransport(TransportSettings):
                 session.merge_environment_settings(url, {}, None, None, None)
             )
             self._environment_key = key
-        settings = dict(self._environment_settings)
-        settings["proxies"] = dict(settings["proxies"])
-        return settings
+        return self._environment_settings
 
     def close(self) -> None:
         self.session.close()
@@ -151,16 +165,7 @@ def _read_body(raw: requests.Response) -> bytes:
     # Not urllib3's response, or already read (by a response hook): requests' own way.
     if not hasattr(body, "stream") or getattr(raw, "_content_consumed", False):
         return raw.content
-    try:
-        return body.read(decode_content=True) or b""
-    except urllib3.exceptions.ProtocolError as exc:
-        raise requests.exceptions.ChunkedEncodingError(exc) from exc
-    except urllib3.exceptions.DecodeError as exc:
-        raise requests.exceptions.ContentDecodingError(exc) from exc
-    except urllib3.exceptions.ReadTimeoutError as exc:
-        raise requests.exceptions.ConnectionError(exc) from exc
-    except urllib3.exceptions.SSLError as exc:
-        raise requests.exceptions.SSLError(exc) from exc
+    return read_body(body)
 
 
 class _CookieJar(http.cookiejar.CookieJar):

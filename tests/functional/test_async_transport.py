@@ -15,13 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import gzip
 import json
-import ssl
-import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -32,6 +28,7 @@ from kinto_orm.errors import NetworkError
 from kinto_orm.session import AsyncSession
 
 from .conftest import Note, Raw, rec_path, seed
+from .recorder import Recorder, serve, tls_recorder_and_ca, url_of
 
 
 @pytest.fixture
@@ -154,65 +151,9 @@ def test_hooks_and_proxies_send_the_long_way(
 # ---------------------------------------------------------------------------- the wire
 
 
-class _Recorder(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.seen: list[tuple[str, str, list[tuple[str, str]], bytes]] = []
-        self.connections = 0
-        self.answer: dict[str, Any] = {}
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # keep-alive
-    server: _Recorder
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.connections += 1
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def _handle(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        self.server.seen.append((self.command, self.path, list(self.headers.items()), body))
-        answer = self.server.answer
-        content = answer.get("body", b'{"data": {"id": "x"}}')
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        if answer.get("gzip"):
-            content = gzip.compress(content)
-            self.send_header("Content-Encoding", "gzip")
-        if answer.get("cookie"):
-            self.send_header("Set-Cookie", answer["cookie"])
-        self.send_header("Content-Length", str(len(content)))
-        self.end_headers()
-        self.wfile.write(content)
-        if answer.get("close"):  # hang up after answering, without saying so
-            self.close_connection = True
-
-    do_GET = do_PUT = do_POST = do_PATCH = do_DELETE = _handle
-
-
-def _serve(server: _Recorder) -> Iterator[_Recorder]:
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
-    thread.start()
-    yield server
-    server.shutdown()
-    server.server_close()
-
-
 @pytest.fixture
-def recorder() -> Iterator[_Recorder]:
-    yield from _serve(_Recorder())
-
-
-def _url(server: _Recorder, scheme: str = "http", host: str = "127.0.0.1") -> str:
-    return f"{scheme}://{host}:{server.server_address[1]}/v1"
+def recorder() -> Iterator[Recorder]:
+    yield from serve(Recorder())
 
 
 async def _exchange(aclient: AsyncClient) -> None:
@@ -225,17 +166,17 @@ async def _exchange(aclient: AsyncClient) -> None:
 
 
 def test_the_short_route_sends_what_httpx_sends(
-    recorder: _Recorder, long_way: list[str]
+    recorder: Recorder, long_way: list[str]
 ) -> None:
     settings = {"auth": ("alice", "s3cr3t"), "headers": {"X-Team": "blue"}}
-    arun(_url(recorder), _exchange, **settings)
+    arun(url_of(recorder), _exchange, **settings)
     short, recorder.seen = recorder.seen, []
 
     async def through_httpx(aclient: AsyncClient) -> None:
         aclient.session.session.event_hooks["response"].append(_nothing)
         await _exchange(aclient)
 
-    arun(_url(recorder), through_httpx, **settings)
+    arun(url_of(recorder), through_httpx, **settings)
     assert len(long_way) == 4 and len(short) == 4
     for (method, path, headers, body), expected in zip(short, recorder.seen):
         assert (method, path, body) == expected[:2] + expected[3:]
@@ -247,14 +188,14 @@ async def _nothing(response: httpx.Response) -> None:
     pass
 
 
-def test_default_headers_changed_later_are_sent(recorder: _Recorder, long_way: list[str]) -> None:
+def test_default_headers_changed_later_are_sent(recorder: Recorder, long_way: list[str]) -> None:
     async def body(aclient: AsyncClient) -> None:
         await aclient.session.request("get", "/before")
         aclient.session.headers["X-Team"] = "red"  # the transport's defaults
         aclient.session.session.headers["Accept-Language"] = "fr"  # the httpx client's
         await aclient.session.request("get", "/after")
 
-    arun(_url(recorder), body)
+    arun(url_of(recorder), body)
     before, after = (dict(headers) for _, _, headers, _ in recorder.seen)
     assert "X-Team" not in before and "Accept-Language" not in before
     assert after["X-Team"] == "red" and after["Accept-Language"] == "fr"
@@ -262,7 +203,7 @@ def test_default_headers_changed_later_are_sent(recorder: _Recorder, long_way: l
 
 
 def test_gzip_bodies_are_decoded_and_cookies_sent_back(
-    recorder: _Recorder, long_way: list[str]
+    recorder: Recorder, long_way: list[str]
 ) -> None:
     recorder.answer = {"gzip": True, "cookie": "lb=node-2; Path=/", "body": b'{"a": "\xc3\xa9"}'}
 
@@ -272,7 +213,7 @@ def test_gzip_bodies_are_decoded_and_cookies_sent_back(
         second = await aclient.session.request("get", "/two")
         return first, second
 
-    (first, headers), (second, _) = arun(_url(recorder), body)
+    (first, headers), (second, _) = arun(url_of(recorder), body)
     assert first == {"a": "é"} and headers["content-encoding"] == "gzip"
     assert second == {"data": {"id": "x"}}
     assert "Cookie" not in dict(recorder.seen[0][2])
@@ -281,7 +222,7 @@ def test_gzip_bodies_are_decoded_and_cookies_sent_back(
 
 
 def test_connections_are_reused_and_a_hang_up_is_noticed(
-    recorder: _Recorder, long_way: list[str]
+    recorder: Recorder, long_way: list[str]
 ) -> None:
     async def body(aclient: AsyncClient) -> None:
         for _ in range(20):
@@ -293,12 +234,12 @@ def test_connections_are_reused_and_a_hang_up_is_noticed(
         recorder.answer = {}
         await aclient.session.request("get", "/after")
 
-    arun(_url(recorder), body)
+    arun(url_of(recorder), body)
     assert [path for _, path, _, _ in recorder.seen][-2:] == ["/v1/then-hang-up", "/v1/after"]
     assert recorder.connections <= 9 and long_way == []
 
 
-def test_large_bodies_both_ways(recorder: _Recorder) -> None:
+def test_large_bodies_both_ways(recorder: Recorder) -> None:
     big = {"data": [{"id": f"r{i}", "text": "x" * 1000} for i in range(1500)]}  # 1.5 MB
     recorder.answer = {"body": json.dumps(big).encode()}
 
@@ -307,7 +248,7 @@ def test_large_bodies_both_ways(recorder: _Recorder) -> None:
         answer, _ = await aclient.session.request("get", "/big")
         return answer
 
-    assert arun(_url(recorder), body) == big
+    assert arun(url_of(recorder), body) == big
     assert json.loads(recorder.seen[0][3])["data"] == big["data"]
 
 
@@ -341,23 +282,15 @@ def test_nothing_listening_is_a_network_error(long_way: list[str]) -> None:
 
 
 @pytest.fixture
-def tls_recorder(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[_Recorder]:
+def tls_recorder(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Recorder]:
     """The recorder behind TLS, with a certificate for ``localhost`` from a throwaway CA
     that ``SSL_CERT_FILE`` makes trusted (httpx reads it when the client is made)."""
-    trustme = pytest.importorskip("trustme")
-    ca = trustme.CA()
-    cert = ca.issue_cert("localhost")
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    cert.configure_cert(context)
-    ca_file = tmp_path / "ca.pem"
-    ca.cert_pem.write_to_path(str(ca_file))
-    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))
-    server = _Recorder()
-    server.socket = context.wrap_socket(server.socket, server_side=True)
-    yield from _serve(server)
+    server, ca_file = tls_recorder_and_ca(tmp_path)
+    monkeypatch.setenv("SSL_CERT_FILE", ca_file)
+    yield from serve(server)
 
 
-def test_tls_on_the_short_route(tls_recorder: _Recorder, long_way: list[str]) -> None:
+def test_tls_on_the_short_route(tls_recorder: Recorder, long_way: list[str]) -> None:
     big = json.dumps({"data": "y" * 1_000_000}).encode()
     tls_recorder.answer = {"body": big}
 
@@ -365,16 +298,16 @@ def test_tls_on_the_short_route(tls_recorder: _Recorder, long_way: list[str]) ->
         answers = [await aclient.session.request("get", f"/r{i}") for i in range(3)]
         return [a for a, _ in answers]
 
-    answers = arun(_url(tls_recorder, "https", "localhost"), body, auth=("alice", "pw"))
+    answers = arun(url_of(tls_recorder, "https", "localhost"), body, auth=("alice", "pw"))
     assert answers == [json.loads(big)] * 3
     assert tls_recorder.connections == 1 and long_way == []
     assert dict(tls_recorder.seen[0][2])["Host"] == f"localhost:{tls_recorder.server_address[1]}"
 
 
-def test_an_untrusted_certificate_is_refused(tls_recorder: _Recorder,
+def test_an_untrusted_certificate_is_refused(tls_recorder: Recorder,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("SSL_CERT_FILE")
     with pytest.raises(NetworkError) as info:
-        arun(_url(tls_recorder, "https", "localhost"), lambda aclient: aclient.server_info())
+        arun(url_of(tls_recorder, "https", "localhost"), lambda aclient: aclient.server_info())
     assert isinstance(info.value.__cause__, httpx.ConnectError)
     assert "CERTIFICATE_VERIFY_FAILED" in str(info.value)

@@ -1,0 +1,88 @@
+"""A loopback HTTP/1.1 server that records the bytes it receives and answers what a test
+asks (a body, gzip, a cookie, a hang-up, a broken body), for the transport tests of both
+clients: headers, cookies, compression and TLS are things Kinto does not exercise."""
+
+from __future__ import annotations
+
+import gzip
+import ssl
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+
+class Recorder(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.seen: list[tuple[str, str, list[tuple[str, str]], bytes]] = []
+        self.connections = 0
+        self.answer: dict[str, Any] = {}
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive
+    server: Recorder
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.connections += 1
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def _handle(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        self.server.seen.append((self.command, self.path, list(self.headers.items()), body))
+        answer = self.server.answer
+        content = answer.get("body", b'{"data": {"id": "x"}}')
+        self.send_response(answer.get("status", 200))
+        self.send_header("Content-Type", "application/json")
+        if answer.get("gzip"):
+            content = gzip.compress(content)
+            self.send_header("Content-Encoding", "gzip")
+        if answer.get("broken-gzip"):
+            self.send_header("Content-Encoding", "gzip")
+        if answer.get("cookie"):
+            self.send_header("Set-Cookie", answer["cookie"])
+        self.send_header("Content-Length", str(len(content)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(content)
+        if answer.get("close"):  # hang up after answering, without saying so
+            self.close_connection = True
+
+    do_GET = do_PUT = do_POST = do_PATCH = do_DELETE = do_HEAD = _handle
+
+
+def serve(server: Recorder) -> Iterator[Recorder]:
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def url_of(server: Recorder, scheme: str = "http", host: str = "127.0.0.1") -> str:
+    return f"{scheme}://{host}:{server.server_address[1]}/v1"
+
+
+def tls_recorder_and_ca(tmp_path: Any) -> tuple[Recorder, str]:
+    """A recorder behind TLS with a certificate for ``localhost`` from a throwaway CA,
+    and the path of that CA's certificate (PEM)."""
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    cert = ca.issue_cert("localhost")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    cert.configure_cert(context)
+    ca_file = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    server = Recorder()
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    return server, str(ca_file)

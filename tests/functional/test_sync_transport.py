@@ -1,0 +1,314 @@
+"""The sync transport's short route (``transport/direct_sync.py``): the ``requests.Session``
+a ``Client`` makes for itself is passed by, requests go straight to the urllib3 pool of
+requests' own ``HTTPAdapter``.
+
+What must hold: it is taken for the client's own session only, and only while nothing
+requests would add to a request is set (hooks, cookies, session auth, other adapters,
+another auth, a proxy); what goes over the wire is what requests sends; credentials,
+timeouts, events, errors, compressed bodies, cookies, TLS, large bodies and keep-alive all
+still work. Against the real Kinto server, plus the recording loopback server;
+``requests.Session.send`` is watched, never replaced, to tell which way a request went.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from kinto_orm import BearerTokenAuth, Client, KintoException
+from kinto_orm.errors import NetworkError, NetworkTimeout
+from kinto_orm.session import Session
+
+from .conftest import Note, Raw, rec_path, seed
+from .recorder import Recorder, serve, tls_recorder_and_ca, url_of
+
+
+class LongWay:
+    """The URLs each ``requests.Session`` sent through ``Session.send`` (the long way)."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[requests.Session, str]] = []
+
+    def of(self, client: Client) -> list[str]:
+        own = client.session.session
+        return [url for session, url in self.sent if session is own]
+
+
+@pytest.fixture
+def long_way(monkeypatch: pytest.MonkeyPatch) -> LongWay:
+    seen = LongWay()
+    original = requests.Session.send
+
+    def send(self: requests.Session, request: Any, **kwargs: Any) -> Any:
+        seen.sent.append((self, str(request.url)))
+        return original(self, request, **kwargs)
+
+    monkeypatch.setattr(requests.Session, "send", send)
+    return seen
+
+
+# ---------------------------------------------------------------------------- on Kinto
+
+
+def test_the_default_client_takes_the_short_route(
+    kinto_server: Any, client: Client, raw: Raw, bid: str, cid: str, long_way: LongWay
+) -> None:
+    seed(raw, bid, cid, [{"id": f"n{i:02d}", "title": f"note {i}", "n": i} for i in range(25)])
+    events: list[str] = []
+    with Client(kinto_server.url, auth=client.session.auth, bucket=bid) as own:
+        own.on("request", lambda e: events.append(f"request {e.request.method}"))
+        own.on("response", lambda e: events.append(f"response {e.response.status}"))
+        notes = own.records(Note, collection=cid).sort("n").all()  # 3 pages
+        first = notes[0]
+        first.title = "changed"
+        first.save()
+        Note(id="new", title="new", n=99).bind(own, collection=cid).create()
+        own.delete_record(id="n01", collection=cid)
+        assert long_way.of(own) == []
+    assert [n.n for n in notes] == list(range(25))
+    assert raw.data(rec_path(bid, cid, "n00"))["title"] == "changed"
+    assert raw.data(rec_path(bid, cid, "new"))["n"] == 99
+    assert raw.status(rec_path(bid, cid, "n01")) == 404
+    assert events[:6] == ["request GET", "response 200"] * 3
+    assert events.count("request GET") == 3 and len(events) == 12
+
+
+@pytest.mark.parametrize("form", ["tuple", "string", "basic-token", "bearer-object",
+                                  "HTTPBasicAuth", "custom AuthBase"])
+def test_every_kind_of_credentials_reaches_kinto(
+    kinto_server: Any, client: Client, raw: Raw, form: str, long_way: LongWay
+) -> None:
+    user, password = client.session.auth
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+
+    class Custom(requests.auth.AuthBase):
+        def __call__(self, r: Any) -> Any:
+            r.headers["Authorization"] = f"Basic {token}"
+            return r
+
+    auth = {
+        "tuple": (user, password), "string": f"{user}:{password}",
+        "basic-token": f"Basic {token}", "bearer-object": BearerTokenAuth(token, "Basic"),
+        "HTTPBasicAuth": requests.auth.HTTPBasicAuth(user, password), "custom AuthBase": Custom(),
+    }[form]
+    with Client(kinto_server.url, auth=auth) as own:
+        assert own.server_info()["user"]["id"] == raw.user_id()
+        # Only requests can run an auth object of its own kind.
+        assert len(long_way.of(own)) == (1 if form == "custom AuthBase" else 0)
+
+
+def test_a_session_the_user_gave_is_used_as_given(
+    kinto_server: Any, client: Client, long_way: LongWay
+) -> None:
+    hooked: list[str] = []
+    own = requests.Session()
+    own.hooks["response"].append(lambda r, **kw: hooked.append(r.request.method))
+    with Client(session=Session(kinto_server.url, auth=client.session.auth, session=own)) as c:
+        assert c.server_info()["user"]["id"]
+        assert hooked == ["GET"] and len(long_way.of(c)) == 1
+
+
+def test_what_the_session_would_add_sends_the_long_way(
+    kinto_server: Any, client: Client, long_way: LongWay, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with Client(kinto_server.url, auth=client.session.auth) as own:
+        session = own.session.session
+
+        def root() -> Any:
+            return own.session.request("get", "/")[0]
+
+        root()
+        hooked: list[int] = []
+        session.hooks["response"].append(lambda r, **kw: hooked.append(r.status_code))
+        root()
+        session.hooks["response"].clear()
+        session.params = {"x": "1"}
+        root()
+        session.params = {}
+        session.mount("http://127.0.0.1", requests.adapters.HTTPAdapter())
+        root()
+        del session.adapters["http://127.0.0.1"]
+        root()
+        session.auth = own.session.auth
+        assert root()["user"]["id"]
+        session.auth = None
+        root()
+        assert hooked == [200] and len(long_way.of(own)) == 4
+
+    for name in ("no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")  # nothing listens there
+    with Client(kinto_server.url) as own:
+        with pytest.raises(NetworkError) as info:
+            own.session.request("get", "/")
+        assert isinstance(info.value.__cause__, requests.exceptions.ProxyError)
+        assert len(long_way.of(own)) == 1
+        monkeypatch.setenv("no_proxy", "127.0.0.1")  # requests bypasses it: short route
+        assert own.session.request("get", "/")[0]["project_name"]
+        assert len(long_way.of(own)) == 1
+
+
+# ---------------------------------------------------------------------------- the wire
+
+
+@pytest.fixture
+def recorder() -> Iterator[Recorder]:
+    yield from serve(Recorder())
+
+
+def _exchange(client: Client) -> None:
+    """One request of each shape the library sends, with params requests must encode."""
+    request = client.session.request
+    request("get", "/buckets/b", params={"_limit": "2", "q": "a b/é", "in_id": "a,b"})
+    request("get", "/buckets/b/collections", params={"has_x": ["1", "2"], "n": 3, "z": None})
+    request("get", "/buckets/b?_since=1", params={"_token": "e30="})
+    request("put", "/buckets/b", data={"title": "é"}, headers={"If-Match": '"12"'})
+    request("post", "/buckets/b/collections")
+    request("patch", "/buckets/b", data={"n": 1}, headers={"Content-Type": "application/json"})
+    request("delete", "/buckets/b/collections/c")
+    request("head", "/buckets/b/collections")
+
+
+def test_the_short_route_sends_what_requests_sends(
+    recorder: Recorder, long_way: LongWay
+) -> None:
+    settings = {"auth": ("alice", "s3cr3t"), "headers": {"X-Team": "blue"}}
+    with Client(url_of(recorder), **settings) as own:
+        _exchange(own)
+        assert long_way.of(own) == []
+    short, recorder.seen = recorder.seen, []
+    with Client(url_of(recorder), **settings) as own:
+        own.session.session.hooks["response"].append(lambda r, **kw: None)
+        _exchange(own)
+        assert len(long_way.of(own)) == 8
+    assert len(short) == 8
+    for sent, expected in zip(short, recorder.seen):
+        assert sent == expected  # method, path and query, every header in order, body
+    assert dict(short[3][2])["Authorization"] == "Basic YWxpY2U6czNjcjN0"
+
+
+def test_default_headers_changed_later_are_sent(recorder: Recorder, long_way: LongWay) -> None:
+    with Client(url_of(recorder)) as own:
+        own.session.request("get", "/before")
+        own.session.headers["X-Team"] = "red"  # the transport's defaults
+        own.session.session.headers["Accept-Language"] = "fr"  # the requests session's
+        own.session.request("get", "/after")
+        assert long_way.of(own) == []
+    before, after = (dict(headers) for _, _, headers, _ in recorder.seen)
+    assert "X-Team" not in before and "Accept-Language" not in before
+    assert after["X-Team"] == "red" and after["Accept-Language"] == "fr"
+
+
+def test_gzip_bodies_are_decoded_and_cookies_sent_back(
+    recorder: Recorder, long_way: LongWay
+) -> None:
+    recorder.answer = {"gzip": True, "cookie": "lb=node-2; Path=/", "body": b'{"a": "\xc3\xa9"}'}
+    with Client(url_of(recorder)) as own:
+        first, headers = own.session.request("get", "/one")
+        recorder.answer = {}
+        second, _ = own.session.request("get", "/two")
+        assert own.session.session.cookies.get("lb") == "node-2"
+        assert len(long_way.of(own)) == 1  # with a cookie in the jar, requests sends it
+    assert first == {"a": "é"} and headers["content-encoding"] == "gzip"
+    assert second == {"data": {"id": "x"}}
+    assert "Cookie" not in dict(recorder.seen[0][2])
+    assert dict(recorder.seen[1][2])["Cookie"] == "lb=node-2"
+
+
+@pytest.mark.parametrize("way", ["short", "long"])
+def test_a_broken_body_is_the_same_error_both_ways(recorder: Recorder, way: str) -> None:
+    recorder.answer = {"broken-gzip": True, "body": b"not gzip at all"}
+    with Client(url_of(recorder)) as own:
+        if way == "long":
+            own.session.session.hooks["response"].append(lambda r, **kw: None)
+        with pytest.raises(NetworkError) as info:
+            own.server_info()
+    assert isinstance(info.value.__cause__, requests.exceptions.ContentDecodingError)
+
+
+def test_connections_are_reused_and_a_hang_up_is_noticed(
+    recorder: Recorder, long_way: LongWay
+) -> None:
+    with Client(url_of(recorder)) as own:
+        for _ in range(20):
+            own.session.request("get", "/keep")
+        recorder.answer = {"close": True}
+        own.session.request("get", "/then-hang-up")
+        time.sleep(0.2)
+        recorder.answer = {}
+        own.session.request("get", "/after")
+        assert long_way.of(own) == []
+    assert [path for _, path, _, _ in recorder.seen][-2:] == ["/v1/then-hang-up", "/v1/after"]
+    assert recorder.connections == 2
+
+
+def test_large_bodies_both_ways(recorder: Recorder) -> None:
+    big = {"data": [{"id": f"r{i}", "text": "x" * 1000} for i in range(1500)]}  # 1.5 MB
+    recorder.answer = {"body": json.dumps(big).encode()}
+    with Client(url_of(recorder)) as own:
+        own.session.request("put", "/big", data=big["data"])
+        answer, _ = own.session.request("get", "/big")
+    assert answer == big
+    assert json.loads(recorder.seen[0][3])["data"] == big["data"]
+
+
+def test_a_silent_server_times_out_on_the_short_route(long_way: LongWay) -> None:
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(4)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/v1"
+        with Client(url, timeout=None) as own:
+            started = time.monotonic()
+            with pytest.raises(NetworkTimeout) as info, own.timeout((5, 0.3)):
+                own.server_info()
+            elapsed = time.monotonic() - started
+            assert long_way.of(own) == []
+    assert isinstance(info.value.__cause__, requests.exceptions.ReadTimeout) and elapsed < 5
+
+
+def test_nothing_listening_is_a_network_error(long_way: LongWay) -> None:
+    with Client("http://127.0.0.1:9/v1") as own:
+        with pytest.raises(KintoException) as info:
+            own.server_info()
+        assert long_way.of(own) == []
+    assert isinstance(info.value, NetworkError) and not isinstance(info.value, NetworkTimeout)
+    assert type(info.value.__cause__) is requests.exceptions.ConnectionError
+
+
+# ---------------------------------------------------------------------------- TLS
+
+
+@pytest.fixture
+def tls_recorder(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[Recorder]:
+    """The recorder behind TLS, its CA made trusted by ``REQUESTS_CA_BUNDLE``."""
+    server, ca_file = tls_recorder_and_ca(tmp_path)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", ca_file)
+    yield from serve(server)
+
+
+def test_tls_on_the_short_route(tls_recorder: Recorder, long_way: LongWay) -> None:
+    big = json.dumps({"data": "y" * 1_000_000}).encode()
+    tls_recorder.answer = {"body": big}
+    with Client(url_of(tls_recorder, "https", "localhost"), auth=("alice", "pw")) as own:
+        answers = [own.session.request("get", f"/r{i}")[0] for i in range(3)]
+        assert long_way.of(own) == []
+    assert answers == [json.loads(big)] * 3
+    assert tls_recorder.connections == 1
+    assert dict(tls_recorder.seen[0][2])["Host"] == f"localhost:{tls_recorder.server_address[1]}"
+
+
+def test_an_untrusted_certificate_is_refused(tls_recorder: Recorder,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+    with Client(url_of(tls_recorder, "https", "localhost")) as own:
+        with pytest.raises(NetworkError) as info:
+            own.server_info()
+    assert isinstance(info.value.__cause__, requests.exceptions.SSLError)
+    assert "CERTIFICATE_VERIFY_FAILED" in str(info.value)
