@@ -133,7 +133,7 @@ class SyncRoute:
         full_url = self.origin + target
         headers_in = raw.headers
         if "set-cookie" in headers_in or "set-cookie2" in headers_in:
-            extract_cookies_to_jar(
+            extract_cookies_to_jar(  # type: ignore[no-untyped-call]
                 session.cookies, self._as_prepared(method, target, wire, body), raw
             )
         content = read_body(raw)
@@ -167,13 +167,13 @@ class SyncRoute:
         if type(auth) is BearerTokenAuth:
             return auth.header
         if type(auth) is HTTPBasicAuth:
-            key = (auth.username, auth.password)
-            if key != self._basic_key:
+            basic = (auth.username, auth.password)
+            if basic != self._basic_key:
                 try:  # requests' own encoding (Latin-1), applied to a probe request
                     probe = auth(_empty_request())
-                except Exception:  # noqa: BLE001 - the long way raises it as requests does
+                except Exception:
                     return None
-                self._basic, self._basic_key = probe.headers["Authorization"], key
+                self._basic, self._basic_key = str(probe.headers["Authorization"]), basic
             return self._basic
         return None
 
@@ -220,7 +220,7 @@ class SyncRoute:
                 )
             except ux.LocationValueError as exc:
                 raise rx.InvalidURL(exc, request=self._probe) from None
-            adapter.cert_verify(pool, self.root, verify, cert)
+            adapter.cert_verify(pool, self.root, verify, cert)  # type: ignore[no-untyped-call]
             self._pool, self._pool_key = pool, key
         return pool
 
@@ -242,12 +242,12 @@ def _empty_request() -> PreparedRequest:
     return prepared
 
 
-def _merged(
-    transport: dict[str, str], defaults: CaseInsensitiveDict[str]
-) -> dict[str, tuple[str, str]] | None:
+def _merged(transport: dict[str, str], defaults: Any) -> dict[str, tuple[str, str]] | None:
     """The session's default headers merged with the transport's as requests merges
     them (lower-case name -> (name, value)); None when requests would refuse one."""
-    merged = merge_setting(transport, defaults, dict_class=CaseInsensitiveDict)
+    merged = merge_setting(  # type: ignore[no-untyped-call]
+        transport, defaults, dict_class=CaseInsensitiveDict
+    )
     try:
         for header in merged.items():
             check_header_validity(header)
@@ -266,7 +266,7 @@ def _target(path: str, params: Any) -> str | None:
         ):
             query = urlencode(params)  # what requests' encoding gives for strings
         else:  # lists, numbers, None values...: requests' own encoding
-            query = RequestEncodingMixin._encode_params(params)
+            query = RequestEncodingMixin._encode_params(params)  # type: ignore[attr-defined]
         if query:
             path = f"{path}&{query}" if "?" in path else f"{path}?{query}"
     if "/." in path.partition("?")[0] or not _PLAIN_TARGET.fullmatch(path):

@@ -307,8 +307,8 @@ def test_tls_on_the_short_route(tls_recorder: Recorder, long_way: LongWay) -> No
 def test_an_untrusted_certificate_is_refused(tls_recorder: Recorder,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("REQUESTS_CA_BUNDLE")
-    with Client(url_of(tls_recorder, "https", "localhost")) as own:
-        with pytest.raises(NetworkError) as info:
-            own.server_info()
+    with Client(url_of(tls_recorder, "https", "localhost")) as own, \
+            pytest.raises(NetworkError) as info:
+        own.server_info()
     assert isinstance(info.value.__cause__, requests.exceptions.SSLError)
     assert "CERTIFICATE_VERIFY_FAILED" in str(info.value)
