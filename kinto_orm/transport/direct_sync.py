@@ -83,16 +83,13 @@ class SyncRoute:
         self.usable = _SUPPORTED and _is_plain(server_url)
         self._probe = PreparedRequest()  # what the adapter needs to pick the pool
         self._probe.prepare(method="GET", url=self.root)
-        self._pool_key: tuple[Any, ...] = ()
-        self._pool: Any = None
-        self._settings: dict[str, Any] | None = None
-        self._proxied = True
-        self._defaults_key: tuple[Any, ...] = ()
-        self._defaults: dict[str, tuple[str, str]] | None = None
-        self._basic_key: tuple[Any, ...] = ()
-        self._basic = ""
-        self._netrc_key: tuple[Any, ...] = ()
-        self._netrc: HTTPBasicAuth | None = None
+        # Caches, each one (key, value) tuple replaced at once: a bulk write sends from
+        # several threads through one transport.
+        self._pool: tuple[Any, Any] = ((), None)
+        self._proxied: tuple[dict[str, Any] | None, bool] = (None, True)
+        self._defaults: tuple[Any, dict[str, tuple[str, str]] | None] = ((), None)
+        self._basic: tuple[Any, str] = ((), "")
+        self._netrc: tuple[Any, HTTPBasicAuth | None] = ((), None)
 
     def send(
         self, request: core.Request, url: str, headers: dict[str, str], auth: Any,
@@ -146,35 +143,41 @@ class SyncRoute:
         """Whether requests would send to the server through a proxy, with the
         environment ``settings`` (``merge_environment_settings()``'s, cached by the
         transport: a new dict when they change)."""
-        if settings is not self._settings:
+        seen, proxied = self._proxied
+        if settings is not seen:
             proxies = settings.get("proxies") or {}
-            self._proxied = bool(proxies) and select_proxy(self.root, proxies) is not None
-            self._settings = settings
-        return self._proxied
+            proxied = bool(proxies) and select_proxy(self.root, proxies) is not None
+            self._proxied = (settings, proxied)
+        return proxied
 
     def _credentials(self, auth: Any, session: requests.Session) -> str | None:
         """The ``Authorization`` value requests would send ("" for none), or None for an
         auth only requests can apply (its own flow, a callable, a signature...)."""
         if auth is None and session.trust_env:
+            # As requests, credentials from ~/.netrc (read again when $NETRC or $HOME
+            # change; requests reads the file for every request).
             key = (os.environ.get("NETRC"), os.environ.get("HOME"))
-            if key != self._netrc_key:  # as requests, credentials from ~/.netrc
+            seen, netrc = self._netrc
+            if key != seen:
                 found = get_netrc_auth(self.root)
-                self._netrc = HTTPBasicAuth(*found) if found else None
-                self._netrc_key = key
-            auth = self._netrc
+                netrc = HTTPBasicAuth(*found) if found else None
+                self._netrc = (key, netrc)
+            auth = netrc
         if auth is None:
             return ""
         if type(auth) is BearerTokenAuth:
             return auth.header
         if type(auth) is HTTPBasicAuth:
             basic = (auth.username, auth.password)
-            if basic != self._basic_key:
+            seen, header = self._basic
+            if basic != seen:
                 try:  # requests' own encoding (Latin-1), applied to a probe request
                     probe = auth(_empty_request())
-                except Exception:
+                except Exception:  # the long way raises it, as requests does
                     return None
-                self._basic, self._basic_key = str(probe.headers["Authorization"]), basic
-            return self._basic
+                header = str(probe.headers["Authorization"])
+                self._basic = (basic, header)
+            return header
         return None
 
     def _headers(
@@ -185,12 +188,13 @@ class SyncRoute:
         session's, the transport's, the request's own, ``Content-Length``,
         ``Authorization``; None when one of them is invalid (requests raises)."""
         key = (tuple(session.headers.items()), *transport.items())
-        if key != self._defaults_key:  # first request, or someone changed the defaults
-            self._defaults = _merged(transport, session.headers)
-            self._defaults_key = key
-        if self._defaults is None:
+        seen, defaults = self._defaults
+        if key != seen:  # first request, or someone changed the defaults
+            defaults = _merged(transport, session.headers)
+            self._defaults = (key, defaults)
+        if defaults is None:
             return None
-        merged = self._defaults.copy()
+        merged = defaults.copy()
         for name, value in request.all_headers().items():
             if value is None:
                 return None
@@ -212,8 +216,8 @@ class SyncRoute:
         while the pool is open: a pool the manager dropped is closed)."""
         verify, cert = settings.get("verify", True), settings.get("cert")
         key = (adapter, verify, cert)
-        pool = self._pool
-        if key != self._pool_key or pool is None or pool.pool is None:
+        seen, pool = self._pool
+        if key != seen or pool is None or pool.pool is None:
             try:
                 pool = adapter.get_connection_with_tls_context(
                     self._probe, verify, proxies={}, cert=cert
@@ -221,7 +225,7 @@ class SyncRoute:
             except ux.LocationValueError as exc:
                 raise rx.InvalidURL(exc, request=self._probe) from None
             adapter.cert_verify(pool, self.root, verify, cert)  # type: ignore[no-untyped-call]
-            self._pool, self._pool_key = pool, key
+            self._pool = (key, pool)
         return pool
 
     def _as_prepared(

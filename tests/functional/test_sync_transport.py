@@ -104,6 +104,22 @@ def test_every_kind_of_credentials_reaches_kinto(
         assert len(long_way.of(own)) == (1 if form == "custom AuthBase" else 0)
 
 
+def test_credentials_from_netrc_reach_kinto(
+    kinto_server: Any, client: Client, raw: Raw, long_way: LongWay, tmp_path: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    user, password = client.session.auth
+    netrc = tmp_path / "netrc"
+    netrc.write_text(f"machine 127.0.0.1 login {user} password {password}\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    with Client(kinto_server.url) as own:  # no auth: requests reads ~/.netrc
+        assert own.session.request("get", "/")[0]["user"]["id"] == raw.user_id()
+        monkeypatch.setenv("NETRC", str(tmp_path / "none"))
+        assert "user" not in own.session.request("get", "/")[0]
+        assert long_way.of(own) == []
+
+
 def test_a_session_the_user_gave_is_used_as_given(
     kinto_server: Any, client: Client, long_way: LongWay
 ) -> None:
