@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import re
+import weakref
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
@@ -82,10 +83,11 @@ class SyncRoute:
         self.prefix = self.root[: self.root.find("//") + 2]
         self.usable = _SUPPORTED and _is_plain(server_url)
         self._probe = PreparedRequest()  # what the adapter needs to pick the pool
-        self._probe.prepare(method="GET", url=self.root)
+        if self.usable:
+            self._probe.prepare(method="GET", url=self.root)
         # Caches, each one (key, value) tuple replaced at once: a bulk write sends from
         # several threads through one transport.
-        self._pool: tuple[Any, Any] = ((), None)
+        self._pool: tuple[Any, weakref.ref[Any] | None] = ((), None)
         self._proxied: tuple[dict[str, Any] | None, bool] = (None, True)
         self._defaults: tuple[Any, dict[str, tuple[str, str]] | None] = ((), None)
         self._basic: tuple[Any, str] = ((), "")
@@ -212,11 +214,14 @@ class SyncRoute:
         return dict(merged.values())
 
     def _connection(self, adapter: HTTPAdapter, settings: dict[str, Any]) -> Any:
-        """The adapter's urllib3 pool for the server, with requests' TLS settings (kept
-        while the pool is open: a pool the manager dropped is closed)."""
+        """The adapter's urllib3 pool for the server, with requests' TLS settings. Only
+        a weak reference is kept: once the pool manager drops the pool (the session is
+        closed, or more hosts than its ``pool_connections`` were used) it is freed and
+        its connections closed, as with requests, and the next request asks again."""
         verify, cert = settings.get("verify", True), settings.get("cert")
-        key = (adapter, verify, cert)
-        seen, pool = self._pool
+        key = (adapter, adapter.poolmanager, verify, cert)
+        seen, ref = self._pool
+        pool = ref() if ref is not None else None
         if key != seen or pool is None or pool.pool is None:
             try:
                 pool = adapter.get_connection_with_tls_context(
@@ -225,7 +230,7 @@ class SyncRoute:
             except ux.LocationValueError as exc:
                 raise rx.InvalidURL(exc, request=self._probe) from None
             adapter.cert_verify(pool, self.root, verify, cert)  # type: ignore[no-untyped-call]
-            self._pool = (key, pool)
+            self._pool = (key, weakref.ref(pool))
         return pool
 
     def _as_prepared(

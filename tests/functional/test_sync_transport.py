@@ -265,6 +265,15 @@ def test_connections_are_reused_and_a_hang_up_is_noticed(
     assert recorder.connections == 2
 
 
+def test_a_closed_client_opens_new_connections(recorder: Recorder, long_way: LongWay) -> None:
+    own = Client(url_of(recorder))
+    own.session.request("get", "/one")
+    own.close()  # closes the session's pools, as requests.Session.close() does
+    own.session.request("get", "/two")
+    own.close()
+    assert recorder.connections == 2 and long_way.of(own) == []
+
+
 def test_large_bodies_both_ways(recorder: Recorder) -> None:
     big = {"data": [{"id": f"r{i}", "text": "x" * 1000} for i in range(1500)]}  # 1.5 MB
     recorder.answer = {"body": json.dumps(big).encode()}
