@@ -18,8 +18,10 @@ Workloads (record counts at ``--scale 1``; every count is multiplied by ``--scal
 4. ``stream``: iterating 1,000, 10,000 and 100,000 records page by page (pages of
    10,000), for the peak memory; loading them all in a list is shown for contrast.
 5. ``slowlink``: 2,000 records (``--slowlink-records``) bulk-created over a slow link (a
-   loopback proxy adding ``--latency-ms`` 20 ms each way): kinto-orm ``abulk_create``
-   and sync ``bulk_create`` with ``concurrency=8`` against kinto-http's batch.
+   loopback proxy adding ``--latency-ms`` 20 ms each way, in a process of its own):
+   kinto-orm ``abulk_create`` and sync ``bulk_create`` with ``concurrency=8``
+   (``--slowlink-concurrency``) against kinto-http's batch; a second table sets each
+   client's wall time against the server's CPU time (``slowlink.py``).
 
 ``--backend postgresql`` runs every server on PostgreSQL (a throw-away cluster each)
 instead of the memory backend.
@@ -32,7 +34,9 @@ the server). The client order rotates and reverses from one repetition to the ne
 Measured: wall time, client CPU time (``time.process_time()`` of the client process; the
 server is another process), peak RSS growth of the client process (VmHWM after the call
 minus VmRSS before it, the peak mark reset through ``/proc/self/clear_refs``) and, for
-reads, the Python-level peak of a second, untimed call under ``tracemalloc``.
+reads, the Python-level peak of a second, untimed call under ``tracemalloc``; the CPU
+time of the server's processes over the client's run (``/proc/<pid>/stat``), and the
+load average when the client ended.
 """
 
 from __future__ import annotations
@@ -51,8 +55,9 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from latency import LatencyProxy  # noqa: E402
+from latency import ProxyProcess  # noqa: E402
 from servers import BenchServer  # noqa: E402
+from slowlink import link_table  # noqa: E402
 
 ORM, KINTO_HTTP, REQUESTS = "kinto-orm", "kinto-http", "requests"
 #: The storage backend of every server (``--backend``).
@@ -155,13 +160,16 @@ def build_workloads(args: argparse.Namespace) -> list[Workload]:
                 Variant("(contrast) kinto-orm records(Todo).all()", "read_orm_all", ORM),
             ], server="shared", fill=n, tracemalloc=True,
         ))
+    linked = [
+        Variant(f"kinto-orm {mode} {name}(concurrency={c})", function, ORM, {"concurrency": c})
+        for c in args.slowlink_concurrency
+        for mode, name, function in (("async", "abulk_create", "bulk_orm_async"),
+                                     ("sync", "bulk_create", "bulk_orm_sync"))
+    ]
     workloads.append(Workload(
         "slowlink", f"5. Bulk create {{n}} records over a slow link ({args.latency_ms:g} ms "
         "each way)", scaled(args.slowlink_records), base, [
-            Variant("kinto-orm async abulk_create(concurrency=8)", "bulk_orm_async", ORM,
-                    {"concurrency": 8}),
-            Variant("kinto-orm sync bulk_create(concurrency=8)", "bulk_orm_sync", ORM,
-                    {"concurrency": 8}),
+            *linked,
             Variant("kinto-orm sync bulk_create() (one batch at a time)", "bulk_orm_sync",
                     ORM, {"concurrency": 1}),
             Variant("kinto-http batch.create_record", "create_kinto_http", KINTO_HTTP,
@@ -191,8 +199,11 @@ def alternate(variants: list[Variant], rep: int) -> list[Variant]:
 def run_child(server: BenchServer, workload: Workload, variant: Variant,
               record_id: str | None, rep: int) -> dict[str, Any]:
     if workload.latency:
-        with LatencyProxy(server.url, workload.latency) as proxy:
-            return _run_child(server, proxy.url, workload, variant, record_id, rep)
+        with ProxyProcess(server.url, workload.latency) as proxy:
+            proxy_cpu = proxy.cpu_seconds()
+            result = _run_child(server, proxy.url, workload, variant, record_id, rep)
+            result["proxy_cpu"] = proxy.cpu_seconds() - proxy_cpu
+            return result
     return _run_child(server, server.url, workload, variant, record_id, rep)
 
 
@@ -208,21 +219,29 @@ def _run_child(server: BenchServer, url: str, workload: Workload, variant: Varia
         "tracemalloc": workload.tracemalloc and rep == 0,
         **variant.extra,
     }
+    # The server's CPU over the client's whole process (its setup requests included:
+    # a few, against thousands of sub-requests measured).
+    server_cpu = server.cpu_seconds()
     done = subprocess.run(
         [sys.executable, str(HERE / "workloads.py"), json.dumps(spec)],
         capture_output=True, text=True, timeout=3600,
         env={**os.environ, "PYTHONHASHSEED": "0"},
     )
+    server_cpu = server.cpu_seconds() - server_cpu
     if done.returncode != 0:
         raise RuntimeError(f"{variant.label} failed:\n{done.stderr[-4000:]}\n"
                            f"server log:\n{server.server.log_tail()}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    result["server_cpu"] = server_cpu
+    result["batch_max"] = server.batch_max
+    result["load"] = os.getloadavg()[0]
     expected = workload.n
     if result["count"] != expected:
         raise RuntimeError(f"{variant.label}: counted {result['count']}, expected {expected}")
     if workload.key in ("create", "slowlink") and server.count() != expected:
         raise RuntimeError(f"{variant.label}: the server holds {server.count()} records")
     log(f"  {variant.label}: wall {result['wall']:.3f} s, cpu {result['cpu']:.3f} s, "
+        f"server cpu {server_cpu:.3f} s, load {result['load']:.1f}, "
         f"rss +{result['rss_kib'] / 1024:.1f} MiB"
         + (f", tracemalloc peak {result['tm_peak'] / 2**20:.1f} MiB"
            if "tm_peak" in result else ""))
@@ -338,6 +357,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="storage backend of the Kinto servers")
     parser.add_argument("--slowlink-records", type=int, default=2_000,
                         help="records bulk-created by the slow-link workload (5)")
+    parser.add_argument("--slowlink-concurrency", default="8",
+                        help="chunks in flight of the slow-link kinto-orm variants, e.g. 4,8,16")
     parser.add_argument("--latency-ms", type=float, default=20.0,
                         help="delay the slow-link proxy adds in each direction")
     parser.add_argument("--concurrent-records", type=int, default=2_000,
@@ -358,6 +379,9 @@ def main(argv: list[str] | None = None) -> int:
     BACKEND = args.backend
     args.only = [name.strip() for name in args.only.split(",") if name.strip()]
     args.concurrency = [int(c) for c in args.concurrency.split(",") if c.strip()]
+    args.slowlink_concurrency = [
+        int(c) for c in args.slowlink_concurrency.split(",") if c.strip()
+    ]
     args.stream_sizes = [int(c) for c in args.stream_sizes.split(",") if c.strip()]
 
     import kinto
@@ -402,6 +426,11 @@ def main(argv: list[str] | None = None) -> int:
           "of the same read under tracemalloc (Python-level allocations only).\n")
     for workload in workloads:
         print(table(workload, results) + "\n")
+        if workload.latency:
+            rows = [(v.label, v.role == KINTO_HTTP, results[(workload.key, v.label)])
+                    for v in workload.variants]
+            batch = rows[0][2][0]["batch_max"] if rows[0][2] else 25
+            print(link_table(workload.n, batch, rows) + "\n")
     if args.json:
         args.json.write_text(json.dumps({
             "scale": args.scale, "repeat": args.repeat, "versions": versions,

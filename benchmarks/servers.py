@@ -1,8 +1,11 @@
-"""Local Kinto servers for the benchmarks: start, prepare the bench bucket, fill."""
+"""Local Kinto servers for the benchmarks: start, prepare the bench bucket, fill, and
+read the CPU time the server (and its PostgreSQL, if any) has used."""
 
 from __future__ import annotations
 
+import os
 import uuid
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -78,8 +81,46 @@ class BenchServer:
             ids += [rid for _, rid in chunk]
         return ids
 
+    def cpu_seconds(self) -> float:
+        """CPU time used so far by the Kinto process and its children, plus, on
+        PostgreSQL, by the cluster's processes (postmaster and backends)."""
+        process = self.server._process
+        roots = [process.pid] if process is not None else []
+        cluster = self.server._cluster
+        if cluster is not None and cluster.folder is not None:
+            pid_file = cluster.folder / "data" / "postmaster.pid"
+            roots.append(int(pid_file.read_text().split()[0]))
+        return sum(process_tree_cpu(root) for root in roots)
+
     def count(self) -> int:
         response = self.session.head(
             f"{self.url}/buckets/{BUCKET}/collections/{COLLECTION}/records"
         )
         return int(response.headers["Total-Objects"])
+
+
+def _stat(pid: int) -> list[str]:
+    # The fields after the command name (which may hold spaces): field 3 (state) is [0].
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def process_tree_cpu(root: int) -> float:
+    """User + system CPU seconds of ``root`` and every live process under it, plus what
+    their children that already exited used (``cutime``/``cstime``, once reaped)."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                children.setdefault(int(_stat(int(entry))[1]), []).append(int(entry))
+            except (OSError, IndexError, ValueError):
+                pass  # gone meanwhile
+    ticks, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        try:
+            fields = _stat(pid)
+        except OSError:
+            continue
+        ticks += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+        todo += children.get(pid, [])
+    return ticks / os.sysconf("SC_CLK_TCK")
