@@ -221,18 +221,20 @@ def _run_child(server: BenchServer, url: str, workload: Workload, variant: Varia
     }
     # The server's CPU over the client's whole process (its setup requests included:
     # a few, against thousands of sub-requests measured).
-    server_cpu = server.cpu_seconds()
+    kinto_cpu, db_cpu = server.cpu_seconds()
     done = subprocess.run(
         [sys.executable, str(HERE / "workloads.py"), json.dumps(spec)],
         capture_output=True, text=True, timeout=3600,
         env={**os.environ, "PYTHONHASHSEED": "0"},
     )
-    server_cpu = server.cpu_seconds() - server_cpu
+    kinto_after, db_after = server.cpu_seconds()
+    server_cpu = kinto_after - kinto_cpu + db_after - db_cpu
     if done.returncode != 0:
         raise RuntimeError(f"{variant.label} failed:\n{done.stderr[-4000:]}\n"
                            f"server log:\n{server.server.log_tail()}")
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     result["server_cpu"] = server_cpu
+    result["db_cpu"] = db_after - db_cpu
     result["batch_max"] = server.batch_max
     result["load"] = os.getloadavg()[0]
     expected = workload.n

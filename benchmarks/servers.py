@@ -81,16 +81,16 @@ class BenchServer:
             ids += [rid for _, rid in chunk]
         return ids
 
-    def cpu_seconds(self) -> float:
-        """CPU time used so far by the Kinto process and its children, plus, on
-        PostgreSQL, by the cluster's processes (postmaster and backends)."""
+    def cpu_seconds(self) -> tuple[float, float]:
+        """CPU time used so far by the Kinto process (and its children) and, on
+        PostgreSQL, by the cluster's processes (postmaster and backends; else 0)."""
         process = self.server._process
-        roots = [process.pid] if process is not None else []
+        kinto = process_tree_cpu(process.pid) if process is not None else 0.0
         cluster = self.server._cluster
-        if cluster is not None and cluster.folder is not None:
-            pid_file = cluster.folder / "data" / "postmaster.pid"
-            roots.append(int(pid_file.read_text().split()[0]))
-        return sum(process_tree_cpu(root) for root in roots)
+        if cluster is None or cluster.folder is None:
+            return kinto, 0.0
+        postmaster = int((cluster.folder / "data" / "postmaster.pid").read_text().split()[0])
+        return kinto, process_tree_cpu(postmaster)
 
     def count(self) -> int:
         response = self.session.head(

@@ -44,6 +44,21 @@ if not isinstance(_ENVIRON_DATA, dict) or not all(
 ):
     _ENVIRON_DATA = None
 
+#: Idle connections the sync transport keeps per server, as many as the async one's pool
+#: (``direct._LIMITS``): enough for the chunks a bulk helper keeps in flight
+#: (``concurrency=N``) to find theirs again.
+KEEP_ALIVE = 20
+
+
+def _requests_session() -> requests.Session:
+    """A session whose pool keeps ``KEEP_ALIVE`` connections per host (requests' default
+    of 10 throws the others away, each with a urllib3 WARNING, when a sync bulk helper's
+    threads give back more than 10)."""
+    session = requests.Session()
+    for prefix in ("https://", "http://"):
+        session.mount(prefix, requests.adapters.HTTPAdapter(pool_maxsize=KEEP_ALIVE))
+    return session
+
 
 class SyncTransport(TransportSettings):
     """Blocking transport on ``requests.Session``."""
@@ -53,7 +68,7 @@ class SyncTransport(TransportSettings):
     ) -> None:
         super().__init__(server_url, **kwargs)
         if session is None:
-            session = requests.Session()
+            session = _requests_session()
             #: The short route past ``Session.request()``, for the session made here only.
             self._direct: SyncRoute | None = SyncRoute(self.server_url, session)
         else:

@@ -104,6 +104,19 @@ def test_sync_bulk_create_with_concurrency(client: Client, raw: Raw, bid: str,
     assert_exactly(raw, bid, cid, set(range(count)))
 
 
+def test_sync_bulk_create_keeps_every_connection_of_its_threads(
+    client: Client, raw: Raw, bid: str, cid: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # 16 chunks in flight need 16 connections; requests' default pool keeps 10 and throws
+    # the others away, each with a WARNING on the user's stderr.
+    notes = [Note(title="t", n=i) for i in range(16 * 25)]
+    with caplog.at_level("WARNING", logger="urllib3"):
+        result = client.records(Note, collection=cid).bulk_create(notes, concurrency=16)
+    assert result.ok and result.done == len(notes), result.failed[:3]
+    assert not [r.getMessage() for r in caplog.records if r.name.startswith("urllib3")]
+    assert_exactly(raw, bid, cid, set(range(len(notes))))
+
+
 def test_sync_bulk_save_and_delete_with_concurrency(client: Client, raw: Raw, bid: str,
                                                     cid: str) -> None:
     query = client.records(Note, collection=cid)
