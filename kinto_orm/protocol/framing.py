@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from .headers import is_idempotent
-from .messages import Request, Response, _snippet
+from .messages import JSON, Request, Response, _snippet
 from .retry import is_transient_conflict
 
 T = TypeVar("T")
@@ -39,7 +39,11 @@ def batch_subrequest(request: Request) -> dict[str, Any]:
     if request.params:
         path += "?" + urlencode(request.params)
     sub: dict[str, Any] = {"method": request.method, "path": path}
-    headers = request.all_headers()
+    # Kinto gives every sub-request with an object body ``Content-Type: application/json``
+    # itself: sending it again only costs the server (and the link) a header per record.
+    headers = dict(request.headers)
+    if request.json is not None and request.content_type != JSON:
+        headers.setdefault("Content-Type", request.content_type)
     if headers:
         sub["headers"] = headers
     if request.json is not None:

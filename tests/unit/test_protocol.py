@@ -753,10 +753,14 @@ def test_batch_request_and_responses():
     assert core.is_idempotent(batch)
     assert batch.json == {"requests": [
         {"method": "PUT", "path": RECORD_PATH,
-         "headers": {"If-None-Match": "*", "Content-Type": "application/json"},
-         "body": {"data": {}}},
+         "headers": {"If-None-Match": "*"}, "body": {"data": {}}},
         {"method": "GET", "path": "/buckets?_limit=2"},
     ]}
+    # A content type other than the JSON Kinto sets on every sub-request is kept.
+    merge = core.Request("PATCH", RECORD_PATH, json={"data": {}},
+                         content_type="application/merge-patch+json")
+    assert core.batch_subrequest(merge)["headers"] == {
+        "Content-Type": "application/merge-patch+json"}
     post = core.Request("POST", "/buckets/b/collections/c/records", json={"data": {}})
     assert not core.is_idempotent(core.batch_request([put, post]))
 
