@@ -19,9 +19,11 @@ Workloads (record counts at ``--scale 1``; every count is multiplied by ``--scal
    10,000), for the peak memory; loading them all in a list is shown for contrast.
 5. ``slowlink``: 2,000 records (``--slowlink-records``) bulk-created over a slow link (a
    loopback proxy adding ``--latency-ms`` 20 ms each way, in a process of its own):
-   kinto-orm ``abulk_create`` and sync ``bulk_create`` with ``concurrency=8``
-   (``--slowlink-concurrency``) against kinto-http's batch; a second table sets each
-   client's wall time against the server's CPU time (``slowlink.py``).
+   kinto-orm ``abulk_create`` and sync ``bulk_create`` with ``concurrency=4`` and ``8``
+   (``--slowlink-concurrency``; on a quiet machine 8 in flight cost the local server more
+   CPU per batch than 4, its threads contending for its GIL) against kinto-http's batch;
+   a second table sets each client's wall time against the server's CPU time
+   (``slowlink.py``).
 
 ``--backend postgresql`` runs every server on PostgreSQL (a throw-away cluster each)
 instead of the memory backend.
@@ -359,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="storage backend of the Kinto servers")
     parser.add_argument("--slowlink-records", type=int, default=2_000,
                         help="records bulk-created by the slow-link workload (5)")
-    parser.add_argument("--slowlink-concurrency", default="8",
+    parser.add_argument("--slowlink-concurrency", default="4,8",
                         help="chunks in flight of the slow-link kinto-orm variants, e.g. 4,8,16")
     parser.add_argument("--latency-ms", type=float, default=20.0,
                         help="delay the slow-link proxy adds in each direction")
