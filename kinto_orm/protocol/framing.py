@@ -22,13 +22,17 @@ def batchable(request: Request) -> bool:
 
     Not when its path holds ``/batch`` (Kinto refuses such sub-paths, even an id like
     ``batch-1``), when it is a full URL (a ``Next-Page``), when its body is not an
-    object (JSON Patch lists), or for HEAD (no body to report).
+    object (JSON Patch lists), for HEAD (no body to report), or when its body is not
+    plain JSON: Kinto's batch view gives every sub-request ``application/json``
+    whatever it says (26.5), so a merge patch would be applied as a plain PATCH
+    (``null`` stored instead of removing the field, nested objects replaced).
     """
     return (
         request.path.startswith("/")
         and "/batch" not in request.path
         and request.method != "HEAD"
         and (request.json is None or isinstance(request.json, dict))
+        and request.content_type == JSON
         and request.files is None
     )
 
@@ -43,7 +47,7 @@ def batch_subrequest(request: Request) -> dict[str, Any]:
     # itself: sending it again only costs the server (and the link) a header per record.
     headers = dict(request.headers)
     if request.json is not None and request.content_type != JSON:
-        headers.setdefault("Content-Type", request.content_type)
+        headers.setdefault("Content-Type", request.content_type)  # not batchable (above)
     if headers:
         sub["headers"] = headers
     if request.json is not None:

@@ -26,6 +26,7 @@ from kinto_orm import (
     NotFound,
     PreconditionFailed,
 )
+from kinto_orm.patch_type import MergePatch
 from kinto_orm.testing import KintoServer, new_credentials, unique_id
 
 from .conftest import Note, Raw, rec_path
@@ -759,3 +760,29 @@ def test_saving_a_model_twice_in_a_batch_keeps_the_last_version(
         pass
     server_title = raw.data(rec_path(bid, cid, "r1"))["title"]
     assert "second" in (server_title, model.title)
+
+
+# ---------------------------------------------------------------------------- merge patches
+
+
+def test_merge_patch_in_a_batch_removes_fields_as_outside(
+    client: Client, raw: Raw, bid: str, cid: str
+) -> None:
+    """Kinto's batch view gives every sub-request ``Content-Type: application/json``, so
+    a merge patch inside ``/batch`` would be applied as a plain PATCH (``null`` stored,
+    nested objects replaced). It is sent on its own at flush time, in its place."""
+    client.create_record(id="m1", data={"a": 1, "b": {"x": 1, "y": 2}, "c": 3},
+                         bucket=bid, collection=cid)
+    wire = Wire.on(client)
+    with client.batch() as batch:
+        batch.patch_record(id="m1", changes=MergePatch({"a": None, "b": {"x": None}}),
+                           bucket=bid, collection=cid)
+        batch.create_record(id="m2", data={"n": 2}, bucket=bid, collection=cid)
+    data = raw.get(rec_path(bid, cid, "m1")).json()["data"]
+    assert "a" not in data  # removed, not set to null
+    assert data["b"] == {"y": 2}  # merged recursively, not replaced
+    assert data["c"] == 3
+    assert raw.get(rec_path(bid, cid, "m2")).status_code == 200
+    assert wire.count("PATCH", rec_path(bid, cid, "m1")) == 1
+    assert [sub["method"] for chunk in wire.batches() for sub in chunk] == ["PUT"]
+    assert [r["data"]["id"] for r in batch.results()] == ["m1", "m2"]

@@ -761,6 +761,10 @@ def test_batch_request_and_responses():
                          content_type="application/merge-patch+json")
     assert core.batch_subrequest(merge)["headers"] == {
         "Content-Type": "application/merge-patch+json"}
+    # ... but such a request is sent on its own: Kinto 26.5's batch view would apply it
+    # as plain JSON (tests/functional/test_batch.py::test_merge_patch_in_a_batch...).
+    assert not core.batchable(merge)
+    assert core.batchable(core.Request("PATCH", RECORD_PATH, json={"data": {}}))
     post = core.Request("POST", "/buckets/b/collections/c/records", json={"data": {}})
     assert not core.is_idempotent(core.batch_request([put, post]))
 
