@@ -17,7 +17,7 @@ from .api import ObjectAPI
 from .changes import dirty_patch, permission_changes
 from .mapping import MappingAccess
 from .permissions import Permissions
-from .schema import read_names
+from .schema import read_back
 from .state import _LAZY_PERMISSIONS, _STATE, Binding, SharedState, _state_property, own_fields_set
 from .validation import checked_patch
 from .writes import incomplete, write_validator
@@ -190,10 +190,7 @@ class KintoObject(MappingAccess, ObjectAPI, BaseModel):
     def incoming(cls, data: dict[str, Any]) -> dict[str, Any]:
         """Server data with the keys this model reads: a field sent under a
         ``serialization_alias`` is read back under its own name."""
-        renames = read_names(cls)
-        if not renames:
-            return data
-        return {renames.get(key, key): value for key, value in data.items()}
+        return read_back(cls, data)
 
     def _load(self, body: dict[str, Any], binding: Binding | None = None) -> None:
         """Take the server's answer as the new state of this instance (validated into it:

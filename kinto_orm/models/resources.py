@@ -16,7 +16,7 @@ from ..reconcile import ReconcileReport, reconcile_op
 from .base import KintoObject
 from .extra import Attachment, HistoryEntry
 from .lists import list_query, sources_query
-from .schema import read_names, sent_names, to_kinto_schema
+from .schema import read_back, sent_names, to_kinto_schema
 from .state import Binding
 
 if TYPE_CHECKING:
@@ -283,10 +283,8 @@ class Record(KintoObject):
         """Server data with the keys this model reads. ``schema``, the timestamp Kinto
         stamps on records of a collection with a schema, is kept as an extra field, or
         left out for models that forbid extra fields (Kinto stamps it again on write)."""
-        # KintoObject.incoming() inlined: this runs twice per record written.
-        renames = read_names(cls)
-        if renames:
-            data = {renames.get(key, key): value for key, value in data.items()}
+        # read_back() called directly, not through super(): twice per record written.
+        data = read_back(cls, data)
         if (
             "schema" in data and cls.model_config.get("extra") == "forbid"
             and cls._field_name("schema") is None

@@ -63,6 +63,15 @@ def read_names(model: type[BaseModel]) -> dict[str, str]:
     return {sent: read for read, sent in sent_names(model).items()}
 
 
+def read_back(model: type[BaseModel], data: dict[str, Any]) -> dict[str, Any]:
+    """Server ``data`` with a field sent under a ``serialization_alias`` read back under
+    its own name (``data`` itself when the model renames nothing)."""
+    renames = read_names(model)
+    if not renames:
+        return data
+    return {renames.get(key, key): value for key, value in data.items()}
+
+
 def to_kinto_schema(
     schema: dict[str, Any], renames: dict[str, str] | None = None
 ) -> dict[str, Any]:
