@@ -77,32 +77,36 @@ def grant_op(
     client: ClientLike, obj: Permissioned, permission: str, principals: Sequence[str]
 ) -> Op[Any]:
     """Add ``principals`` to ``obj``'s ``permission``; ``obj`` then holds the answer."""
-    name, wanted = permission_name(permission), _checked(principals)
-    path = obj.path
-    adds = [{"op": "add", "path": _pointer(name, p), "value": p} for p in wanted]
-    try:
-        body = yield from client._op_object_patch(path, JSONPatch(adds), False, None)
-    except BadRequest as exc:
-        if not _patch_failed(exc):
-            raise
-        body = yield from _retry_on_version(client, path, name, wanted, add=True, first=exc)
-    obj._after_write(client, body)
-    return obj
+    return _change_op(client, obj, permission, principals, add=True)
 
 
 def revoke_op(
     client: ClientLike, obj: Permissioned, permission: str, principals: Sequence[str]
 ) -> Op[Any]:
     """Remove ``principals`` from ``obj``'s ``permission`` (absent ones are ignored)."""
-    name, unwanted = permission_name(permission), _checked(principals)
+    return _change_op(client, obj, permission, principals, add=False)
+
+
+def _change_op(
+    client: ClientLike, obj: Permissioned, permission: str, principals: Sequence[str],
+    *, add: bool,
+) -> Op[Any]:
+    """One JSON Patch adding (or removing) each principal; when Kinto refuses it (a
+    permission list that does not exist yet, a principal already absent), the read then
+    conditional patch of :func:`_retry_on_version`."""
+    name, wanted = permission_name(permission), _checked(principals)
     path = obj.path
-    removes = [{"op": "remove", "path": _pointer(name, p)} for p in unwanted]
+    ops = [
+        {"op": "add", "path": _pointer(name, p), "value": p} if add
+        else {"op": "remove", "path": _pointer(name, p)}
+        for p in wanted
+    ]
     try:
-        body = yield from client._op_object_patch(path, JSONPatch(removes), False, None)
+        body = yield from client._op_object_patch(path, JSONPatch(ops), False, None)
     except BadRequest as exc:
         if not _patch_failed(exc):
             raise
-        body = yield from _retry_on_version(client, path, name, unwanted, add=False, first=exc)
+        body = yield from _retry_on_version(client, path, name, wanted, add=add, first=exc)
     obj._after_write(client, body)
     return obj
 
