@@ -28,7 +28,7 @@ Workloads (record counts at ``--scale 1``; every count is multiplied by ``--scal
 ``--backend postgresql`` runs every server on PostgreSQL (a throw-away cluster each)
 instead of the memory backend.
 
-Every measurement runs in its own process (``workloads.py``) after its setup, against a
+Every measurement runs in its own process (``child.py``) after its setup, against a
 Kinto server (memory backend, no history, no attachments) started for it: write
 workloads get a fresh server per client and repetition; a read workload's server is
 filled once and read by every client in every repetition (reading changes nothing on
@@ -46,11 +46,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -58,36 +56,12 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from latency import ProxyProcess  # noqa: E402
+from report import KINTO_HTTP, ORM, REQUESTS, Variant, Workload, table, title  # noqa: E402
 from servers import BenchServer  # noqa: E402
 from slowlink import link_table  # noqa: E402
 
-ORM, KINTO_HTTP, REQUESTS = "kinto-orm", "kinto-http", "requests"
 #: The storage backend of every server (``--backend``).
 BACKEND = "memory"
-
-
-@dataclass
-class Variant:
-    label: str
-    function: str
-    role: str  # ORM, KINTO_HTTP or REQUESTS; the last two are the ratio baselines
-    extra: dict[str, Any] = field(default_factory=dict)
-    baseline: bool = False
-
-
-@dataclass
-class Workload:
-    key: str
-    title: str
-    n: int
-    settings: dict[str, str]
-    variants: list[Variant]
-    server: str  # "per-client": fresh server per measurement; "shared": one, filled once
-    fill: int = 0
-    tracemalloc: bool = False
-    op: str = "record"
-    latency: float = 0.0  # seconds added each way by a proxy between client and server
-
 
 def build_workloads(args: argparse.Namespace) -> list[Workload]:
     def scaled(count: int) -> int:
@@ -225,7 +199,7 @@ def _run_child(server: BenchServer, url: str, workload: Workload, variant: Varia
     # a few, against thousands of sub-requests measured).
     kinto_cpu, db_cpu = server.cpu_seconds()
     done = subprocess.run(
-        [sys.executable, str(HERE / "workloads.py"), json.dumps(spec)],
+        [sys.executable, str(HERE / "child.py"), json.dumps(spec)],
         capture_output=True, text=True, timeout=3600,
         env={**os.environ, "PYTHONHASHSEED": "0"},
     )
@@ -264,10 +238,6 @@ def run_workload(workload: Workload, rep: int, results: dict[tuple[str, str], li
         results[(workload.key, variant.label)].append(result)
 
 
-def _title(workload: Workload) -> str:
-    return workload.title.format(n=f"{workload.n:,}")
-
-
 def run_all(workloads: list[Workload], repeat: int) -> dict[tuple[str, str], list[Any]]:
     """Workloads with a server per measurement run repetition by repetition, interleaved
     (noise from the shared machine spreads over all of them). Read workloads: one server
@@ -279,7 +249,7 @@ def run_all(workloads: list[Workload], repeat: int) -> dict[tuple[str, str], lis
     for rep in range(repeat):
         for workload in workloads:
             if workload.server == "per-client":
-                log(f"{_title(workload)}: repetition {rep + 1}/{repeat}")
+                log(f"{title(workload)}: repetition {rep + 1}/{repeat}")
                 run_workload(workload, rep, results)
     for workload in workloads:
         if workload.server != "shared":
@@ -287,65 +257,12 @@ def run_all(workloads: list[Workload], repeat: int) -> dict[tuple[str, str], lis
         with BenchServer(workload.settings, BACKEND) as server:
             started = time.perf_counter()
             ids = server.fill(workload.fill)
-            log(f"{_title(workload)}: filled {workload.fill:,} records in "
+            log(f"{title(workload)}: filled {workload.fill:,} records in "
                 f"{time.perf_counter() - started:.1f} s")
             for rep in range(repeat):
-                log(f"{_title(workload)}: repetition {rep + 1}/{repeat}")
+                log(f"{title(workload)}: repetition {rep + 1}/{repeat}")
                 run_workload(workload, rep, results, server, ids[0] if ids else None)
     return results
-
-
-# ---------------------------------------------------------------------------- reporting
-
-
-def median(values: list[float]) -> float:
-    return statistics.median(values) if values else float("nan")
-
-
-def fmt_ratio(value: float, base: float) -> str:
-    return f"{value / base:.2f}x" if base > 0 else "-"
-
-
-def fmt_per_op(seconds: float) -> str:
-    return f"{seconds * 1e6:.0f} µs" if seconds < 0.001 else f"{seconds * 1e3:.2f} ms"
-
-
-def table(workload: Workload, results: dict[tuple[str, str], list[Any]]) -> str:
-    stats = {}
-    for variant in workload.variants:
-        runs = results[(workload.key, variant.label)]
-        walls = [r["wall"] for r in runs]
-        stats[variant.label] = {
-            "wall": median(walls),
-            "spread": (max(walls) - min(walls)) / median(walls) if walls else 0.0,
-            "cpu": median([r["cpu"] for r in runs]),
-            "rss": median([r["rss_kib"] for r in runs]) / 1024,
-            "tm": median([r["tm_peak"] for r in runs if "tm_peak" in r]) / 2**20
-            if any("tm_peak" in r for r in runs) else None,
-            "runs": len(runs),
-        }
-    base = {v.role: stats[v.label] for v in workload.variants if v.baseline}
-    http, raw = base.get(KINTO_HTTP), base.get(REQUESTS)
-    lines = [
-        f"### {_title(workload)}",
-        "",
-        "| client | wall (s) | wall spread | CPU (s) | CPU per "
-        f"{workload.op} | peak RSS growth (MiB) | tracemalloc peak (MiB) | "
-        "wall vs kinto-http | wall vs requests | CPU vs kinto-http | CPU vs requests |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for variant in workload.variants:
-        s = stats[variant.label]
-        tm = f"{s['tm']:.1f}" if s["tm"] is not None else "-"
-        lines.append(
-            f"| {variant.label} | {s['wall']:.3f} | {s['spread'] * 100:.0f}% | "
-            f"{s['cpu']:.3f} | {fmt_per_op(s['cpu'] / workload.n)} | {s['rss']:.1f} | {tm} | "
-            f"{fmt_ratio(s['wall'], http['wall']) if http else '-'} | "
-            f"{fmt_ratio(s['wall'], raw['wall']) if raw else '-'} | "
-            f"{fmt_ratio(s['cpu'], http['cpu']) if http else '-'} | "
-            f"{fmt_ratio(s['cpu'], raw['cpu']) if raw else '-'} |"
-        )
-    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:

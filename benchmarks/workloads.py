@@ -1,9 +1,8 @@
 """The measured workloads, one function per (workload, client).
 
-Each measurement runs in a fresh Python process (``python benchmarks/workloads.py SPEC``)
-so that its peak-RSS growth belongs to that measurement alone and no client's imports,
-caches or heap leftovers weigh on another. The parent (``run.py``)
-starts a Kinto server, prepares its data, runs this script and reads one JSON line back.
+Each measurement runs in a fresh Python process (``benchmarks/child.py``, which looks the
+function up in :data:`FUNCTIONS`); the parent (``run.py``) starts a Kinto server, prepares
+its data, runs the child and reads one JSON line back.
 
 A workload function takes the :class:`Ctx` and returns a callable doing the measured work
 (everything before that call, e.g. building the input dicts or the client, is setup and
@@ -13,12 +12,6 @@ is not measured).
 from __future__ import annotations
 
 import asyncio
-import gc
-import json
-import resource
-import sys
-import time
-import tracemalloc
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -397,86 +390,3 @@ FUNCTIONS: dict[str, Callable[[Ctx], Callable[[], int]]] = {
         get_requests,
     )
 }
-
-
-# ---------------------------------------------------------------------------- measuring
-
-
-def _status_kib(key: str) -> int:
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(key + ":"):
-                return int(line.split()[1])
-    raise KeyError(key)
-
-
-def _reset_peak_rss() -> bool:
-    """Reset the kernel's peak-RSS mark of this process (Linux >= 4.0), so that VmHWM
-    afterwards is the peak of the measured call alone."""
-    try:
-        with open("/proc/self/clear_refs", "w") as clear_refs:
-            clear_refs.write("5")
-        return True
-    except OSError:
-        return False
-
-
-class PeakRSS:
-    """Peak RSS growth of the process during a block, in KiB: VmHWM after the block minus
-    VmRSS before it, with the peak mark reset first; where that is impossible, the
-    growth of ``ru_maxrss`` (which misses peaks lower than an earlier one)."""
-
-    def __enter__(self) -> PeakRSS:
-        self.exact = _reset_peak_rss()
-        if self.exact:
-            self.before = _status_kib("VmRSS")
-        else:
-            self.before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.exact:
-            after = _status_kib("VmHWM")
-        else:
-            after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        self.growth = max(0, after - self.before)
-
-
-def measure(spec: dict[str, Any]) -> dict[str, Any]:
-    """Set the workload up, then time one call of it; optionally a second call (reads
-    only) under tracemalloc for the Python-level peak."""
-    ctx = Ctx(
-        url=spec["url"],
-        auth=tuple(spec["auth"]),  # type: ignore[arg-type]
-        n=spec["n"],
-        record_id=spec.get("record_id"),
-        concurrency=spec.get("concurrency", 16),
-    )
-    run = FUNCTIONS[spec["function"]](ctx)
-    gc.collect()
-    with PeakRSS() as rss:
-        cpu0, wall0 = time.process_time(), time.perf_counter()
-        count = run()
-        wall = time.perf_counter() - wall0
-        cpu = time.process_time() - cpu0
-    result: dict[str, Any] = {
-        "wall": wall,
-        "cpu": cpu,
-        "rss_kib": rss.growth,
-        "rss_before_kib": rss.before,
-        "rss_exact": rss.exact,
-        "count": count,
-    }
-    if spec.get("tracemalloc"):
-        gc.collect()
-        tracemalloc.start()
-        run()
-        result["tm_peak"] = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-    for close in ctx.closers:
-        close()
-    return result
-
-
-if __name__ == "__main__":
-    print(json.dumps(measure(json.loads(sys.argv[1]))))
