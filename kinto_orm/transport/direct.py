@@ -1,22 +1,23 @@
-"""The async transport's short route: requests to the Kinto server sent straight on an
-httpcore connection pool (the library httpx itself sends with), when ``AsyncTransport``
-uses the ``httpx.AsyncClient`` it made itself and nothing that client would add to a
-request is set.
+"""The async transport's short route: requests to the Kinto server sent straight on a
+small HTTP/1.1 connection pool (``http11.py``: asyncio's transports and the httptools
+parser), when ``AsyncTransport`` uses the ``httpx.AsyncClient`` it made itself and
+nothing that client would add to a request is set.
 
 Why: for each request ``httpx.AsyncClient.request()`` parses the URL string again, merges
 the client's headers, cookies and params, runs the auth flow and the redirect loop, then
-copies the request into httpcore's form and wraps the response in four stream layers:
-about 0.3 ms of client CPU per request, 30 % of an ``aget()``, as much as all the
-decisions of the sync client. Here what is the same for every request (origin, ``Host``,
-the client's default headers, Basic or Bearer credentials) is computed once.
+hands the request to httpcore and h11, whose pure-Python checks, state machines, pool
+walks and locks cost more than the rest of an ``aget()``. Here what is the same for every
+request (origin, ``Host``, the client's default headers, Basic or Bearer credentials) is
+computed once, and a request is the bytes httpx would send, written at once.
 
 What sends a request the long way (through ``AsyncClient.request()``): a session the
 user gave or put in place, event hooks or cookies on the client, client-level auth or
 params, an auth that is not a (user, password) pair or a :class:`BearerTokenAuth`
 (``BrowserOAuth``, any ``httpx.Auth``), a proxy set in the environment, multipart
 uploads, another origin than the server's, a URL httpx would rewrite (characters to
-escape, ``.`` segments). Errors are httpx's: httpcore's are raised as the httpx
-exception of the same name, as httpx does.
+escape, ``.`` segments), a ``Content-Length`` or ``Transfer-Encoding`` header of the
+caller's; and every request when httptools cannot be imported. Errors are httpx's
+exception types (the ones httpx raises for the same failure).
 """
 
 from __future__ import annotations
@@ -29,25 +30,28 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
 
-import httpcore
 import httpx
 
 from .. import protocol as core
 from .._timeouts import Timeout
 from ..auth import BearerTokenAuth
-from .streams import AsyncioBackend
+
+try:
+    from . import http11
+except ImportError:  # httptools is missing: every request takes the long way (httpx)
+    http11 = None  # type: ignore[assignment]
 
 #: Characters httpx sends as they are in a path and a query (RFC 3986 unreserved and
 #: sub-delimiters, ``:@/?``, ``%XX`` escapes): a target made only of these goes out
 #: byte for byte as httpx would send it.
 _PLAIN_TARGET = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})*")
 
-#: httpcore's exceptions that httpx raises under the same name (``ReadTimeout``...).
-_HTTPCORE_ERRORS = (
-    httpcore.TimeoutException, httpcore.NetworkError, httpcore.ProtocolError,
-    httpcore.ProxyError, httpcore.UnsupportedProtocol,
-)
+#: h11's checks of a header (RFC 9110 tokens; values without NUL, CR, LF nor white space
+#: at either end), made here because no h11 stands between this route and the socket.
+_HEADER_NAME = re.compile(r"[-!#$%&'*+.^_`|~0-9a-zA-Z]+")
+_HEADER_VALUE = re.compile(rb"(?:[^\x00\s]+(?:[ \t]+[^\x00\s]+)*)?")
 
+#: The long way's pool; the short route's (``http11``) has the same limits.
 _LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
 
 
@@ -71,9 +75,10 @@ def httpx_timeout(timeout: Timeout) -> httpx.Timeout:
 
 
 @lru_cache(maxsize=64)
-def timeout_extension(timeout: Timeout) -> dict[str, float | None]:
-    """httpcore's form of a kinto-orm timeout (``{"connect": 10.0, "read": 60.0, ...}``)."""
-    return httpx_timeout(timeout).as_dict()
+def _timeouts(timeout: Timeout) -> tuple[float | None, float | None, float | None, float | None]:
+    """The pool's form of a kinto-orm timeout: (connect, read, write, pool) seconds."""
+    limits = httpx_timeout(timeout)
+    return limits.connect, limits.read, limits.write, limits.pool
 
 
 def basic_header(user: str, password: str) -> str:
@@ -82,8 +87,20 @@ def basic_header(user: str, password: str) -> str:
     return f"Basic {token}"
 
 
+class Prepared:
+    """A request ready for the pool: its request line and headers (``data``), its body,
+    whether the connection may be kept after it, its timeouts."""
+
+    __slots__ = ("method", "target", "data", "body", "keep", "timeouts")
+
+    def __init__(self, method: str, target: str, data: bytes, body: bytes | None,
+                 keep: bool, timeouts: http11.Timeouts) -> None:
+        self.method, self.target, self.data, self.body = method, target, data, body
+        self.keep, self.timeouts = keep, timeouts
+
+
 class DirectRoute:
-    """Sends the requests it can on its own httpcore pool; :meth:`prepare` says which."""
+    """Sends the requests it can on its own pool; :meth:`prepare` says which."""
 
     def __init__(
         self, server_url: str, auth: Any, session: httpx.AsyncClient, context: ssl.SSLContext
@@ -92,27 +109,28 @@ class DirectRoute:
         self.bearer = auth if isinstance(auth, BearerTokenAuth) else None
         self.basic = basic_header(*auth) if isinstance(auth, tuple) else None
         self.usable = (auth is None or self.bearer is not None or self.basic is not None) \
-            and not urllib.request.getproxies() and _is_plain(server_url)
+            and http11 is not None and not urllib.request.getproxies() \
+            and _is_plain(server_url)
         end = server_url.find("/", server_url.find("//") + 2)
         self.origin = server_url if end < 0 else server_url[:end]
         self.root = self.origin + "/"  # not a prefix of http://kinto.test.example/
-        url = httpx.URL(self.root) if self.usable else None
-        self.scheme, self.host = (url.raw_scheme, url.raw_host) if url else (b"", b"")
-        self.port, self.netloc = (url.port, url.netloc) if url else (None, b"")
-        self.pool = httpcore.AsyncConnectionPool(
-            ssl_context=context, max_connections=_LIMITS.max_connections,
-            max_keepalive_connections=_LIMITS.max_keepalive_connections,
-            keepalive_expiry=_LIMITS.keepalive_expiry, network_backend=AsyncioBackend(),
-        )
+        self.pool: http11.Pool | None = None
+        self.netloc = ""
+        if self.usable:
+            url = httpx.URL(self.root)
+            tls = url.scheme == "https"
+            self.netloc = url.netloc.decode("ascii")
+            self.pool = http11.Pool(url.raw_host.decode("ascii"),
+                                    url.port or (443 if tls else 80), context if tls else None)
         self._defaults_key: tuple[Any, ...] = ()
         self._defaults: dict[str, tuple[str, str]] = {}
 
     def prepare(
         self, session: Any, request: core.Request, url: str, timeout: Timeout,
         headers: dict[str, str],
-    ) -> httpcore.Request | None:
-        """The httpcore request for ``request`` (sent to ``url`` within ``timeout``, with
-        the transport's ``headers``), or None when it must go through
+    ) -> Prepared | None:
+        """``request`` (sent to ``url`` within ``timeout``, with the transport's
+        ``headers``) ready for :meth:`send`, or None when it must go through
         ``session.request()`` (see the module's docstring)."""
         own = self.session
         if (
@@ -131,79 +149,87 @@ class DirectRoute:
         if "/." in target or not _PLAIN_TARGET.fullmatch(target):
             return None
         body = None if request.json is None else request.body
-        return httpcore.Request(
-            request.method.encode("ascii"),
-            httpcore.URL(scheme=self.scheme, host=self.host, port=self.port,
-                         target=target.encode("ascii")),
-            headers=self._headers(own.headers.raw, headers, request, body),
-            content=body,
-            extensions={"timeout": timeout_extension(timeout)},
-        )
+        merged = self._headers(own.headers.raw, headers, request)
+        if "content-length" in merged or "transfer-encoding" in merged:
+            return None  # the caller's framing: httpx checks it against the body
+        method = request.method
+        host = merged.pop("host", None)  # h11 writes it first
+        lines = [f"{method} {target} HTTP/1.1",
+                 f"{host[0]}: {host[1]}" if host else f"Host: {self.netloc}"]
+        lines += [f"{name}: {value}" for name, value in merged.values()]
+        if body is not None:
+            lines.append(f"Content-Length: {len(body)}")
+        elif method in ("POST", "PUT", "PATCH"):
+            lines.append("Content-Length: 0")
+        lines.append("\r\n")
+        connection = merged.get("connection")
+        keep = connection is None or "close" not in connection[1].lower()
+        return Prepared(method, target, "\r\n".join(lines).encode("ascii"), body, keep,
+                        _timeouts(timeout))
 
     def _headers(
-        self, raw: list[tuple[bytes, bytes]], transport: dict[str, str],
-        request: core.Request, body: bytes | None,
-    ) -> list[tuple[bytes, bytes]]:
-        """What httpx would send: the client's default headers (``raw``), the
-        ``transport``'s, the request's own, ``Host``, the credentials, the body's length."""
+        self, raw: list[tuple[bytes, bytes]], transport: dict[str, str], request: core.Request,
+    ) -> dict[str, tuple[str, str]]:
+        """What httpx would send, by lower-cased name: the client's default headers
+        (``raw``), the ``transport``'s, the request's own, the credentials; checked
+        as h11 checks them (the defaults once, when they change)."""
         key = (raw, *transport.items())
         if key != self._defaults_key:  # first request, or someone changed the defaults
             defaults = {k.decode("latin-1").lower(): (k.decode("latin-1"), v.decode("latin-1"))
                         for k, v in raw}
             defaults.update((k.lower(), (k, v)) for k, v in transport.items())
-            defaults.pop("host", None)
+            for name, value in defaults.values():
+                _check(name, value)
             self._defaults, self._defaults_key = defaults, key
-        merged = self._defaults
+        merged = dict(self._defaults)
         own = request.all_headers()
         if own:
-            merged = dict(merged)
-            merged.update((k.lower(), (k, v)) for k, v in own.items())
+            for name, value in own.items():
+                _check(name, value)
+                merged[name.lower()] = (name, value)
         credentials = self.bearer.header if self.bearer is not None else self.basic
         if credentials is not None:
-            merged = dict(merged) if merged is self._defaults else merged
+            _check("Authorization", credentials)
             merged["authorization"] = ("Authorization", credentials)
-        headers = [] if "host" in merged else [(b"Host", self.netloc)]
-        headers += [(k.encode("ascii"), v.encode("ascii")) for k, v in merged.values()]
-        if body is not None:
-            headers.append((b"Content-Length", str(len(body)).encode("ascii")))
-        elif request.method in ("POST", "PUT", "PATCH"):
-            headers.append((b"Content-Length", b"0"))
-        return headers
+        return merged
 
-    async def send(self, prepared: httpcore.Request, request: core.Request) -> core.Response:
-        """Send ``prepared`` and read the whole answer; httpcore's errors become httpx's."""
+    async def send(self, prepared: Prepared, request: core.Request) -> core.Response:
+        """Send ``prepared`` and read the whole answer."""
+        assert self.pool is not None
         try:
-            answer = await self.pool.handle_async_request(prepared)
-            try:
-                content = await answer.aread()
-            finally:
-                await answer.aclose()
-        except _HTTPCORE_ERRORS as exc:
-            raise _as_httpx_error(exc, prepared) from exc
-        headers = _decode_headers(answer.headers)
-        status = answer.status
+            status, reason, raw, content = await self.pool.request(
+                prepared.data, prepared.body, prepared.method == "HEAD", prepared.keep,
+                prepared.timeouts,
+            )
+        except httpx.TransportError as exc:
+            exc.request = self._httpx_request(prepared)  # as httpx sets it
+            raise
+        headers = _decode_headers(raw)
         if "content-encoding" in headers or "set-cookie" in headers:
-            content = self._rare_headers(status, answer.headers, content, prepared)
-        phrase = answer.extensions.get("reason_phrase", b"").decode("ascii", errors="ignore")
+            content = self._rare_headers(status, raw, content, prepared)
+        phrase = reason.decode("ascii", errors="ignore")
         return core.Response(
-            status, core.Headers(headers), content, request,
-            self.origin + prepared.url.target.decode("ascii"),
+            status, core.Headers(headers), content, request, self.origin + prepared.target,
             reason=phrase or httpx.codes.get_reason_phrase(status),
         )
 
     def _rare_headers(
-        self, status: int, raw: list[tuple[bytes, bytes]], content: bytes,
-        prepared: httpcore.Request,
+        self, status: int, raw: list[tuple[bytes, bytes]], content: bytes, prepared: Prepared,
     ) -> bytes:
         """A compressed body is decoded by httpx's decoders; cookies go into the client's
         jar (later requests then take the long way, which sends them back)."""
-        request = _httpx_request(prepared)
+        request = self._httpx_request(prepared)
         response = httpx.Response(status, headers=raw, content=content, request=request)
         self.session.cookies.extract_cookies(response)
         return response.content
 
+    def _httpx_request(self, prepared: Prepared) -> httpx.Request:
+        """``prepared`` as an ``httpx.Request`` (for the errors and the cookie jar)."""
+        return httpx.Request(prepared.method, self.origin + prepared.target)
+
     async def aclose(self) -> None:
-        await self.pool.aclose()
+        if self.pool is not None:
+            await self.pool.aclose()
 
 
 def _is_plain(server_url: str) -> bool:
@@ -240,18 +266,10 @@ def _is_utf8(data: bytes) -> bool:
     return True
 
 
-def _as_httpx_error(exc: Exception, prepared: httpcore.Request) -> httpx.TransportError:
-    """The httpx exception httpx itself would raise for httpcore's ``exc``."""
-    for cls in type(exc).__mro__:
-        mapped = getattr(httpx, cls.__name__, None)
-        if isinstance(mapped, type) and issubclass(mapped, httpx.TransportError):
-            break
-    else:
-        mapped = httpx.TransportError
-    request = _httpx_request(prepared)
-    return mapped(str(exc), request=request)
-
-
-def _httpx_request(prepared: httpcore.Request) -> httpx.Request:
-    """``prepared`` as an ``httpx.Request`` (for the errors and the cookie jar)."""
-    return httpx.Request(prepared.method.decode("ascii"), bytes(prepared.url).decode("ascii"))
+def _check(name: str, value: str) -> None:
+    """Raise what httpx raises (h11's error) for a header it would refuse to send."""
+    if not _HEADER_NAME.fullmatch(name):
+        raise httpx.LocalProtocolError(f"Illegal header name {name.encode('latin-1')!r}")
+    encoded = value.encode("ascii")
+    if not _HEADER_VALUE.fullmatch(encoded):
+        raise httpx.LocalProtocolError(f"Illegal header value {encoded!r}")

@@ -229,8 +229,10 @@ def test_the_short_route_sends_the_url_httpx_would(path, params):
     prepared = asyncio.run(main())
     expected = httpx.Request("GET", SERVER + path, params=params).url
     if prepared is not None:
-        assert prepared.url.target == expected.raw_path
-        assert prepared.url.host == expected.raw_host and prepared.url.port == expected.port
+        assert prepared.target.encode("ascii") == expected.raw_path
+        request_line, host = prepared.data.split(b"\r\n")[:2]
+        assert request_line == b"GET " + expected.raw_path + b" HTTP/1.1"
+        assert host == b"Host: " + expected.netloc
     else:  # refused only where httpx would change or merge something
         assert any(c in path for c in " é[#?") or "/." in path or "%zz" in path
 

@@ -1,0 +1,394 @@
+"""HTTP/1.1 for the async transport's short route: a pool of keep-alive connections to
+one origin on asyncio's own transports, answers parsed by httptools (the binding of
+llhttp, Node.js's C parser, that uvicorn uses too). ``direct.py`` builds the bytes of
+each request; this module sends them and reads the whole answer.
+
+Why: on httpcore + h11 + anyio, the layers httpx sends with, an ``aget()`` spent most of
+its client CPU in the HTTP layer (h11's pure-Python header checks and state machine,
+httpcore's pool walks, trace objects and locks): about 1.35x a sync ``get()``. Here a
+request is one write, the answer is parsed in C as the loop receives it, and waiting
+for it is one future.
+
+What it keeps from httpx's pool: its limits (100 connections, 20 kept idle for 5 s);
+a connection the server closed, said it would close (``Connection: close``, HTTP/1.0),
+or sent unexpected bytes on is never reused, nor one whose exchange did not finish
+(cancelled, timed out, failed: closed at once); timeouts per phase (connect, write, read
+= the longest silence while waiting for the answer, pool = the wait for a free
+connection). Errors are httpx's exception types, with httpcore's and h11's messages
+where this code raises the same condition.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import ssl
+
+import httptools
+import httpx
+
+#: (status, reason phrase, raw headers, body) of one answer.
+Answer = tuple[int, bytes, list[tuple[bytes, bytes]], bytes]
+#: (connect, read, write, pool) seconds, None for no limit.
+Timeouts = tuple[float | None, float | None, float | None, float | None]
+
+MAX_CONNECTIONS = 100  # httpx.Limits' defaults, the pool the long way uses
+MAX_IDLE = 20
+IDLE_EXPIRY = 5.0
+
+_DISCONNECTED = "Server disconnected without sending a response."  # httpcore's words
+_PARSER_ERRORS = (httptools.HttpParserError, httptools.HttpParserUpgrade)
+
+
+class Connection(asyncio.Protocol):
+    """One connection and the answer it is reading; the loop calls the protocol's
+    methods as bytes arrive, the parser calls the ``on_*`` ones."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.transport: asyncio.Transport | None = None
+        self.parser: httptools.HttpResponseParser | None = None
+        self.waiter: asyncio.Future[None] | None = None  # set while an exchange runs
+        self.drain: asyncio.Future[None] | None = None  # set while waiting to write
+        self.paused = False  # asyncio's write buffer is above its high-water mark
+        self.closed = False  # the server closed, or the connection is lost
+        self.reusable = False  # the last answer was read whole and allows keep-alive
+        self.expires = 0.0
+        self.received = 0.0  # loop time of the last bytes received (read timeout)
+        self.timer: asyncio.TimerHandle | None = None
+        self.head = False
+        self.headers_done = False
+        self.complete = False
+        self.keep_alive = False
+        self.status = 0
+        self.reason = b""
+        self.headers: list[tuple[bytes, bytes]] = []
+        self.body: list[bytes] = []
+
+    # ------------------------------------------------------------------ one exchange
+
+    async def exchange(
+        self, data: bytes, body: bytes | None, head: bool, timeouts: Timeouts
+    ) -> Answer:
+        """Send ``data`` (and ``body``), return the answer; the caller closes the
+        connection if this raises."""
+        transport = self.transport
+        if self.closed or transport is None or transport.is_closing():
+            raise httpx.RemoteProtocolError(_DISCONNECTED)
+        if self.parser is None:
+            self.parser = httptools.HttpResponseParser(self)
+        self.head, self.headers_done, self.complete, self.reusable = head, False, False, False
+        self.status, self.reason, self.headers, self.body = 0, b"", [], []
+        waiter = self.waiter = self.loop.create_future()
+        try:
+            if body is None or len(body) < 65536:  # one segment for small requests
+                transport.write(data if body is None else data + body)
+            else:
+                transport.write(data)
+                transport.write(body)
+            if self.paused and not self.complete:
+                await self._drained(timeouts[2])
+            if not self.complete:
+                await self._answered(waiter, timeouts[1])
+        except BaseException:
+            if waiter.done() and not waiter.cancelled():
+                waiter.exception()  # reported or not, it is retrieved: no warning at exit
+            raise
+        finally:
+            self.waiter = None
+        waiter.result()  # raises what the loop reported
+        if head:  # the parser still waits for the body a HEAD answer never has
+            self.parser = None
+        self.reusable = self.keep_alive and not self.closed \
+            and not transport.get_write_buffer_size()
+        return self.status, self.reason, self.headers, b"".join(self.body)
+
+    async def _drained(self, timeout: float | None) -> None:
+        drain = self.drain = self.loop.create_future()
+        timer = None if timeout is None else self.loop.call_later(
+            timeout, _expire, drain, httpx.WriteTimeout)
+        try:
+            await drain
+        finally:
+            self.drain = None
+            if timer is not None:
+                timer.cancel()
+
+    async def _answered(self, waiter: asyncio.Future[None], timeout: float | None) -> None:
+        if timeout is None:
+            await waiter
+            return
+        self.received = self.loop.time()
+        self.timer = self.loop.call_later(timeout, self._silence, waiter, timeout)
+        try:
+            await waiter
+        finally:
+            if self.timer is not None:
+                self.timer.cancel()
+
+    def _silence(self, waiter: asyncio.Future[None], timeout: float) -> None:
+        """The read timeout: fires after ``timeout`` s, again while bytes keep coming."""
+        if waiter.done():
+            return
+        left = self.received + timeout - self.loop.time()
+        if left > 0:
+            self.timer = self.loop.call_later(left, self._silence, waiter, timeout)
+        else:
+            waiter.set_exception(httpx.ReadTimeout(""))
+
+    def _fail(self, error: Exception) -> None:
+        self.keep_alive = False
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(error)
+        self._wake_writer()
+
+    def _finish(self) -> None:
+        self.complete = True
+        waiter = self.waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+        self._wake_writer()
+
+    def _wake_writer(self) -> None:
+        drain = self.drain
+        if drain is not None and not drain.done():
+            drain.set_result(None)
+
+    # ------------------------------------------------------------------ asyncio's calls
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        parser = self.parser
+        if self.waiter is None or self.complete or parser is None:
+            self._unexpected()  # bytes nobody asked for: the connection is not ours to reuse
+            return
+        self.received = self.loop.time()
+        try:
+            parser.feed_data(data)
+        except _PARSER_ERRORS as exc:
+            self._unexpected()
+            self._fail(httpx.RemoteProtocolError(str(exc) or type(exc).__name__))
+
+    def eof_received(self) -> bool | None:
+        self.closed = True
+        self._ended(None)
+        return None  # asyncio closes the transport
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        self._ended(exc)
+
+    def pause_writing(self) -> None:
+        self.paused = True
+
+    def resume_writing(self) -> None:
+        self.paused = False
+        self._wake_writer()
+
+    def _unexpected(self) -> None:
+        self.closed = True
+        self.keep_alive = False
+        if self.transport is not None:
+            self.transport.close()
+
+    def _ended(self, exc: Exception | None) -> None:
+        """The server closed the connection (or it broke): what that means for the
+        answer being read, in h11's and httpcore's words."""
+        self._wake_writer()
+        if self.waiter is None or self.complete:
+            return
+        if not self.headers_done:
+            self._fail(httpx.ReadError(str(exc)) if exc is not None
+                       else httpx.RemoteProtocolError(_DISCONNECTED))
+            return
+        framing = {name.lower(): value for name, value in self.headers
+                   if name.lower() in (b"content-length", b"transfer-encoding")}
+        if exc is None and not framing:  # a body delimited by the end of the connection
+            self.keep_alive = False
+            self._finish()
+        elif exc is not None:
+            self._fail(httpx.ReadError(str(exc)))
+        elif b"content-length" in framing:
+            expected = int(framing[b"content-length"])
+            received = sum(map(len, self.body))
+            self._fail(httpx.RemoteProtocolError(
+                "peer closed connection without sending complete message body "
+                f"(received {received} bytes, expected {expected})"))
+        else:
+            self._fail(httpx.RemoteProtocolError(
+                "peer closed connection without sending complete message body "
+                "(incomplete chunked read)"))
+
+    # ------------------------------------------------------------------ the parser's calls
+
+    def on_message_begin(self) -> None:
+        if self.complete:  # a second answer to one request
+            self._unexpected()
+
+    def on_status(self, status: bytes) -> None:
+        self.reason += status
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        parser = self.parser
+        assert parser is not None
+        self.status = parser.get_status_code()
+        self.keep_alive = parser.should_keep_alive()
+        self.headers_done = True
+        if self.head and self.status >= 200:
+            self._finish()
+
+    def on_body(self, body: bytes) -> None:
+        if not self.complete:
+            self.body.append(body)
+
+    def on_message_complete(self) -> None:
+        if 100 <= self.status < 200:  # an interim answer (100 Continue): the real one follows
+            self.status, self.reason, self.headers, self.headers_done = 0, b"", [], False
+            return
+        if not self.complete:
+            self._finish()
+
+
+def _expire(waiter: asyncio.Future[None], error: type[httpx.TransportError]) -> None:
+    if not waiter.done():
+        waiter.set_exception(error(""))
+
+
+class Pool:
+    """Keep-alive connections to one origin (``host``, ``port``, TLS when ``context``)."""
+
+    def __init__(self, host: str, port: int, context: ssl.SSLContext | None) -> None:
+        self.host, self.port, self.context = host, port, context
+        if context is not None:
+            context.set_alpn_protocols(["http/1.1"])  # as httpcore asks, on the same context
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.idle: list[Connection] = []  # oldest first
+        self.busy: set[Connection] = set()
+        self.opening = 0
+        self.waiting: collections.deque[asyncio.Future[None]] = collections.deque()
+
+    async def request(
+        self, data: bytes, body: bytes | None, head: bool, keep: bool, timeouts: Timeouts
+    ) -> Answer:
+        """Send one request (``data``: request line and headers) on an idle connection or
+        a new one; return its answer."""
+        loop = asyncio.get_running_loop()
+        if loop is not self.loop:  # connections belong to the loop that opened them
+            self._forget(loop)
+        connection = self._idle(loop.time())
+        if connection is None:
+            connection = await self._connect(loop, timeouts)
+        busy = self.busy
+        busy.add(connection)
+        try:
+            answer = await connection.exchange(data, body, head, timeouts)
+        except BaseException:  # cancelled, timed out, failed: never half-read in the pool
+            busy.discard(connection)
+            _abort(connection)
+            self._wake()
+            raise
+        busy.discard(connection)
+        if keep and connection.reusable:
+            connection.expires = loop.time() + IDLE_EXPIRY
+            idle = self.idle
+            idle.append(connection)
+            if len(idle) > MAX_IDLE:
+                _close(idle.pop(0))
+        else:
+            _close(connection)
+        if self.waiting:
+            self._wake()
+        return answer
+
+    def _idle(self, now: float) -> Connection | None:
+        idle = self.idle
+        while idle and (idle[0].expires < now or idle[0].closed):
+            _close(idle.pop(0))
+        while idle:
+            connection = idle.pop()  # the most recently used
+            if not connection.closed:
+                return connection
+            _close(connection)
+        return None
+
+    async def _connect(
+        self, loop: asyncio.AbstractEventLoop, timeouts: Timeouts
+    ) -> Connection:
+        if len(self.busy) + self.opening + len(self.idle) >= MAX_CONNECTIONS:
+            await self._slot(loop, timeouts[3])
+        self.opening += 1
+        try:
+            transport, connection = await asyncio.wait_for(loop.create_connection(
+                lambda: Connection(loop), self.host, self.port, ssl=self.context,
+                server_hostname=self.host if self.context is not None else None,
+            ), timeouts[0])
+        except asyncio.TimeoutError as exc:
+            raise httpx.ConnectTimeout(str(exc)) from exc
+        except OSError as exc:  # refused, unreachable, name unknown, TLS refused
+            raise httpx.ConnectError(str(exc)) from exc
+        except BaseException:
+            self._wake()
+            raise
+        finally:
+            self.opening -= 1
+        return connection
+
+    async def _slot(self, loop: asyncio.AbstractEventLoop, timeout: float | None) -> None:
+        """Wait until the pool may open one more connection."""
+        deadline = None if timeout is None else loop.time() + timeout
+        while len(self.busy) + self.opening + len(self.idle) >= MAX_CONNECTIONS:
+            if self.idle:  # make room: an idle connection goes
+                _close(self.idle.pop(0))
+                continue
+            waiter = loop.create_future()
+            self.waiting.append(waiter)
+            timer = None if deadline is None else loop.call_at(
+                deadline, _expire, waiter, httpx.PoolTimeout)
+            try:
+                await waiter
+            finally:
+                if timer is not None:
+                    timer.cancel()
+                if waiter in self.waiting:
+                    self.waiting.remove(waiter)
+
+    def _wake(self) -> None:
+        while self.waiting:
+            waiter = self.waiting.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+    def _forget(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Start again on ``loop``: the connections of another loop cannot be used."""
+        for connection in (*self.idle, *self.busy):
+            _abort(connection)
+        self.idle, self.busy, self.opening, self.loop = [], set(), 0, loop
+        self.waiting.clear()
+
+    async def aclose(self) -> None:
+        """Close every connection."""
+        for connection in self.idle:
+            _close(connection)
+        for connection in self.busy:
+            _abort(connection)
+        self.idle, self.busy = [], set()
+
+
+def _close(connection: Connection) -> None:
+    if connection.transport is not None:
+        connection.transport.close()
+
+
+def _abort(connection: Connection) -> None:
+    connection.waiter = None  # nobody reads what the end of it would report
+    if connection.transport is not None:
+        connection.transport.abort()
+
