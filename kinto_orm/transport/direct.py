@@ -91,7 +91,7 @@ class Prepared:
     """A request ready for the pool: its request line and headers (``data``), its body,
     whether the connection may be kept after it, its timeouts."""
 
-    __slots__ = ("method", "target", "data", "body", "keep", "timeouts")
+    __slots__ = ("body", "data", "keep", "method", "target", "timeouts")
 
     def __init__(self, method: str, target: str, data: bytes, body: bytes | None,
                  keep: bool, timeouts: http11.Timeouts) -> None:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import ssl
 
 import httptools
@@ -181,6 +182,7 @@ class Connection(asyncio.Protocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self.closed = True
         self._ended(exc)
+        self.parser = None  # it refers to this protocol: no cycle left for the GC
 
     def pause_writing(self) -> None:
         self.paused = True
@@ -284,7 +286,7 @@ class Pool:
             self._forget(loop)
         connection = self._idle(loop.time())
         if connection is None:
-            connection = await self._connect(loop, timeouts)
+            connection = await self._acquire(loop, timeouts)
         busy = self.busy
         busy.add(connection)
         try:
@@ -318,46 +320,50 @@ class Pool:
             _close(connection)
         return None
 
-    async def _connect(
-        self, loop: asyncio.AbstractEventLoop, timeouts: Timeouts
-    ) -> Connection:
-        if len(self.busy) + self.opening + len(self.idle) >= MAX_CONNECTIONS:
-            await self._slot(loop, timeouts[3])
-        self.opening += 1
-        try:
-            transport, connection = await asyncio.wait_for(loop.create_connection(
-                lambda: Connection(loop), self.host, self.port, ssl=self.context,
-                server_hostname=self.host if self.context is not None else None,
-            ), timeouts[0])
-        except asyncio.TimeoutError as exc:
-            raise httpx.ConnectTimeout(str(exc)) from exc
-        except OSError as exc:  # refused, unreachable, name unknown, TLS refused
-            raise httpx.ConnectError(str(exc)) from exc
-        except BaseException:
-            self._wake()
-            raise
-        finally:
-            self.opening -= 1
-        return connection
-
-    async def _slot(self, loop: asyncio.AbstractEventLoop, timeout: float | None) -> None:
-        """Wait until the pool may open one more connection."""
-        deadline = None if timeout is None else loop.time() + timeout
-        while len(self.busy) + self.opening + len(self.idle) >= MAX_CONNECTIONS:
-            if self.idle:  # make room: an idle connection goes
-                _close(self.idle.pop(0))
-                continue
+    async def _acquire(self, loop: asyncio.AbstractEventLoop, timeouts: Timeouts) -> Connection:
+        """An idle connection, else a new one; at the limit, wait (``timeouts[3]``) until
+        one is given back or closed."""
+        deadline = None if timeouts[3] is None else loop.time() + timeouts[3]
+        while True:
+            connection = self._idle(loop.time())
+            if connection is not None:
+                return connection
+            if len(self.busy) + self.opening < MAX_CONNECTIONS:  # none idle: open one
+                return await self._connect(loop, timeouts[0])
             waiter = loop.create_future()
             self.waiting.append(waiter)
             timer = None if deadline is None else loop.call_at(
                 deadline, _expire, waiter, httpx.PoolTimeout)
             try:
                 await waiter
+            except BaseException:
+                if waiter in self.waiting:
+                    self.waiting.remove(waiter)
+                elif not waiter.cancelled() and waiter.exception() is None:
+                    self._wake()  # woken, but leaving: the next one in line gets the turn
+                raise
             finally:
                 if timer is not None:
                     timer.cancel()
-                if waiter in self.waiting:
-                    self.waiting.remove(waiter)
+
+    async def _connect(self, loop: asyncio.AbstractEventLoop, timeout: float | None) -> Connection:
+        self.opening += 1
+        try:
+            try:
+                _, connection = await asyncio.wait_for(loop.create_connection(
+                    lambda: Connection(loop), self.host, self.port, ssl=self.context,
+                    server_hostname=self.host if self.context is not None else None,
+                ), timeout)
+            except asyncio.TimeoutError as exc:
+                raise httpx.ConnectTimeout(str(exc)) from exc
+            except OSError as exc:  # refused, unreachable, name unknown, TLS refused
+                raise httpx.ConnectError(str(exc)) from exc
+        except BaseException:
+            self._wake()  # the slot it would have taken is free again
+            raise
+        finally:
+            self.opening -= 1
+        return connection
 
     def _wake(self) -> None:
         while self.waiting:
@@ -369,7 +375,8 @@ class Pool:
     def _forget(self, loop: asyncio.AbstractEventLoop) -> None:
         """Start again on ``loop``: the connections of another loop cannot be used."""
         for connection in (*self.idle, *self.busy):
-            _abort(connection)
+            with contextlib.suppress(RuntimeError):  # that loop is closed: GC closes them
+                _abort(connection)
         self.idle, self.busy, self.opening, self.loop = [], set(), 0, loop
         self.waiting.clear()
 

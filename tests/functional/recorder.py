@@ -1,6 +1,7 @@
 """A loopback HTTP/1.1 server that records the bytes it receives and answers what a test
-asks (a body, gzip, a cookie, a hang-up, a broken body), for the transport tests of both
-clients: headers, cookies, compression and TLS are things Kinto does not exercise."""
+asks (a body, gzip, a cookie, a hang-up, a broken body, chunked or close-delimited
+framing), for the transport tests of both clients: headers, cookies, compression,
+framings and TLS are things Kinto does not exercise."""
 
 from __future__ import annotations
 
@@ -50,11 +51,25 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Encoding", "gzip")
         if answer.get("cookie"):
             self.send_header("Set-Cookie", answer["cookie"])
-        self.send_header("Content-Length", str(len(content)))
+        if answer.get("connection-close"):  # say so, then hang up
+            self.send_header("Connection", "close")
+        framing = answer.get("framing", "length")
+        if framing == "length":
+            self.send_header("Content-Length", str(len(content)))
+        elif framing == "chunked":
+            self.send_header("Transfer-Encoding", "chunked")
         self.end_headers()
-        if self.command != "HEAD":
+        if self.command == "HEAD":
+            pass
+        elif framing == "chunked":  # in chunks of 1000 bytes, then the last, empty one
+            for start in range(0, len(content), 1000):
+                piece = content[start : start + 1000]
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+            self.wfile.write(b"0\r\n\r\n")
+        else:
             self.wfile.write(content)
-        if answer.get("close"):  # hang up after answering, without saying so
+        # hang up after answering, without saying so (or, with no length, to end the body)
+        if answer.get("close") or answer.get("connection-close") or framing == "until-close":
             self.close_connection = True
 
     do_GET = do_PUT = do_POST = do_PATCH = do_DELETE = do_HEAD = _handle

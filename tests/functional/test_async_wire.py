@@ -1,0 +1,271 @@
+"""The connections of the async transport's short route (``transport/http11.py``): kept
+alive and reused, never reused once the server closed them or while an answer is half
+read, within httpx's limits, with httpx's timeouts and errors; and every request goes
+through httpx when httptools is missing.
+
+Against the real Kinto server through a TCP relay that counts connections and can
+hold answers or hang up (``relay.py``); framings Kinto never sends (chunked, until the
+connection closes) and the timeouts against the loopback recorder or a silent socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from kinto_orm import AsyncClient, Client
+from kinto_orm.errors import NetworkError
+from kinto_orm.transport import http11
+
+from .conftest import Note, Raw, seed
+from .recorder import Recorder, serve, url_of
+from .relay import Relay, relay_to
+from .test_async_transport import arun, long_way
+
+__all__ = ["long_way"]  # a fixture, used by name
+
+
+@pytest.fixture
+def relay(kinto_server: Any) -> Iterator[Relay]:
+    yield from relay_to(kinto_server.url)
+
+
+@pytest.fixture
+def notes(raw: Raw, bid: str, cid: str) -> list[str]:
+    seed(raw, bid, cid, [{"id": f"n{i:02d}", "title": f"note {i}", "n": i} for i in range(25)])
+    return [f"n{i:02d}" for i in range(25)]
+
+
+def on(relay: Relay, client: Client, bid: str, body: Any, **settings: Any) -> Any:
+    return arun(relay.url, body, auth=client.session.auth, bucket=bid, **settings)
+
+
+# ---------------------------------------------------------------------------- keep-alive
+
+
+def test_connections_are_kept_and_reused_within_httpx_limits(
+    relay: Relay, client: Client, bid: str, cid: str, notes: list[str], long_way: list[str]
+) -> None:
+    async def body(aclient: AsyncClient) -> Any:
+        query = aclient.records(Note, collection=cid)
+        seen = [(await query.aget(rid)).id for rid in notes[:10]]  # one after the other
+        after_sequence = relay.connections
+        seen += [n.id for n in await asyncio.gather(*(query.aget(rid) for rid in notes))]
+        after_burst = relay.connections
+        await asyncio.sleep(0.2)  # the relay sees the connections the pool closed
+        kept = relay.live
+        assert await query.acount() == 25  # HEAD: no body, whatever Content-Length says
+        seen += [(await query.aget(rid)).id for rid in notes[:10]]
+        return seen, after_sequence, after_burst, kept
+
+    seen, after_sequence, after_burst, kept = on(relay, client, bid, body)
+    assert seen == notes[:10] + notes + notes[:10]
+    assert after_sequence == 1  # one connection for the whole sequence
+    assert after_burst == 25  # one per request in flight (max 100)
+    assert kept == http11.MAX_IDLE  # 20 kept alive, the other 5 closed
+    assert relay.connections == 25 and long_way == []  # the HEAD and the rest reused them
+
+
+def test_idle_connections_expire(
+    relay: Relay, client: Client, bid: str, notes: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(http11, "IDLE_EXPIRY", 0.3)  # httpx's is 5 s
+
+    async def body(aclient: AsyncClient) -> list[int]:
+        counts = []
+        for pause in (0, 0.1, 0.6, 0.1):
+            await asyncio.sleep(pause)
+            await aclient.session.request("get", "/")
+            counts.append(relay.connections)
+        return counts
+
+    assert on(relay, client, bid, body) == [1, 1, 2, 2]
+
+
+def test_a_connection_the_server_closed_is_not_reused(
+    relay: Relay, client: Client, bid: str, cid: str, notes: list[str]
+) -> None:
+    async def body(aclient: AsyncClient) -> Any:
+        query = aclient.records(Note, collection=cid)
+        first = await query.aget(notes[0])
+        relay.hang_up()
+        await asyncio.sleep(0.2)  # the loop sees the end of the idle connection
+        return first.id, (await query.aget(notes[1])).id
+
+    assert on(relay, client, bid, body) == (notes[0], notes[1])  # retry=0: no error
+    assert relay.connections == 2
+
+
+@pytest.mark.parametrize("retry", [0, 1])
+def test_a_hang_up_on_a_reused_connection_before_any_answer(
+    relay: Relay, client: Client, bid: str, cid: str, notes: list[str], retry: int
+) -> None:
+    """The server closed just as the client reused the connection: the error httpx
+    raises (nothing was answered), retried as any network error when allowed."""
+    async def body(aclient: AsyncClient) -> Any:
+        query = aclient.records(Note, collection=cid)
+        await query.aget(notes[0])
+        relay.drop_next_request = True
+        try:
+            return (await query.aget(notes[1])).id
+        except NetworkError as exc:
+            return exc
+
+    outcome = on(relay, client, bid, body, retry=retry, retry_after=0)
+    if retry:
+        assert outcome == notes[1] and relay.connections == 2
+    else:
+        assert isinstance(outcome, NetworkError)
+        assert isinstance(outcome.__cause__, httpx.RemoteProtocolError)
+        assert str(outcome) == "Server disconnected without sending a response."
+
+
+@pytest.mark.parametrize("let_through", [0, 60, 2000], ids=["nothing", "headers", "body"])
+def test_a_request_cancelled_mid_answer_leaves_no_half_read_connection(
+    relay: Relay, client: Client, bid: str, cid: str, notes: list[str], let_through: int
+) -> None:
+    async def body(aclient: AsyncClient) -> Any:
+        query = aclient.records(Note, collection=cid)
+        await query.aget(notes[0])
+        relay.hold_after(let_through)
+        task = asyncio.ensure_future(query.sort("n").aall())  # ~4 KB of answer
+        await asyncio.sleep(0.3)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        relay.release()  # the rest of that answer arrives on the closed connection
+        return (await query.aget(notes[1])).id, (await query.aget(notes[2])).id
+
+    assert on(relay, client, bid, body) == (notes[1], notes[2])
+    assert relay.connections == 2  # the cancelled one was closed, a new one serves on
+
+
+# ---------------------------------------------------------------------------- framings
+
+
+@pytest.fixture
+def recorder() -> Iterator[Recorder]:
+    yield from serve(Recorder())
+
+
+@pytest.mark.parametrize("framing, connections", [
+    ("chunked", 1), ("until-close", 3), ("connection-close", 3),
+])
+def test_answers_of_every_framing(
+    recorder: Recorder, framing: str, connections: int, long_way: list[str]
+) -> None:
+    big = {"data": [{"id": f"r{i}", "text": "x" * 100} for i in range(100)]}  # 11 KB
+    recorder.answer = {"body": json.dumps(big).encode(), "gzip": framing == "chunked"}
+    recorder.answer["connection-close" if framing == "connection-close" else "framing"] = framing
+
+    async def body(aclient: AsyncClient) -> Any:
+        return [(await aclient.session.request("get", f"/r{i}"))[0] for i in range(3)]
+
+    assert arun(url_of(recorder), body) == [big] * 3
+    assert recorder.connections == connections and long_way == []
+
+
+def test_head_and_no_content_answers_have_no_body(recorder: Recorder) -> None:
+    async def body(aclient: AsyncClient) -> Any:
+        recorder.answer = {"body": b'{"data": "a body HEAD does not get"}'}
+        head = await aclient.session.request("head", "/h")
+        recorder.answer = {"status": 304, "body": b"", "framing": "none"}
+        unchanged = await aclient.session.request("get", "/unchanged")
+        recorder.answer = {}
+        return head, unchanged, await aclient.session.request("get", "/after")
+
+    (head, headers), unchanged, after = arun(url_of(recorder), body)
+    assert head is None and headers["content-length"] == "36"
+    assert unchanged[0] is None and unchanged[1]["content-type"] == "application/json"
+    assert after[0] == {"data": {"id": "x"}}  # the answers stayed apart, on one connection
+    assert recorder.connections == 1
+
+
+# ---------------------------------------------------------------------------- timeouts
+
+
+def _silent_url(backlog: int = 200) -> tuple[socket.socket, str]:
+    """A socket that accepts connections (the kernel does) and never reads nor answers."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(backlog)
+    return silent, f"http://127.0.0.1:{silent.getsockname()[1]}/v1"
+
+
+def test_a_server_that_does_not_read_times_the_write_out(long_way: list[str]) -> None:
+    silent, url = _silent_url()
+    with silent:
+        async def body(aclient: AsyncClient) -> Any:
+            started = time.monotonic()
+            with pytest.raises(NetworkError) as info, aclient.timeout((5, 0.3)):
+                await aclient.session.request("put", "/big", data="x" * 64_000_000)
+            return info.value, time.monotonic() - started
+
+        error, elapsed = arun(url, body, timeout=None)
+    assert isinstance(error.__cause__, httpx.WriteTimeout) and elapsed < 5
+    assert long_way == []
+
+
+def test_the_pool_timeout_when_every_connection_is_busy(long_way: list[str]) -> None:
+    silent, url = _silent_url()
+    with silent:
+        async def body(aclient: AsyncClient) -> Any:
+            async def waits() -> None:
+                with aclient.timeout((5, 30)):
+                    await aclient.server_info()
+
+            busy = [asyncio.ensure_future(waits()) for _ in range(http11.MAX_CONNECTIONS)]
+            await asyncio.sleep(0.5)  # all of them connected and waiting for an answer
+            started = time.monotonic()
+            with pytest.raises(NetworkError) as info, aclient.timeout((5, 0.3)):
+                await aclient.server_info()
+            elapsed = time.monotonic() - started
+            for task in busy:
+                task.cancel()
+            await asyncio.gather(*busy, return_exceptions=True)
+            return info.value, elapsed
+
+        error, elapsed = arun(url, body, timeout=None)
+    assert isinstance(error.__cause__, httpx.PoolTimeout) and 0.25 < elapsed < 5
+    assert long_way == []
+
+
+# ---------------------------------------------------------------------------- no httptools
+
+
+def test_without_httptools_every_request_goes_through_httpx(
+    kinto_server: Any, client: Client, bid: str, cid: str, notes: list[str]
+) -> None:
+    script = f"""
+import asyncio, json, sys
+sys.modules["httptools"] = None  # as if it were not installed
+import httpx
+from kinto_orm import AsyncClient
+sent = []
+original = httpx.AsyncClient.send
+async def send(self, request, **kwargs):
+    sent.append(request.method)
+    return await original(self, request, **kwargs)
+httpx.AsyncClient.send = send
+async def main():
+    async with AsyncClient({kinto_server.url!r}, auth={client.session.auth!r},
+                           bucket={bid!r}, collection={cid!r}) as aclient:
+        record = await aclient.get_record(id="n03")
+        count = len(await aclient.get_records())
+        return record["data"]["title"], count
+print(json.dumps([*asyncio.run(main()), sent]))
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    title, count, sent = json.loads(done.stdout)
+    assert (title, count) == ("note 3", 25) and sent and set(sent) == {"GET"}
