@@ -387,6 +387,7 @@ class Pool:
         for connection in self.busy:
             _abort(connection)
         self.idle, self.busy = [], set()
+        await asyncio.sleep(0)  # the loop closes the sockets now, not when it is closed
 
 
 def _close(connection: Connection) -> None:

@@ -73,6 +73,11 @@ def test_connections_are_kept_and_reused_within_httpx_limits(
     assert after_burst == 25  # one per request in flight (max 100)
     assert kept == http11.MAX_IDLE  # 20 kept alive, the other 5 closed
     assert relay.connections == 25 and long_way == []  # the HEAD and the rest reused them
+    for _ in range(50):  # the client is closed: so are its connections
+        if relay.live == 0:
+            break
+        time.sleep(0.02)
+    assert relay.live == 0
 
 
 def test_idle_connections_expire(
