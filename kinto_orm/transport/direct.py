@@ -149,7 +149,11 @@ class DirectRoute:
         if "/." in target or not _PLAIN_TARGET.fullmatch(target):
             return None
         body = None if request.json is None else request.body
-        merged = self._headers(own.headers.raw, headers, request)
+        try:
+            merged = self._headers(own.headers.raw, headers, request)
+        except httpx.LocalProtocolError as exc:
+            exc.request = httpx.Request(request.method, url)  # as httpx sets it
+            raise
         if "content-length" in merged or "transfer-encoding" in merged:
             return None  # the caller's framing: httpx checks it against the body
         method = request.method

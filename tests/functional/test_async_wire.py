@@ -195,6 +195,31 @@ def test_head_and_no_content_answers_have_no_body(recorder: Recorder) -> None:
     assert recorder.connections == 1
 
 
+@pytest.mark.parametrize("name, value", [("X-Bad", "a\r\nInjected: 1"), ("X Bad", "a"),
+                                         ("X-Bad", " padded")])
+def test_a_header_httpx_refuses_is_refused_the_same_way(
+    recorder: Recorder, long_way: list[str], name: str, value: str
+) -> None:
+    async def body(aclient: AsyncClient) -> Any:
+        errors = []
+        for way in ("short", "long"):
+            if way == "long":
+                aclient.session.session.event_hooks["response"].append(_nothing)
+            try:
+                await aclient.session.request("get", "/x", headers={name: value})
+            except NetworkError as exc:
+                errors.append((type(exc.__cause__), str(exc), exc.__cause__.request.url))
+        return errors
+
+    short, through_httpx = arun(url_of(recorder), body)
+    assert short == through_httpx and short[0] is httpx.LocalProtocolError
+    assert recorder.seen == [] and len(long_way) == 1
+
+
+async def _nothing(response: httpx.Response) -> None:
+    pass
+
+
 # ---------------------------------------------------------------------------- timeouts
 
 
