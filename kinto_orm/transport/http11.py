@@ -15,7 +15,8 @@ or sent unexpected bytes on is never reused, nor one whose exchange did not fini
 (cancelled, timed out, failed: closed at once); timeouts per phase (connect, write, read
 = the longest silence while waiting for the answer, pool = the wait for a free
 connection). Errors are httpx's exception types, with httpcore's and h11's messages
-where this code raises the same condition.
+where this code raises the same condition. Connections belong to the event loop that
+opened them: under another loop (a second ``asyncio.run()``), the pool starts afresh.
 """
 
 from __future__ import annotations
@@ -375,8 +376,7 @@ class Pool:
     def _forget(self, loop: asyncio.AbstractEventLoop) -> None:
         """Start again on ``loop``: the connections of another loop cannot be used."""
         for connection in (*self.idle, *self.busy):
-            with contextlib.suppress(RuntimeError):  # that loop is closed: GC closes them
-                _abort(connection)
+            _abort(connection)
         self.idle, self.busy, self.opening, self.loop = [], set(), 0, loop
         self.waiting.clear()
 
@@ -390,13 +390,18 @@ class Pool:
         await asyncio.sleep(0)  # the loop closes the sockets now, not when it is closed
 
 
+# Below, a RuntimeError means the connection's loop is closed and cannot close it any
+# more: the garbage collector closes its socket.
+
+
 def _close(connection: Connection) -> None:
     if connection.transport is not None:
-        connection.transport.close()
+        with contextlib.suppress(RuntimeError):
+            connection.transport.close()
 
 
 def _abort(connection: Connection) -> None:
     connection.waiter = None  # nobody reads what the end of it would report
     if connection.transport is not None:
-        connection.transport.abort()
-
+        with contextlib.suppress(RuntimeError):
+            connection.transport.abort()

@@ -154,6 +154,26 @@ def test_a_request_cancelled_mid_answer_leaves_no_half_read_connection(
     assert relay.connections == 2  # the cancelled one was closed, a new one serves on
 
 
+# The first loop's connection is closed by the garbage collector (its loop, closed, can
+# no longer do it), which warns about it.
+@pytest.mark.filterwarnings("ignore::ResourceWarning")
+def test_one_client_under_one_event_loop_after_another(
+    relay: Relay, client: Client, bid: str, cid: str, notes: list[str]
+) -> None:
+    """``asyncio.run()`` twice with the same client: the connections of the first loop
+    (closed with it) are left behind, the second opens its own."""
+    aclient = AsyncClient(relay.url, auth=client.session.auth, bucket=bid)
+    query = aclient.records(Note, collection=cid)
+
+    async def read(rid: str) -> str:
+        return (await query.aget(rid)).id
+
+    assert asyncio.run(read(notes[0])) == notes[0]
+    assert asyncio.run(read(notes[1])) == notes[1]
+    asyncio.run(aclient.close())
+    assert relay.connections == 2
+
+
 # ---------------------------------------------------------------------------- framings
 
 
