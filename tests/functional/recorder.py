@@ -1,5 +1,5 @@
 """A loopback HTTP/1.1 server that records the bytes it receives and answers what a test
-asks (a body, gzip, a cookie, a hang-up, a broken body, chunked or close-delimited
+asks (a body, gzip, a cookie, a hang-up, a broken or cut body, chunked or close-delimited
 framing), for the transport tests of both clients: headers, cookies, compression,
 framings and TLS are things Kinto does not exercise."""
 
@@ -65,7 +65,13 @@ class _Handler(BaseHTTPRequestHandler):
             for start in range(0, len(content), 1000):
                 piece = content[start : start + 1000]
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                if answer.get("truncate"):  # one chunk, then hang up
+                    self.close_connection = True
+                    return
             self.wfile.write(b"0\r\n\r\n")
+        elif answer.get("truncate"):  # half the body it announced, then hang up
+            self.wfile.write(content[: len(content) // 2])
+            self.close_connection = True
         else:
             self.wfile.write(content)
         # hang up after answering, without saying so (or, with no length, to end the body)

@@ -215,6 +215,31 @@ def test_head_and_no_content_answers_have_no_body(recorder: Recorder) -> None:
     assert recorder.connections == 1
 
 
+@pytest.mark.parametrize("answer", [
+    {"truncate": True}, {"truncate": True, "framing": "chunked", "body": b"x" * 3000},
+], ids=["length", "chunked"])
+def test_an_answer_cut_short_fails_as_through_httpx(
+    recorder: Recorder, long_way: list[str], answer: dict[str, Any]
+) -> None:
+    async def body(aclient: AsyncClient) -> Any:
+        errors = []
+        for way in ("short", "long"):
+            if way == "long":
+                aclient.session.session.event_hooks["response"].append(_nothing)
+            await aclient.session.request("get", "/fine")  # a connection to reuse
+            recorder.answer = dict(answer)
+            try:
+                await aclient.session.request("get", "/cut")
+            except NetworkError as exc:
+                errors.append((type(exc.__cause__), str(exc)))
+            recorder.answer = {}
+        return errors
+
+    short, through_httpx = arun(url_of(recorder), body)
+    assert short == through_httpx and len(long_way) == 2
+    assert short[0] is httpx.RemoteProtocolError and "peer closed connection" in short[1]
+
+
 @pytest.mark.parametrize("name, value", [("X-Bad", "a\r\nInjected: 1"), ("X Bad", "a"),
                                          ("X-Bad", " padded")])
 def test_a_header_httpx_refuses_is_refused_the_same_way(
