@@ -138,6 +138,8 @@ class Event:
     received: float
     answered: float | None = None
     status: int | None = None
+    #: What the server answered a forwarded request the fault then hid or garbled.
+    upstream: tuple[int, bytes] | None = None
 
 
 class _Server(ThreadingHTTPServer):
@@ -282,6 +284,8 @@ class _Handler(BaseHTTPRequestHandler):
                 self._drop()
                 return
             event.status = status
+            if fault is not None:
+                event.upstream = (status, content)
             proxy._count_forwarded()
             if fault == DROP_AFTER:
                 self._drop()
