@@ -84,6 +84,14 @@ class Headers(dict[str, str]):
     def __init__(self, items: Mapping[str, str] | None = None) -> None:
         super().__init__({key.lower(): value for key, value in items.items()} if items else ())
 
+    @classmethod
+    def lowered(cls, items: dict[str, str]) -> Headers:
+        """Headers from a dict whose names are already lower-case (a transport's parsed
+        response headers), without lowering them again."""
+        headers = cls.__new__(cls)
+        dict.update(headers, items)
+        return headers
+
     def __getitem__(self, key: str) -> str:
         return super().__getitem__(key.lower())
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import os
 import re
 import weakref
+from collections import OrderedDict
 from functools import lru_cache
 from typing import Any
 from urllib.parse import urlencode
@@ -92,6 +93,9 @@ class SyncRoute:
         self._defaults: tuple[Any, dict[str, tuple[str, str]] | None] = ((), None)
         self._basic: tuple[Any, str] = ((), "")
         self._netrc: tuple[Any, HTTPBasicAuth | None] = ((), None)
+        # The wire headers of a request without headers or body of its own: (the
+        # defaults they were merged from, method, credentials, headers).
+        self._plain: tuple[Any, str, str, dict[str, str]] = (None, "", "", {})
 
     def send(
         self, request: core.Request, url: str, headers: dict[str, str], auth: Any,
@@ -129,16 +133,15 @@ class SyncRoute:
         except (ux.HTTPError, OSError) as exc:
             # Raised as requests raises it: the urllib3 error is its context, not its cause.
             raise send_error(exc, self._as_prepared(method, target, wire, body))  # noqa: B904
-        full_url = self.origin + target
-        headers_in = raw.headers
+        headers_in = response_headers(raw.headers)
         if "set-cookie" in headers_in or "set-cookie2" in headers_in:
             extract_cookies_to_jar(  # type: ignore[no-untyped-call]
                 session.cookies, self._as_prepared(method, target, wire, body), raw
             )
         content = read_body(raw)
         return core.Response(
-            raw.status, core.Headers(dict(headers_in.itermerged())), content, request,
-            full_url, reason=raw.reason or "",
+            raw.status, headers_in, content, request, self.origin + target,
+            reason=raw.reason or "",
         )
 
     def _proxy_applies(self, settings: dict[str, Any]) -> bool:
@@ -189,13 +192,18 @@ class SyncRoute:
         """The headers ``Session.prepare_request()`` would send, in its order: the
         session's, the transport's, the request's own, ``Content-Length``,
         ``Authorization``; None when one of them is invalid (requests raises)."""
-        key = (tuple(session.headers.items()), *transport.items())
+        key = (_items(session.headers), *transport.items())
         seen, defaults = self._defaults
         if key != seen:  # first request, or someone changed the defaults
             defaults = _merged(transport, session.headers)
             self._defaults = (key, defaults)
         if defaults is None:
             return None
+        plain = not request.headers and body is None  # most reads: the same every time
+        if plain:
+            cached = self._plain
+            if cached[0] is defaults and cached[1] == method and cached[2] == credentials:
+                return cached[3].copy()
         merged = defaults.copy()
         for name, value in request.all_headers().items():
             if value is None:
@@ -211,7 +219,10 @@ class SyncRoute:
             merged["content-length"] = ("Content-Length", "0")
         if credentials:
             merged["authorization"] = ("Authorization", credentials)
-        return dict(merged.values())
+        wire = dict(merged.values())
+        if plain:
+            self._plain = (defaults, method, credentials, wire.copy())
+        return wire
 
     def _connection(self, adapter: HTTPAdapter, settings: dict[str, Any]) -> Any:
         """The adapter's urllib3 pool for the server, with requests' TLS settings. Only
@@ -249,6 +260,16 @@ def _empty_request() -> PreparedRequest:
     prepared = PreparedRequest()
     prepared.headers = CaseInsensitiveDict()
     return prepared
+
+
+def _items(headers: Any) -> tuple[Any, ...]:
+    """The session's default headers as a comparable tuple; read from the store of
+    requests' ``CaseInsensitiveDict`` (``{lower name: (name, value)}``) when it has one:
+    its ``items()`` is a Python generator calling ``__getitem__`` per header."""
+    store = getattr(headers, "_store", None)
+    if type(store) is OrderedDict:
+        return tuple(store.values())
+    return tuple(headers.items())
 
 
 def _merged(transport: dict[str, str], defaults: Any) -> dict[str, tuple[str, str]] | None:
@@ -324,6 +345,20 @@ def send_error(exc: Exception, request: PreparedRequest) -> Exception:
     if isinstance(exc, ux.InvalidHeader):
         return rx.InvalidHeader(exc, request=request)
     return exc
+
+
+def response_headers(headers: Any) -> core.Headers:
+    """The :class:`~kinto_orm.protocol.Headers` of urllib3's response headers, a repeated
+    name's values joined as ``itermerged()`` joins them. Read from the ``HTTPHeaderDict``'s
+    own store (lower-case name -> ``[name, *values]``) when it has one: its generator and
+    a second lower-casing cost 4 µs a response here, this 1 µs."""
+    store = getattr(headers, "_container", None)
+    if type(store) is not dict:
+        return core.Headers(dict(headers.itermerged()))
+    return core.Headers.lowered({
+        name: values[1] if len(values) == 2 else ", ".join(values[1:])
+        for name, values in store.items()
+    })
 
 
 def read_body(raw: urllib3.BaseHTTPResponse) -> bytes:
