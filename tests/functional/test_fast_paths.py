@@ -9,6 +9,7 @@ import pickle
 from typing import Any
 
 import pytest
+from pydantic import ConfigDict
 
 from kinto_orm import Client, KintoException
 
@@ -199,3 +200,25 @@ def test_objects_of_a_page_unpickled_together_stay_independent(
     assert loaded[2].model_dump(exclude_unset=True) == notes[2].model_dump(exclude_unset=True)
     loaded[1].bind(client, collection=cid).patch()
     assert raw.data(rec_path(bid, cid, "n1"))["n"] == 10
+
+
+class Tagged(Note):
+    tag: str = ""
+
+
+class TaggedUncached(Tagged):
+    model_config = ConfigDict(cache_strings="keys")
+
+
+def test_a_page_parses_strings_as_the_models_cache_strings_says(
+    client: Client, raw: Raw, bid: str, cid: str
+) -> None:
+    seed(raw, bid, cid, [{"id": f"t{i}", "title": f"t {i}", "tag": "urgent"} for i in range(3)])
+    shared = client.records(Tagged, collection=cid).sort("id").all()
+    own = client.records(TaggedUncached, collection=cid).sort("id").all()
+    # By default a short value repeated from record to record is one string (memory).
+    assert shared[0].tag is shared[1].tag is shared[2].tag
+    # With cache_strings="keys" on the model, as for its model_validate_json().
+    assert own[0].tag == own[1].tag == "urgent" and own[0].tag is not own[1].tag
+    single = TaggedUncached.model_validate_json(b'{"id": "x", "title": "x", "tag": "urgent"}')
+    assert single.tag is not own[0].tag
