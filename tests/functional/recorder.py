@@ -51,6 +51,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Encoding", "gzip")
         if answer.get("cookie"):
             self.send_header("Set-Cookie", answer["cookie"])
+        for name, value in answer.get("headers", ()):
+            self.send_header(name, value)
         if answer.get("connection-close"):  # say so, then hang up
             self.send_header("Connection", "close")
         framing = answer.get("framing", "length")

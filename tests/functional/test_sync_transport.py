@@ -238,6 +238,22 @@ def test_gzip_bodies_are_decoded_and_cookies_sent_back(
     assert dict(recorder.seen[1][2])["Cookie"] == "lb=node-2"
 
 
+def test_response_headers_are_read_as_requests_reads_them(
+    recorder: Recorder, long_way: LongWay
+) -> None:
+    recorder.answer = {"headers": [("X-Seen", "a"), ("x-seen", "b"), ("ETag", '"12"')]}
+    answers = []
+    for way in ("short", "long"):
+        with Client(url_of(recorder)) as own:
+            if way == "long":
+                own.session.session.hooks["response"].append(lambda r, **kw: None)
+            _, headers = own.session.request("get", "/h")
+            assert len(long_way.of(own)) == (way == "long")
+        assert headers["X-SEEN"] == "a, b" and headers["etag"] == '"12"'  # case-insensitive
+        answers.append({k: v for k, v in headers.items() if k != "date"})
+    assert answers[0] == answers[1]
+
+
 @pytest.mark.parametrize("way", ["short", "long"])
 def test_a_broken_body_is_the_same_error_both_ways(recorder: Recorder, way: str) -> None:
     recorder.answer = {"broken-gzip": True, "body": b"not gzip at all"}
