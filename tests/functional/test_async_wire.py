@@ -110,6 +110,23 @@ def test_a_connection_the_server_closed_is_not_reused(
     assert relay.connections == 2
 
 
+def test_a_connection_closed_while_the_loop_was_busy_is_not_reused(
+    relay: Relay, client: Client, bid: str, cid: str, notes: list[str], long_way: list[str]
+) -> None:
+    """The server closed the idle connection while the loop was blocked (CPU work, a
+    blocking call), so asyncio has not seen it yet: as httpcore (which asks the socket
+    whether it is readable before reusing it), a new connection is opened; retry=0."""
+    async def body(aclient: AsyncClient) -> Any:
+        query = aclient.records(Note, collection=cid)
+        first = await query.aget(notes[0])
+        relay.hang_up()
+        time.sleep(0.2)  # blocking: the loop does not run
+        return first.id, (await query.aget(notes[1])).id
+
+    assert on(relay, client, bid, body) == (notes[0], notes[1])
+    assert relay.connections == 2 and long_way == []
+
+
 @pytest.mark.parametrize("retry", [0, 1])
 def test_a_hang_up_on_a_reused_connection_before_any_answer(
     relay: Relay, client: Client, bid: str, cid: str, notes: list[str], retry: int
