@@ -42,7 +42,11 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.seen.append((self.command, self.path, list(self.headers.items()), body))
         answer = self.server.answer
         content = answer.get("body", b'{"data": {"id": "x"}}')
+        if answer.get("interim"):  # a 1xx answer first (say, 100 Continue or 103 hints)
+            self.wfile.write(answer["interim"])
         self.send_response(answer.get("status", 200))
+        for name, value in answer.get("headers", ()):  # as they are: repeated, not ASCII
+            self._headers_buffer.append(b"%s: %s\r\n" % (name, value))
         self.send_header("Content-Type", "application/json")
         if answer.get("gzip"):
             content = gzip.compress(content)

@@ -1,0 +1,214 @@
+"""Edges of the async transport's short route (``transport/http11.py``, ``direct.py``)
+found in review, each checked against the long way (httpx, forced by an event hook):
+headers of the caller in another case, repeated or not-ASCII answer headers, 1xx
+answers, the query string of values that are not strings, TLS to a host the
+certificate does not name, many requests at once on one client and bodies larger than
+the socket buffers against the real Kinto, and a storm of cancelled requests that must
+leave the pool clean and the loop quiet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import time
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from kinto_orm import AsyncClient, Client
+from kinto_orm.errors import NetworkError
+
+from .conftest import Note, Raw, seed
+from .recorder import Recorder, serve, tls_recorder_and_ca, url_of
+from .relay import Relay, relay_to
+from .test_async_transport import arun, long_way
+
+__all__ = ["long_way"]  # a fixture, used by name
+
+
+@pytest.fixture
+def recorder() -> Iterator[Recorder]:
+    yield from serve(Recorder())
+
+
+async def _nothing(response: httpx.Response) -> None:
+    pass
+
+
+def _long_way(aclient: AsyncClient) -> None:
+    """Send this client's next requests through httpx (an event hook forces it)."""
+    aclient.session.session.event_hooks["response"].append(_nothing)
+
+
+def both_ways(url: str, body: Any, **settings: Any) -> tuple[Any, Any]:
+    """``body(aclient)`` on the short route, then the long way, each on its own client."""
+    async def through_httpx(aclient: AsyncClient) -> Any:
+        _long_way(aclient)
+        return await body(aclient)
+
+    return arun(url, body, **settings), arun(url, through_httpx, **settings)
+
+
+# ---------------------------------------------------------------------------- headers
+
+
+@pytest.mark.parametrize("way", ["short", "long"])
+def test_a_header_of_the_caller_in_another_case_replaces_the_default(
+    recorder: Recorder, way: str
+) -> None:
+    """``accept`` from the caller replaces the transport's ``Accept`` (one header
+    sent, the caller's), on both routes, as the sync client (requests) does."""
+    async def body(aclient: AsyncClient) -> None:
+        if way == "long":
+            _long_way(aclient)
+        await aclient.session.request("get", "/x", headers={"accept": "text/html",
+                                                            "user-agent": "me/1"})
+
+    arun(url_of(recorder), body)
+    sent = [(name.lower(), value) for name, value in recorder.seen[0][2]]
+    assert [value for name, value in sent if name == "accept"] == ["text/html"]
+    assert [value for name, value in sent if name == "user-agent"] == ["me/1"]
+
+
+@pytest.mark.parametrize("headers", [
+    [(b"Set-Cookie", b"a=1; Path=/"), (b"Set-Cookie", b"b=2; Path=/")],
+    [(b"X-Name", "café".encode())],
+    [(b"X-Name", "café".encode("latin-1"))],
+    [(b"X-A", b"1"), (b"x-a", b"2"), (b"X-Empty", b"")],
+], ids=["cookies", "utf-8", "latin-1", "repeated"])
+def test_answer_headers_read_as_httpx_reads_them(
+    recorder: Recorder, headers: list[tuple[bytes, bytes]]
+) -> None:
+    async def body(aclient: AsyncClient) -> Any:
+        recorder.answer = {"headers": headers}
+        _, answer = await aclient.session.request("get", "/h")
+        recorder.answer = {}
+        cookie = dict(recorder.seen[-1][2]).get("Cookie")
+        await aclient.session.request("get", "/next")
+        return {k: v for k, v in answer.items() if k != "date"}, cookie, \
+            dict(recorder.seen[-1][2]).get("Cookie")
+
+    short, through_httpx = both_ways(url_of(recorder), body)
+    assert short == through_httpx
+
+
+def test_interim_answers_are_skipped(recorder: Recorder, long_way: list[str]) -> None:
+    async def body(aclient: AsyncClient) -> Any:
+        recorder.answer = {"interim": b"HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n"}
+        hinted = await aclient.session.request("get", "/i")
+        recorder.answer = {"interim": b"HTTP/1.1 100 Continue\r\n\r\n"}
+        continued = await aclient.session.request("put", "/i", payload={"a": 1})
+        recorder.answer = {}
+        return hinted[0], continued[0], (await aclient.session.request("get", "/i"))[0]
+
+    short, through_httpx = both_ways(url_of(recorder), body)
+    assert short == through_httpx == ({"data": {"id": "x"}},) * 3
+    assert recorder.connections == 2 and len(long_way) == 3  # one connection each way
+
+
+def test_query_strings_as_httpx_writes_them(recorder: Recorder) -> None:
+    async def body(aclient: AsyncClient) -> list[str]:
+        targets = []
+        for params in ({"a": "ü~*' ", "b": "x/y?z&"}, {"_limit": "2", "_sort": "-n"}):
+            await aclient.session.request("get", "/p", params=params)
+            targets.append(recorder.seen[-1][1])
+        return targets
+
+    short, through_httpx = both_ways(url_of(recorder), body)
+    assert short == through_httpx
+
+
+def test_tls_to_a_host_the_certificate_does_not_name(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server, ca_file = tls_recorder_and_ca(tmp_path)  # for "localhost"
+    monkeypatch.setenv("SSL_CERT_FILE", ca_file)
+    for tls in serve(server):
+        async def body(aclient: AsyncClient) -> Any:
+            try:
+                await aclient.server_info()
+            except NetworkError as exc:
+                return type(exc.__cause__), str(exc)
+            return None
+
+        short, through_httpx = both_ways(url_of(tls, "https", "127.0.0.1"), body)
+    assert short == through_httpx
+    assert short[0] is httpx.ConnectError and "CERTIFICATE_VERIFY_FAILED" in short[1]
+    assert tls.seen == []
+
+
+# ---------------------------------------------------------------------------- on Kinto
+
+
+def test_many_requests_at_once_each_get_their_own_answer(
+    kinto_server: Any, client: Client, bid: str, cid: str, long_way: list[str]
+) -> None:
+    async def body(aclient: AsyncClient) -> Any:
+        collection = aclient.collection(cid)
+        notes = [collection.record(f"w{i:03d}", Note, title="t" * i, n=i) for i in range(200)]
+        await asyncio.gather(*(note.acreate() for note in notes))  # 100 connections at most
+        query = aclient.records(Note, collection=cid)
+        read = await asyncio.gather(*(query.aget(f"w{i:03d}") for i in range(200)))
+        return [(note.id, note.n, len(note.title)) for note in read]
+
+    read = arun(kinto_server.url, body, auth=client.session.auth, bucket=bid)
+    assert read == [(f"w{i:03d}", i, i) for i in range(200)] and long_way == []
+
+
+def test_bodies_larger_than_the_socket_buffers(
+    kinto_server: Any, client: Client, bid: str, cid: str, long_way: list[str]
+) -> None:
+    async def body(aclient: AsyncClient) -> Any:
+        collection = aclient.collection(cid)
+        await asyncio.gather(*(collection.record(f"b{i}", Note, title=str(i) * 400_000)
+                               .acreate() for i in range(5)))
+        await collection.record("big", Note, title="é" * 3_000_000).acreate()  # 6 MB up
+        query = aclient.records(Note, collection=cid)
+        big = await query.aget("big")
+        many = await asyncio.gather(*(query.aget(f"b{i}") for i in range(5)))
+        return big.title == "é" * 3_000_000, [m.title == str(i) * 400_000
+                                              for i, m in enumerate(many)]
+
+    assert arun(kinto_server.url, body, auth=client.session.auth, bucket=bid) == (True, [True] * 5)
+    assert long_way == []
+
+
+@pytest.fixture
+def relay(kinto_server: Any) -> Iterator[Relay]:
+    yield from relay_to(kinto_server.url)
+
+
+def test_a_storm_of_cancelled_requests_leaves_the_pool_clean(
+    relay: Relay, client: Client, raw: Raw, bid: str, cid: str
+) -> None:
+    seed(raw, bid, cid, [{"id": f"n{i:02d}", "title": "t", "n": i} for i in range(25)])
+    ids = [f"n{i:02d}" for i in range(25)]
+    reported: list[dict[str, Any]] = []
+
+    async def body(aclient: AsyncClient) -> Any:
+        asyncio.get_running_loop().set_exception_handler(lambda _, ctx: reported.append(ctx))
+        query = aclient.records(Note, collection=cid)
+        for i in range(200):  # cancelled at every stage: connecting, writing, reading
+            try:
+                await asyncio.wait_for(query.aget(ids[i % 25]), 0.0005 * (i % 10))
+            except asyncio.TimeoutError:
+                pass
+        one_by_one = [(await query.aget(rid)).id for rid in ids]
+        at_once = [note.id for note in await asyncio.gather(*map(query.aget, ids))]
+        pool = aclient.session._direct.pool
+        return one_by_one, at_once, (len(pool.busy), pool.opening, len(pool.waiting))
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ResourceWarning)
+        one_by_one, at_once, pool = arun(relay.url, body, auth=client.session.auth, bucket=bid)
+        gc.collect()
+    assert one_by_one == at_once == ids and pool == (0, 0, 0) and reported == []
+    for _ in range(50):  # the client is closed: so are all its connections
+        if relay.live == 0:
+            break
+        time.sleep(0.02)
+    assert relay.live == 0
