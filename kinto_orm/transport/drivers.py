@@ -207,6 +207,15 @@ class _CookieJar(http.cookiejar.CookieJar):
         super().extract_cookies(response, request)
 
 
+def _merged(defaults: dict[str, str], own: dict[str, str]) -> httpx.Headers:
+    """The transport's headers with the request's on top, names compared without case
+    (as requests merges them, and the short route): ``accept`` replaces ``Accept``
+    instead of going out as a second header."""
+    headers = httpx.Headers(defaults)
+    headers.update(own)
+    return headers
+
+
 class AsyncTransport(TransportSettings):
     """Non-blocking transport on ``httpx.AsyncClient`` (HTTP/1.1 connection pool)."""
 
@@ -260,7 +269,7 @@ class AsyncTransport(TransportSettings):
             content=None if request.files else request.body,
             data=request.form if request.files else None,
             files=request.files,
-            headers={**self.headers, **request.all_headers()},
+            headers=_merged(self.headers, request.all_headers()),
             auth=self._httpx_auth if self._httpx_auth is not None else httpx.USE_CLIENT_DEFAULT,
             timeout=_httpx_timeout(timeout),
             follow_redirects=False,
