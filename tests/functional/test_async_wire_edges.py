@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import socket
 import time
 import warnings
 from collections.abc import Iterator
@@ -212,3 +213,34 @@ def test_a_storm_of_cancelled_requests_leaves_the_pool_clean(
             break
         time.sleep(0.02)
     assert relay.live == 0
+
+
+# ---------------------------------------------------------------------------- closing
+
+
+@pytest.mark.parametrize("way", ["short", "long"])
+def test_closing_the_client_fails_the_requests_in_flight(way: str) -> None:
+    """As httpx's pool does, the requests still waiting for an answer when the client
+    is closed fail at once (httpx.ReadError), instead of waiting for ever (here with no
+    timeout) for an answer that cannot come on a closed connection."""
+    with socket.socket() as silent:  # accepts, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/v1"
+
+        async def main() -> Any:
+            aclient = AsyncClient(url, timeout=None)
+            if way == "long":
+                _long_way(aclient)
+            waiting = asyncio.ensure_future(aclient.server_info())
+            await asyncio.sleep(0.2)
+            await aclient.close()
+            try:
+                await asyncio.wait_for(waiting, 3)
+            except NetworkError as exc:
+                return type(exc.__cause__)
+            except asyncio.TimeoutError:
+                return "still waiting"
+            return "answered"
+
+        assert asyncio.run(main()) is httpx.ReadError
