@@ -408,7 +408,8 @@ class Pool:
         """Close every connection."""
         for connection in self.idle:
             _close(connection)
-        for connection in self.busy:
+        for connection in self.busy:  # their callers fail now, as through httpx's pool
+            connection._fail(httpx.ReadError(""))
             _abort(connection)
         self.idle, self.busy = [], set()
         await asyncio.sleep(0)  # the loop closes the sockets now, not when it is closed
