@@ -75,6 +75,22 @@ def test_a_header_of_the_caller_in_another_case_replaces_the_default(
     assert [value for name, value in sent if name == "user-agent"] == ["me/1"]
 
 
+@pytest.mark.parametrize("name, value", [("X-Näme", "a"), ("X-Name", "café"),
+                                         ("X-Tab", "a\tb"), ("X-Empty", "")])
+def test_a_header_not_in_ascii_is_refused_as_httpx_refuses_it(
+    recorder: Recorder, name: str, value: str
+) -> None:
+    async def body(aclient: AsyncClient) -> Any:
+        try:
+            await aclient.session.request("get", "/x", headers={name: value})
+        except Exception as exc:  # noqa: BLE001 - httpx's own, whatever it is
+            return type(exc), str(exc)
+        return dict(recorder.seen[-1][2])[name]
+
+    short, through_httpx = both_ways(url_of(recorder), body)
+    assert short == through_httpx
+
+
 @pytest.mark.parametrize("headers", [
     [(b"Set-Cookie", b"a=1; Path=/"), (b"Set-Cookie", b"b=2; Path=/")],
     [(b"X-Name", "café".encode())],
