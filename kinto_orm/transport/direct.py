@@ -271,7 +271,9 @@ def _is_utf8(data: bytes) -> bool:
 
 
 def _check(name: str, value: str) -> None:
-    """Raise what httpx raises (h11's error) for a header it would refuse to send."""
+    """Raise what httpx raises (h11's error) for a header it would refuse to send;
+    before h11, httpx encodes the name and value as ASCII (UnicodeEncodeError)."""
+    name.encode("ascii")
     if not _HEADER_NAME.fullmatch(name):
         raise httpx.LocalProtocolError(f"Illegal header name {name.encode('latin-1')!r}")
     encoded = value.encode("ascii")
