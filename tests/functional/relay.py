@@ -1,8 +1,10 @@
 """A loopback TCP relay in front of the real Kinto server, for the tests of a client's
 connections: it counts the connections clients open (and how many are still open), can
 hold the server's answers after a number of bytes, hang up on every client at once
-(what a server does to idle keep-alive connections), or hang up on the next request
-without answering it (a server that closed just as the client reused the connection).
+(what a server does to idle keep-alive connections), hang up on the next request
+without answering it (a server that closed just as the client reused the connection),
+or pass the next request on and hang up instead of relaying its answer (the request
+was applied, its answer lost).
 Bytes go through unchanged; nothing is mocked."""
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ class Relay:
         self.budget: int | None = None  # answer bytes let through before holding
         self.released = threading.Event()
         self.drop_next_request = False
+        self.drop_next_answer = False
         self._threads: list[threading.Thread] = []
         self._stopped = False
 
@@ -80,6 +83,9 @@ class Relay:
                 if not answers and self.drop_next_request:
                     self.drop_next_request = False
                     break  # hang up on this request without answering it
+                if answers and self.drop_next_answer:
+                    self.drop_next_answer = False
+                    break  # the server applied it: hang up instead of answering
                 while answers and data:
                     budget = self.budget
                     if budget is None:

@@ -26,6 +26,7 @@ from kinto_orm.errors import NetworkError
 from .conftest import Note, Raw, seed
 from .recorder import Recorder, serve, tls_recorder_and_ca, url_of
 from .relay import Relay, relay_to
+from .test_async import record_count
 from .test_async_transport import arun, long_way
 
 __all__ = ["long_way"]  # a fixture, used by name
@@ -83,7 +84,7 @@ def test_a_header_not_in_ascii_is_refused_as_httpx_refuses_it(
     async def body(aclient: AsyncClient) -> Any:
         try:
             await aclient.session.request("get", "/x", headers={name: value})
-        except Exception as exc:  # noqa: BLE001 - httpx's own, whatever it is
+        except Exception as exc:
             return type(exc), str(exc)
         return dict(recorder.seen[-1][2])[name]
 
@@ -229,6 +230,32 @@ def test_a_storm_of_cancelled_requests_leaves_the_pool_clean(
             break
         time.sleep(0.02)
     assert relay.live == 0
+
+
+@pytest.mark.parametrize("method", ["post", "put"])
+def test_an_answer_lost_after_kinto_applied_the_request(
+    relay: Relay, client: Client, raw: Raw, bid: str, cid: str, method: str
+) -> None:
+    """The request reached Kinto, its answer was lost (hang-up): with ``retry=2``, a
+    PUT is sent again on a new connection, a POST is not (it would create a second
+    record); one record either way."""
+    async def body(aclient: AsyncClient) -> Any:
+        await aclient.server_info()  # a connection to reuse
+        relay.drop_next_answer = True
+        records = f"/buckets/{bid}/collections/{cid}/records"
+        try:
+            if method == "post":
+                await aclient.session.request("post", records, data={"title": "once"})
+            else:
+                await aclient.session.request("put", f"{records}/r1", data={"title": "once"})
+        except NetworkError as exc:
+            return type(exc.__cause__)
+        return "answered"
+
+    outcome = arun(relay.url, body, auth=client.session.auth, bucket=bid, retry=2,
+                   retry_after=0)
+    assert outcome == ("answered" if method == "put" else httpx.RemoteProtocolError)
+    assert record_count(raw, bid, cid) == 1 and relay.connections == (2 if method == "put" else 1)
 
 
 # ---------------------------------------------------------------------------- closing
