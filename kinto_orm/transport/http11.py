@@ -174,7 +174,7 @@ class Connection(asyncio.Protocol):
         """Whether the idle connection is closed, or has bytes (the server's end, or
         bytes nobody asked for) the loop has not read yet: it has not run since, when
         blocked by CPU work or a blocking call. httpcore asks the socket the same before
-        reusing a connection (under 1 µs, one ``poll()``)."""
+        reusing a connection (one ``poll()``: about 1 µs, 1 % of a GET)."""
         if self.closed or self.fileno < 0:
             return self.closed
         if _poll is None:
