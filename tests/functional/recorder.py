@@ -45,7 +45,7 @@ class _Handler(BaseHTTPRequestHandler):
         if answer.get("interim"):  # a 1xx answer first (say, 100 Continue or 103 hints)
             self.wfile.write(answer["interim"])
         self.send_response(answer.get("status", 200))
-        for name, value in answer.get("headers", ()):  # as they are: repeated, not ASCII
+        for name, value in answer.get("raw-headers", ()):  # bytes as they are: not ASCII
             self._headers_buffer.append(b"%s: %s\r\n" % (name, value))
         self.send_header("Content-Type", "application/json")
         if answer.get("gzip"):

@@ -102,7 +102,7 @@ def test_answer_headers_read_as_httpx_reads_them(
     recorder: Recorder, headers: list[tuple[bytes, bytes]]
 ) -> None:
     async def body(aclient: AsyncClient) -> Any:
-        recorder.answer = {"headers": headers}
+        recorder.answer = {"raw-headers": headers}
         _, answer = await aclient.session.request("get", "/h")
         recorder.answer = {}
         cookie = dict(recorder.seen[-1][2]).get("Cookie")
