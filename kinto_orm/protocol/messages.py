@@ -70,8 +70,10 @@ class Request:
 
     def all_headers(self) -> dict[str, str]:
         headers = dict(self.headers)
-        if self.json is not None:
-            headers.setdefault("Content-Type", self.content_type)
+        if self.json is not None and not (
+            headers and any(name.lower() == "content-type" for name in headers)
+        ):  # the caller's own, in any case of letters, wins (one header sent)
+            headers["Content-Type"] = self.content_type
         return headers
 
     def describe(self) -> str:

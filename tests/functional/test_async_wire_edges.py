@@ -76,6 +76,29 @@ def test_a_header_of_the_caller_in_another_case_replaces_the_default(
     assert [value for name, value in sent if name == "user-agent"] == ["me/1"]
 
 
+@pytest.mark.parametrize("way", ["sync", "short", "long"])
+def test_a_content_type_of_the_caller_in_any_case_is_the_one_sent(
+    recorder: Recorder, way: str
+) -> None:
+    """A JSON body with the caller's ``content-type`` (lower case) goes out with that one
+    header, not next to (or replaced by) the client's ``Content-Type``."""
+    headers = {"content-type": "application/vnd.test+json"}
+    if way == "sync":
+        with Client(url_of(recorder)) as client:
+            client.session.request("post", "/x", data={"a": 1}, headers=headers)
+    else:
+        async def body(aclient: AsyncClient) -> None:
+            if way == "long":
+                _long_way(aclient)
+            await aclient.session.request("post", "/x", data={"a": 1}, headers=headers)
+
+        arun(url_of(recorder), body)
+    sent = [(name.lower(), value) for name, value in recorder.seen[0][2]]
+    assert [value for name, value in sent if name == "content-type"] == [
+        "application/vnd.test+json"
+    ]
+
+
 @pytest.mark.parametrize("name, value", [("X-Näme", "a"), ("X-Name", "café"),
                                          ("X-Tab", "a\tb"), ("X-Empty", "")])
 def test_a_header_not_in_ascii_is_refused_as_httpx_refuses_it(
