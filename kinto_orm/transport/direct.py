@@ -213,7 +213,8 @@ class DirectRoute:
             content = self._rare_headers(status, raw, content, prepared)
         phrase = reason.decode("ascii", errors="ignore")
         return core.Response(
-            status, core.Headers(headers), content, request, self.origin + prepared.target,
+            status, core.Headers.lowered(headers), content, request,
+            self.origin + prepared.target,
             reason=phrase or httpx.codes.get_reason_phrase(status),
         )
 
@@ -250,24 +251,17 @@ def _is_plain(server_url: str) -> bool:
 def _decode_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
     """Response headers as ``core.Headers`` gets them from httpx: names lower-cased,
     repeated headers joined by ``", "``, decoded as ASCII, else UTF-8, else Latin-1."""
-    encoding = "latin-1"  # the same as ASCII on ASCII, the usual case
-    if not all(k.isascii() and v.isascii() for k, v in raw) and all(
-        _is_utf8(k) and _is_utf8(v) for k, v in raw
-    ):
-        encoding = "utf-8"
     headers: dict[str, str] = {}
-    for k, v in raw:
-        key, value = k.decode(encoding).lower(), v.decode(encoding)
-        headers[key] = f"{headers[key]}, {value}" if key in headers else value
+    try:  # every name and value valid UTF-8 (ASCII is): decoded as they come
+        for k, v in raw:
+            key = k.decode().lower()
+            headers[key] = f"{headers[key]}, {v.decode()}" if key in headers else v.decode()
+    except UnicodeDecodeError:  # one is not: httpx decodes them all as Latin-1
+        headers = {}
+        for k, v in raw:
+            key, value = k.decode("latin-1").lower(), v.decode("latin-1")
+            headers[key] = f"{headers[key]}, {value}" if key in headers else value
     return headers
-
-
-def _is_utf8(data: bytes) -> bool:
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def _check(name: str, value: str) -> None:
