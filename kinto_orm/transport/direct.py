@@ -122,8 +122,8 @@ class DirectRoute:
             self.netloc = url.netloc.decode("ascii")
             self.pool = http11.Pool(url.raw_host.decode("ascii"),
                                     url.port or (443 if tls else 80), context if tls else None)
-        self._defaults_key: tuple[Any, ...] = ()
-        self._defaults: dict[str, tuple[str, str]] = {}
+        #: Header lines by (defaults, request headers): see :meth:`_block`.
+        self._blocks: dict[tuple[Any, ...], tuple[str, str, bool] | None] = {}
 
     def prepare(
         self, session: Any, request: core.Request, url: str, timeout: Timeout,
@@ -149,49 +149,62 @@ class DirectRoute:
         if "/." in target or not _PLAIN_TARGET.fullmatch(target):
             return None
         body = None if request.json is None else request.body
+        method = request.method
+        block = self._block(own.headers.raw, headers, request, url)
+        if block is None:
+            return None  # the caller's framing: httpx checks it against the body
+        head, rest, keep = block
+        if body is not None:
+            rest = f"{rest}Content-Length: {len(body)}\r\n"
+        elif method in ("POST", "PUT", "PATCH"):
+            rest = f"{rest}Content-Length: 0\r\n"
+        data = f"{method} {target} HTTP/1.1\r\n{head}{rest}\r\n".encode("ascii")
+        return Prepared(method, target, data, body, keep, _timeouts(timeout))
+
+    def _block(
+        self, raw: list[tuple[bytes, bytes]], transport: dict[str, str], request: core.Request,
+        url: str,
+    ) -> tuple[str, str, bool] | None:
+        """The header lines of ``request`` (``Host`` first, as h11 writes it; the others)
+        and whether its connection may be kept; None when the caller set the framing.
+        Kept for the same defaults, request headers and credentials: most requests
+        share them, and building and checking them costs more than the rest of this."""
+        own = request.all_headers()
+        credentials = self.bearer.header if self.bearer is not None else self.basic
+        key = (credentials, *raw, None, *transport.items(), None, *own.items())
+        found = self._blocks.get(key)
+        if found is not None or key in self._blocks:
+            return found
         try:
-            merged = self._headers(own.headers.raw, headers, request)
+            merged = self._headers(raw, transport, own, credentials)
         except httpx.LocalProtocolError as exc:
             exc.request = httpx.Request(request.method, url)  # as httpx sets it
             raise
-        if "content-length" in merged or "transfer-encoding" in merged:
-            return None  # the caller's framing: httpx checks it against the body
-        method = request.method
-        host = merged.pop("host", None)  # h11 writes it first
-        lines = [f"{method} {target} HTTP/1.1",
-                 f"{host[0]}: {host[1]}" if host else f"Host: {self.netloc}"]
-        lines += [f"{name}: {value}" for name, value in merged.values()]
-        if body is not None:
-            lines.append(f"Content-Length: {len(body)}")
-        elif method in ("POST", "PUT", "PATCH"):
-            lines.append("Content-Length: 0")
-        lines.append("\r\n")
-        connection = merged.get("connection")
-        keep = connection is None or "close" not in connection[1].lower()
-        return Prepared(method, target, "\r\n".join(lines).encode("ascii"), body, keep,
-                        _timeouts(timeout))
+        block: tuple[str, str, bool] | None = None
+        if "content-length" not in merged and "transfer-encoding" not in merged:
+            host = merged.pop("host", None)
+            head = f"{host[0]}: {host[1]}\r\n" if host else f"Host: {self.netloc}\r\n"
+            rest = "".join(f"{name}: {value}\r\n" for name, value in merged.values())
+            connection = merged.get("connection")
+            block = (head, rest, connection is None or "close" not in connection[1].lower())
+        if len(self._blocks) >= 64:  # ETags and other per-request values: start again
+            self._blocks.clear()
+        self._blocks[key] = block
+        return block
 
     def _headers(
-        self, raw: list[tuple[bytes, bytes]], transport: dict[str, str], request: core.Request,
+        self, raw: list[tuple[bytes, bytes]], transport: dict[str, str], own: dict[str, str],
+        credentials: str | None,
     ) -> dict[str, tuple[str, str]]:
         """What httpx would send, by lower-cased name: the client's default headers
-        (``raw``), the ``transport``'s, the request's own, the credentials; checked
-        as h11 checks them (the defaults once, when they change)."""
-        key = (raw, *transport.items())
-        if key != self._defaults_key:  # first request, or someone changed the defaults
-            defaults = {k.decode("latin-1").lower(): (k.decode("latin-1"), v.decode("latin-1"))
-                        for k, v in raw}
-            defaults.update((k.lower(), (k, v)) for k, v in transport.items())
-            for name, value in defaults.values():
-                _check(name, value)
-            self._defaults, self._defaults_key = defaults, key
-        merged = dict(self._defaults)
-        own = request.all_headers()
-        if own:
-            for name, value in own.items():
-                _check(name, value)
-                merged[name.lower()] = (name, value)
-        credentials = self.bearer.header if self.bearer is not None else self.basic
+        (``raw``), the ``transport``'s, the request's ``own``, the credentials; checked
+        as h11 checks them."""
+        merged = {k.decode("latin-1").lower(): (k.decode("latin-1"), v.decode("latin-1"))
+                  for k, v in raw}
+        merged.update((k.lower(), (k, v)) for k, v in transport.items())
+        for name, value in (*merged.values(), *own.items()):
+            _check(name, value)
+        merged.update((name.lower(), (name, value)) for name, value in own.items())
         if credentials is not None:
             _check("Authorization", credentials)
             merged["authorization"] = ("Authorization", credentials)
