@@ -28,11 +28,10 @@ import contextlib
 import select
 import ssl
 
-import httptools
 import httpx
 
-#: (status, reason phrase, raw headers, body) of one answer.
-Answer = tuple[int, bytes, list[tuple[bytes, bytes]], bytes]
+from .answers import PARSER_ERRORS, Answer, AnswerReader, cut_short
+
 #: (connect, read, write, pool) seconds, None for no limit.
 Timeouts = tuple[float | None, float | None, float | None, float | None]
 
@@ -41,24 +40,23 @@ MAX_IDLE = 20
 IDLE_EXPIRY = 5.0
 
 _DISCONNECTED = "Server disconnected without sending a response."  # httpcore's words
-_PARSER_ERRORS = (httptools.HttpParserError, httptools.HttpParserUpgrade)
 _poll = getattr(select, "poll", None)  # not on Windows: select() there
 
 
-class Connection(asyncio.Protocol):
+class Connection(AnswerReader, asyncio.Protocol):
     """One connection and the answer it is reading; the loop calls the protocol's
-    methods as bytes arrive, the parser calls the ``on_*`` ones."""
+    methods as bytes arrive, the parser calls the ``on_*`` ones (``answers.py``)."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
         self.transport: asyncio.Transport | None = None
         self.fileno = -1  # the socket's, to ask whether it is readable before reuse
-        self.parser: httptools.HttpResponseParser | None = None
+        self.parser = None
         self.waiter: asyncio.Future[None] | None = None  # set while an exchange runs
         self.drain: asyncio.Future[None] | None = None  # set while waiting to write
         self.paused = False  # asyncio's write buffer is above its high-water mark
         self.closed = False  # the server closed, or the connection is lost
-        self.reusable = False  # the last answer was read whole and allows keep-alive
+        self.reusable = False
         self.expires = 0.0
         self.received = 0.0  # loop time of the last bytes received (read timeout)
         self.timer: asyncio.TimerHandle | None = None
@@ -68,8 +66,8 @@ class Connection(asyncio.Protocol):
         self.keep_alive = False
         self.status = 0
         self.reason = b""
-        self.headers: list[tuple[bytes, bytes]] = []
-        self.body: list[bytes] = []
+        self.headers = []
+        self.body = []
 
     # ------------------------------------------------------------------ one exchange
 
@@ -81,10 +79,7 @@ class Connection(asyncio.Protocol):
         transport = self.transport
         if self.closed or transport is None or transport.is_closing():
             raise httpx.RemoteProtocolError(_DISCONNECTED)
-        if self.parser is None:
-            self.parser = httptools.HttpResponseParser(self)
-        self.head, self.headers_done, self.complete, self.reusable = head, False, False, False
-        self.status, self.reason, self.headers, self.body = 0, b"", [], []
+        self._begin(head)
         waiter = self.waiter = self.loop.create_future()
         try:
             if body is None or len(body) < 65536:  # one segment for small requests
@@ -103,11 +98,10 @@ class Connection(asyncio.Protocol):
         finally:
             self.waiter = None
         waiter.result()  # raises what the loop reported
-        if head:  # the parser still waits for the body a HEAD answer never has
-            self.parser = None
+        answer = self._answer()
         self.reusable = self.keep_alive and not self.closed \
             and not transport.get_write_buffer_size()
-        return self.status, self.reason, self.headers, b"".join(self.body)
+        return answer
 
     async def _drained(self, timeout: float | None) -> None:
         drain = self.drain = self.loop.create_future()
@@ -150,7 +144,7 @@ class Connection(asyncio.Protocol):
         self._wake_writer()
 
     def _finish(self) -> None:
-        self.complete = True
+        super()._finish()
         waiter = self.waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
@@ -195,7 +189,7 @@ class Connection(asyncio.Protocol):
         self.received = self.loop.time()
         try:
             parser.feed_data(data)
-        except _PARSER_ERRORS as exc:
+        except PARSER_ERRORS as exc:
             self._unexpected()
             self._fail(httpx.RemoteProtocolError(str(exc) or type(exc).__name__))
 
@@ -232,55 +226,15 @@ class Connection(asyncio.Protocol):
             self._fail(httpx.ReadError(str(exc)) if exc is not None
                        else httpx.RemoteProtocolError(_DISCONNECTED))
             return
-        framing = {name.lower(): value for name, value in self.headers
-                   if name.lower() in (b"content-length", b"transfer-encoding")}
-        if exc is None and not framing:  # a body delimited by the end of the connection
+        if exc is not None:
+            self._fail(httpx.ReadError(str(exc)))
+            return
+        verdict = cut_short(self.headers, self.body)
+        if verdict is None:  # a body delimited by the end of the connection
             self.keep_alive = False
             self._finish()
-        elif exc is not None:
-            self._fail(httpx.ReadError(str(exc)))
-        elif b"content-length" in framing:
-            expected = int(framing[b"content-length"])
-            received = sum(map(len, self.body))
-            self._fail(httpx.RemoteProtocolError(
-                "peer closed connection without sending complete message body "
-                f"(received {received} bytes, expected {expected})"))
         else:
-            self._fail(httpx.RemoteProtocolError(
-                "peer closed connection without sending complete message body "
-                "(incomplete chunked read)"))
-
-    # ------------------------------------------------------------------ the parser's calls
-
-    def on_message_begin(self) -> None:
-        if self.complete:  # a second answer to one request
-            self._unexpected()
-
-    def on_status(self, status: bytes) -> None:
-        self.reason += status
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers.append((name, value))
-
-    def on_headers_complete(self) -> None:
-        parser = self.parser
-        assert parser is not None
-        self.status = parser.get_status_code()
-        self.keep_alive = parser.should_keep_alive()
-        self.headers_done = True
-        if self.head and self.status >= 200:
-            self._finish()
-
-    def on_body(self, body: bytes) -> None:
-        if not self.complete:
-            self.body.append(body)
-
-    def on_message_complete(self) -> None:
-        if 100 <= self.status < 200:  # an interim answer (100 Continue): the real one follows
-            self.status, self.reason, self.headers, self.headers_done = 0, b"", [], False
-            return
-        if not self.complete:
-            self._finish()
+            self._fail(httpx.RemoteProtocolError(verdict))
 
 
 def _expire(waiter: asyncio.Future[None], error: type[httpx.TransportError]) -> None:

@@ -1,0 +1,102 @@
+"""One HTTP/1.1 answer as httptools parses it: the parser's callbacks and the state they
+fill (status, reason, raw headers, body parts, keep-alive), shared by the async pool
+(``http11.py``, asyncio) and the sync one (``http11_sync.py``, blocking sockets).
+
+Why here: what the bytes of an answer mean (an interim ``1xx``, a HEAD answer that has
+no body, a second answer nobody asked for, a body the end of the connection delimits or
+cuts short) is protocol logic, written once; each pool only says what finishing or
+failing means for its own waiting (a future, or a loop over ``recv()``).
+"""
+
+from __future__ import annotations
+
+import httptools
+
+#: (status, reason phrase, raw headers, body) of one answer.
+Answer = tuple[int, bytes, list[tuple[bytes, bytes]], bytes]
+
+PARSER_ERRORS = (httptools.HttpParserError, httptools.HttpParserUpgrade)
+
+
+class AnswerReader:
+    """The answer being read on one connection; ``parser`` calls the ``on_*`` methods.
+    Subclasses extend :meth:`_finish` (the answer is whole) and :meth:`_unexpected`
+    (bytes nobody asked for: the connection must not be reused)."""
+
+    parser: httptools.HttpResponseParser | None
+    head: bool
+    headers_done: bool
+    complete: bool
+    reusable: bool  # the last answer was read whole and allows keep-alive
+    keep_alive: bool
+    status: int
+    reason: bytes
+    headers: list[tuple[bytes, bytes]]
+    body: list[bytes]
+
+    def _begin(self, head: bool) -> None:
+        """Get ready for the answer to a new request (``head``: to a HEAD request)."""
+        if self.parser is None:
+            self.parser = httptools.HttpResponseParser(self)
+        self.head, self.headers_done, self.complete, self.reusable = head, False, False, False
+        self.status, self.reason, self.headers, self.body = 0, b"", [], []
+
+    def _answer(self) -> Answer:
+        if self.head:  # the parser still waits for the body a HEAD answer never has
+            self.parser = None
+        return self.status, self.reason, self.headers, b"".join(self.body)
+
+    def _finish(self) -> None:
+        self.complete = True
+
+    def _unexpected(self) -> None:
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------ the parser's calls
+
+    def on_message_begin(self) -> None:
+        if self.complete:  # a second answer to one request
+            self._unexpected()
+
+    def on_status(self, status: bytes) -> None:
+        self.reason += status
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self.headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        parser = self.parser
+        assert parser is not None
+        self.status = parser.get_status_code()
+        self.keep_alive = parser.should_keep_alive()
+        self.headers_done = True
+        if self.head and self.status >= 200:
+            self._finish()
+
+    def on_body(self, body: bytes) -> None:
+        if not self.complete:
+            self.body.append(body)
+
+    def on_message_complete(self) -> None:
+        if 100 <= self.status < 200:  # an interim answer (100 Continue): the real one follows
+            self.status, self.reason, self.headers, self.headers_done = 0, b"", [], False
+            return
+        if not self.complete:
+            self._finish()
+
+
+def cut_short(headers: list[tuple[bytes, bytes]], body: list[bytes]) -> str | None:
+    """What the end of the connection means for an answer whose headers were read and
+    whose body was not complete: None when no framing was announced (the end delimits
+    the body), else how it was cut short, in h11's and httpcore's words."""
+    framing = {name.lower(): value for name, value in headers
+               if name.lower() in (b"content-length", b"transfer-encoding")}
+    if not framing:
+        return None
+    if b"content-length" in framing:
+        expected = int(framing[b"content-length"])
+        received = sum(map(len, body))
+        return ("peer closed connection without sending complete message body "
+                f"(received {received} bytes, expected {expected})")
+    return ("peer closed connection without sending complete message body "
+            "(incomplete chunked read)")
