@@ -24,6 +24,8 @@ way, which sends the cookie back. Errors are requests': urllib3's exceptions are
 
 from __future__ import annotations
 
+import http.client
+import io
 import os
 import re
 import weakref
@@ -43,10 +45,16 @@ from requests.sessions import merge_setting
 from requests.structures import CaseInsensitiveDict
 from requests.utils import check_header_validity, get_netrc_auth, select_proxy
 from urllib3 import exceptions as ux
+from urllib3.util.retry import Retry
 
 from .. import protocol as core
 from .._timeouts import Timeout
 from ..auth import BearerTokenAuth
+
+try:
+    from . import http11_sync
+except ImportError:  # httptools is missing: every request goes on urllib3's pool
+    http11_sync = None  # type: ignore[assignment]
 
 #: A path and query that requests and urllib3 send as they are: RFC 3986 unreserved
 #: characters, sub-delimiters, ``:@/?``, and upper-case ``%XX`` escapes of other characters
@@ -89,6 +97,8 @@ class SyncRoute:
         # Caches, each one (key, value) tuple replaced at once: a bulk write sends from
         # several threads through one transport.
         self._pool: tuple[Any, weakref.ref[Any] | None] = ((), None)
+        # The urllib3 pool that opens the httptools pool's connections, and that pool.
+        self._wire: tuple[Any, Any] = (None, None)
         self._proxied: tuple[dict[str, Any] | None, bool] = (None, True)
         self._defaults: tuple[Any, dict[str, tuple[str, str]] | None] = ((), None)
         self._basic: tuple[Any, str] = ((), "")
@@ -124,6 +134,11 @@ class SyncRoute:
         if wire is None or body == b"":  # requests sends an empty body chunked
             return None
         pool = self._connection(adapter, settings)
+        wire_pool = self._wire_pool(pool, adapter, settings)
+        if wire_pool is not None:
+            data = wire_pool.encode(method, target, wire, body)
+            if data is not None:
+                return self._exchange(wire_pool, data, request, target, wire, timeout)
         try:
             raw = pool.urlopen(
                 method, target, body=body, headers=wire, redirect=False,
@@ -143,6 +158,67 @@ class SyncRoute:
             raw.status, headers_in, content, request, self.origin + target,
             reason=raw.reason or "",
         )
+
+    def _exchange(
+        self, wire_pool: Any, data: bytes, request: core.Request, target: str,
+        wire: dict[str, str], timeout: Timeout,
+    ) -> core.Response:
+        """Send ``data`` on the httptools pool; the answer and errors as urllib3's."""
+        connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+        method = request.method.upper()
+        try:
+            status, reason, raw, content = wire_pool.request(
+                data, method == "HEAD", connect, read, target)
+        except http11_sync.AnswerError as exc:  # as reading a streamed body raises it
+            raise body_error(exc.error) from exc.error
+        except (ux.HTTPError, OSError) as exc:
+            raise send_error(exc, self._as_prepared(  # noqa: B904
+                method, target, wire, request.body))
+        headers = _decoded(raw)
+        phrase = reason.decode("latin-1").strip()
+        if "content-encoding" in headers or "set-cookie" in headers or "set-cookie2" in headers:
+            # Rare on Kinto: decoded and stored by urllib3's and requests' own code.
+            message = http.client.HTTPMessage()
+            for name, value in raw:
+                message[name.decode("latin-1")] = value.decode("latin-1")
+            response = urllib3.HTTPResponse(
+                io.BytesIO(content), headers=message.items(), status=status, reason=phrase,
+                preload_content=False, decode_content=True,
+            )
+            if "set-cookie" in headers or "set-cookie2" in headers:
+                extract_cookies_to_jar(  # type: ignore[no-untyped-call]
+                    self.session.cookies,
+                    self._as_prepared(method, target, wire, request.body), _Original(message),
+                )
+            content = read_body(response)
+        return core.Response(
+            status, headers, content, request, self.origin + target, reason=phrase)
+
+    def _wire_pool(self, pool: Any, adapter: HTTPAdapter, settings: dict[str, Any]) -> Any:
+        """The httptools pool whose connections ``pool`` opens, or None when urllib3
+        must send: httptools missing, retries or a blocking pool asked of the adapter,
+        https without verification (urllib3 warns for each such request)."""
+        retries = adapter.max_retries
+        if (
+            http11_sync is None or type(retries) is not Retry or retries.total != 0
+            or retries.read is not False or getattr(adapter, "_pool_block", True)
+            or (pool.scheme == "https" and settings.get("verify", True) is False)
+        ):
+            return None
+        seen, wire_pool = self._wire
+        if seen is not pool:
+            if wire_pool is not None:
+                wire_pool.close()
+            maxsize = getattr(adapter, "_pool_maxsize", requests.adapters.DEFAULT_POOLSIZE)
+            wire_pool = http11_sync.Pool(pool, maxsize)
+            self._wire = (pool, wire_pool)
+        return wire_pool
+
+    def close(self) -> None:
+        """Close the httptools pool's connections (the session closes urllib3's)."""
+        wire_pool = self._wire[1]
+        if wire_pool is not None:
+            wire_pool.close()
 
     def _proxy_applies(self, settings: dict[str, Any]) -> bool:
         """Whether requests would send to the server through a proxy, with the
@@ -256,6 +332,25 @@ class SyncRoute:
         return prepared
 
 
+class _Original:
+    """What requests' cookie code reads of a urllib3 response: the headers of its
+    ``http.client`` response (``response._original_response.msg``)."""
+
+    def __init__(self, msg: http.client.HTTPMessage) -> None:
+        self.msg = msg
+        self._original_response = self
+
+
+def _decoded(raw: list[tuple[bytes, bytes]]) -> core.Headers:
+    """Response headers as ``response_headers()`` reads urllib3's: decoded as
+    ``http.client`` decodes them (Latin-1), a repeated name's values joined."""
+    headers: dict[str, str] = {}
+    for name, value in raw:
+        key, text = name.decode("latin-1").lower(), value.decode("latin-1")
+        headers[key] = f"{headers[key]}, {text}" if key in headers else text
+    return core.Headers.lowered(headers)
+
+
 def _empty_request() -> PreparedRequest:
     prepared = PreparedRequest()
     prepared.headers = CaseInsensitiveDict()
@@ -367,11 +462,18 @@ def read_body(raw: urllib3.BaseHTTPResponse) -> bytes:
     pool once it is read)."""
     try:
         return raw.read(decode_content=True) or b""
-    except ux.ProtocolError as exc:
-        raise rx.ChunkedEncodingError(exc) from exc
-    except ux.DecodeError as exc:
-        raise rx.ContentDecodingError(exc) from exc
-    except ux.ReadTimeoutError as exc:
-        raise rx.ConnectionError(exc) from exc
-    except ux.SSLError as exc:
-        raise rx.SSLError(exc) from exc
+    except (ux.ProtocolError, ux.DecodeError, ux.ReadTimeoutError, ux.SSLError) as exc:
+        raise body_error(exc) from exc
+
+
+def body_error(exc: Exception) -> Exception:
+    """The exception requests' ``Response.content`` raises for urllib3's ``exc``."""
+    if isinstance(exc, ux.ProtocolError):
+        return rx.ChunkedEncodingError(exc)
+    if isinstance(exc, ux.DecodeError):
+        return rx.ContentDecodingError(exc)
+    if isinstance(exc, ux.ReadTimeoutError):
+        return rx.ConnectionError(exc)
+    if isinstance(exc, ux.SSLError):
+        return rx.SSLError(exc)
+    return exc

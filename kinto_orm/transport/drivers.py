@@ -164,6 +164,8 @@ class SyncTransport(TransportSettings):
 
     def close(self) -> None:
         self.session.close()
+        if self._direct is not None:
+            self._direct.close()
 
     def download(self, url: str, dest: Path, chunk_size: int) -> tuple[int, str]:
         """Stream ``url`` into ``dest``; returns (size, sha256). Credentials go only to
