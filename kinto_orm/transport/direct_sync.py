@@ -24,8 +24,6 @@ way, which sends the cookie back. Errors are requests': urllib3's exceptions are
 
 from __future__ import annotations
 
-import http.client
-import io
 import os
 import re
 import weakref
@@ -50,6 +48,14 @@ from urllib3.util.retry import Retry
 from .. import protocol as core
 from .._timeouts import Timeout
 from ..auth import BearerTokenAuth
+from .sync_answers import (
+    body_error,
+    decoded_headers,
+    rare_answer,
+    read_body,
+    response_headers,
+    send_error,
+)
 
 try:
     from . import http11_sync
@@ -174,23 +180,11 @@ class SyncRoute:
         except (ux.HTTPError, OSError) as exc:
             raise send_error(exc, self._as_prepared(  # noqa: B904
                 method, target, wire, request.body))
-        headers = _decoded(raw)
+        headers = decoded_headers(raw)
         phrase = reason.decode("latin-1").strip()
         if "content-encoding" in headers or "set-cookie" in headers or "set-cookie2" in headers:
-            # Rare on Kinto: decoded and stored by urllib3's and requests' own code.
-            message = http.client.HTTPMessage()
-            for name, value in raw:
-                message[name.decode("latin-1")] = value.decode("latin-1")
-            response = urllib3.HTTPResponse(
-                io.BytesIO(content), headers=message.items(), status=status, reason=phrase,
-                preload_content=False, decode_content=True,
-            )
-            if "set-cookie" in headers or "set-cookie2" in headers:
-                extract_cookies_to_jar(  # type: ignore[no-untyped-call]
-                    self.session.cookies,
-                    self._as_prepared(method, target, wire, request.body), _Original(message),
-                )
-            content = read_body(response)
+            content = rare_answer(self.session.cookies, self._as_prepared(
+                method, target, wire, request.body), status, phrase, raw, content)
         return core.Response(
             status, headers, content, request, self.origin + target, reason=phrase)
 
@@ -332,25 +326,6 @@ class SyncRoute:
         return prepared
 
 
-class _Original:
-    """What requests' cookie code reads of a urllib3 response: the headers of its
-    ``http.client`` response (``response._original_response.msg``)."""
-
-    def __init__(self, msg: http.client.HTTPMessage) -> None:
-        self.msg = msg
-        self._original_response = self
-
-
-def _decoded(raw: list[tuple[bytes, bytes]]) -> core.Headers:
-    """Response headers as ``response_headers()`` reads urllib3's: decoded as
-    ``http.client`` decodes them (Latin-1), a repeated name's values joined."""
-    headers: dict[str, str] = {}
-    for name, value in raw:
-        key, text = name.decode("latin-1").lower(), value.decode("latin-1")
-        headers[key] = f"{headers[key]}, {text}" if key in headers else text
-    return core.Headers.lowered(headers)
-
-
 def _empty_request() -> PreparedRequest:
     prepared = PreparedRequest()
     prepared.headers = CaseInsensitiveDict()
@@ -410,70 +385,3 @@ def _is_plain(server_url: str) -> bool:
         return False
     path = probe[probe.find("/", probe.find("//") + 2):]
     return prepared.url == probe and "/." not in path and bool(_PLAIN_TARGET.fullmatch(path))
-
-
-def send_error(exc: Exception, request: PreparedRequest) -> Exception:
-    """The exception ``HTTPAdapter.send()`` raises for ``exc`` from ``urlopen()``."""
-    if isinstance(exc, (ux.ProtocolError, OSError)):
-        return rx.ConnectionError(exc, request=request)
-    if isinstance(exc, ux.MaxRetryError):
-        reason = exc.reason
-        if isinstance(reason, ux.ConnectTimeoutError) and not isinstance(
-            reason, ux.NewConnectionError
-        ):
-            return rx.ConnectTimeout(exc, request=request)
-        if isinstance(reason, ux.ResponseError):
-            return rx.RetryError(exc, request=request)
-        if isinstance(reason, ux.ProxyError):
-            return rx.ProxyError(exc, request=request)
-        if isinstance(reason, ux.SSLError):
-            return rx.SSLError(exc, request=request)
-        return rx.ConnectionError(exc, request=request)
-    if isinstance(exc, ux.ClosedPoolError):
-        return rx.ConnectionError(exc, request=request)
-    if isinstance(exc, ux.ProxyError):
-        return rx.ProxyError(exc)
-    if isinstance(exc, ux.SSLError):
-        return rx.SSLError(exc, request=request)
-    if isinstance(exc, ux.ReadTimeoutError):
-        return rx.ReadTimeout(exc, request=request)
-    if isinstance(exc, ux.InvalidHeader):
-        return rx.InvalidHeader(exc, request=request)
-    return exc
-
-
-def response_headers(headers: Any) -> core.Headers:
-    """The :class:`~kinto_orm.protocol.Headers` of urllib3's response headers, a repeated
-    name's values joined as ``itermerged()`` joins them. Read from the ``HTTPHeaderDict``'s
-    own store (lower-case name -> ``[name, *values]``) when it has one: its generator and
-    a second lower-casing cost 4 µs a response here, this 1 µs."""
-    store = getattr(headers, "_container", None)
-    if type(store) is not dict:
-        return core.Headers(dict(headers.itermerged()))
-    return core.Headers.lowered({
-        name: values[1] if len(values) == 2 else ", ".join(values[1:])
-        for name, values in store.items()
-    })
-
-
-def read_body(raw: urllib3.BaseHTTPResponse) -> bytes:
-    """The whole (decoded) body of a streamed urllib3 response in one read, with the
-    exceptions requests' ``Response.content`` raises (the connection goes back to the
-    pool once it is read)."""
-    try:
-        return raw.read(decode_content=True) or b""
-    except (ux.ProtocolError, ux.DecodeError, ux.ReadTimeoutError, ux.SSLError) as exc:
-        raise body_error(exc) from exc
-
-
-def body_error(exc: Exception) -> Exception:
-    """The exception requests' ``Response.content`` raises for urllib3's ``exc``."""
-    if isinstance(exc, ux.ProtocolError):
-        return rx.ChunkedEncodingError(exc)
-    if isinstance(exc, ux.DecodeError):
-        return rx.ContentDecodingError(exc)
-    if isinstance(exc, ux.ReadTimeoutError):
-        return rx.ConnectionError(exc)
-    if isinstance(exc, ux.SSLError):
-        return rx.SSLError(exc)
-    return exc

@@ -22,8 +22,9 @@ from ..auth import parse_auth, to_httpx_auth, to_requests_auth
 from ..errors import KintoException
 from .direct import DirectRoute, new_session
 from .direct import httpx_timeout as _httpx_timeout
-from .direct_sync import SyncRoute, read_body
+from .direct_sync import SyncRoute
 from .settings import TransportSettings, logger
+from .sync_answers import read_body
 
 #: Every environment variable requests and urllib read for an http(s) URL's proxies and
 #: CA bundle on Linux (elsewhere, urllib also reads the system's proxy settings, so the

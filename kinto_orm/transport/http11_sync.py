@@ -38,7 +38,7 @@ from .answers import PARSER_ERRORS, Answer, AnswerReader, cut_short
 
 _DISCONNECTED = "Remote end closed connection without response"  # http.client's words
 _RECEIVE = 262144
-_USER_AGENT = f"python-urllib3/{urllib3.__version__}"  # what urllib3 sends without one
+_USER_AGENT = f"python-urllib3/{urllib3.__version__}"  # type: ignore[attr-defined]
 
 
 class AnswerError(Exception):
@@ -168,7 +168,7 @@ class Pool:
         (a framing of their own, a header name that is not ASCII, a value that is not
         Latin-1)."""
         keys = headers.keys()
-        if "Transfer-Encoding" in headers or not all(map(str.isascii, keys)):
+        if not all(map(str.isascii, keys)):
             return None
         lines = [f"{method} {target} HTTP/1.1"]
         lowered = {name.lower() for name in keys}

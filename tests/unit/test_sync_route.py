@@ -10,8 +10,7 @@ from urllib3 import exceptions as ux
 from urllib3.connectionpool import HTTPConnectionPool
 
 from kinto_orm import protocol as core
-from kinto_orm.transport import SyncTransport
-from kinto_orm.transport import direct_sync
+from kinto_orm.transport import SyncTransport, direct_sync
 from kinto_orm.transport.direct_sync import _is_plain, _target
 
 SERVER = "http://kinto.test/v1"
