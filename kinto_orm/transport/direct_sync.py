@@ -1,14 +1,19 @@
-"""The sync transport's short route: requests to the Kinto server sent straight on the
-urllib3 connection pool of requests' own ``HTTPAdapter``, when ``SyncTransport`` uses the
-``requests.Session`` it made itself and nothing that session would add is set.
+"""The sync transport's short route: requests to the Kinto server sent past
+``requests.Session``, when ``SyncTransport`` uses the session it made itself and nothing
+that session would add is set; on the blocking HTTP/1.1 pool of ``http11_sync.py``
+(httptools), whose connections the urllib3 pool of requests' own ``HTTPAdapter`` opens.
 
 Why: ``Session.request()`` spends about 0.3 ms of client CPU per request before and after
 urllib3 (merging the session's settings, preparing the URL twice, cookie jars built and
-parsed for every answer, the redirect and hook plumbing): as much as the HTTP exchange
-itself. Here what is the same for every request (origin, the merged default headers, the
-credentials, the pool) is computed once, and urllib3 is called exactly as the adapter
-calls it: same pool (so TLS verification, CA bundles, pool sizes are requests'), same
-``max_retries``, same timeouts, same bytes on the wire.
+parsed for every answer, the redirect and hook plumbing), and urllib3 with
+``http.client`` about as much again. Here what is the same for every request (origin,
+the merged default headers, the credentials, the pool) is computed once, and the bytes
+urllib3 would send go out on a socket it opened (so TLS verification, CA bundles, pool
+sizes are requests'), with the same timeouts, errors and retries (none).
+
+urllib3's pool sends itself, called exactly as the adapter calls it, for https without
+verification (urllib3 warns for each such request), when the adapter has retries or a
+blocking pool, when httptools is missing, or a header urllib3 would encode otherwise.
 
 What sends a request the long way (``Session.request()``/``send()``): a session the user
 gave or put in place, auth, params, response hooks or cookies on the session, adapters
