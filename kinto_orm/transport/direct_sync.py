@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 import weakref
 from collections import OrderedDict
 from functools import lru_cache
@@ -110,6 +111,7 @@ class SyncRoute:
         self._pool: tuple[Any, weakref.ref[Any] | None] = ((), None)
         # The urllib3 pool that opens the httptools pool's connections, and that pool.
         self._wire: tuple[Any, Any] = (None, None)
+        self._wire_lock = threading.Lock()  # one httptools pool per urllib3 pool
         self._proxied: tuple[dict[str, Any] | None, bool] = (None, True)
         self._defaults: tuple[Any, dict[str, tuple[str, str]] | None] = ((), None)
         self._basic: tuple[Any, str] = ((), "")
@@ -206,11 +208,14 @@ class SyncRoute:
             return None
         seen, wire_pool = self._wire
         if seen is not pool:
-            if wire_pool is not None:
-                wire_pool.close()
-            maxsize = getattr(adapter, "_pool_maxsize", requests.adapters.DEFAULT_POOLSIZE)
-            wire_pool = http11_sync.Pool(pool, maxsize)
-            self._wire = (pool, wire_pool)
+            with self._wire_lock:  # several threads may see the new urllib3 pool at once
+                seen, wire_pool = self._wire
+                if seen is not pool:
+                    if wire_pool is not None:
+                        wire_pool.close()
+                    maxsize = getattr(adapter, "_pool_maxsize", requests.adapters.DEFAULT_POOLSIZE)
+                    wire_pool = http11_sync.Pool(pool, maxsize)
+                    self._wire = (pool, wire_pool)
         return wire_pool
 
     def close(self) -> None:

@@ -16,13 +16,15 @@ an idle connection the server closed or sent bytes on is noticed before reuse (a
 readable idle socket, as ``is_connection_dropped()`` sees it) and replaced. A request
 that fails on a connection is not sent again (requests' ``max_retries`` of 0): the
 transport's retry policy decides. Timeouts: (connect, read), read being the longest
-silence while sending or waiting for bytes of the answer. Errors are raised as urllib3
+silence while waiting for bytes of the answer (sending has the socket's timeout then,
+as with urllib3: connect on a new connection, read on a reused one). Errors are raised as urllib3
 would raise them, for ``direct_sync`` to map as ``HTTPAdapter`` does. Thread-safe: the
 idle list is guarded by a lock, a connection is used by one thread at a time.
 """
 
 from __future__ import annotations
 
+import errno
 import http.client
 import socket
 import ssl
@@ -38,6 +40,7 @@ from .answers import PARSER_ERRORS, Answer, AnswerReader, cut_short
 
 _DISCONNECTED = "Remote end closed connection without response"  # http.client's words
 _RECEIVE = 262144
+_HUNG_UP = (errno.EPROTOTYPE, errno.ECONNRESET)  # send errors urllib3 lets the read report
 _USER_AGENT = f"python-urllib3/{urllib3.__version__}"  # type: ignore[attr-defined]
 
 
@@ -72,13 +75,17 @@ class Connection(AnswerReader):
         after; the caller closes the connection if this raises."""
         self._begin(head)
         sock = self.sock
-        sock.settimeout(read)
-        try:
+        try:  # as urllib3, within the timeout the socket has (connect, or the last read)
             sock.sendall(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # as urllib3: the server may have answered before it hung up; read it
         except OSError as exc:
-            raise _early(exc, read, where) from exc
+            if isinstance(exc, ssl.SSLError):
+                raise ux.MaxRetryError(where[0], where[1], ux.SSLError(exc)) from exc
+            if not isinstance(exc, BrokenPipeError) and exc.errno not in _HUNG_UP:
+                raise ux.ProtocolError("Connection aborted.", exc) from exc
+            # as urllib3: the server may have answered before it hung up; read it
+        if read == 0:
+            raise ux.ReadTimeoutError(where[0], where[1], "Read timed out. (read timeout=0)")
+        sock.settimeout(read)
         parser = self.parser
         assert parser is not None
         while not self.complete:
