@@ -175,7 +175,9 @@ class Pool:
         (a framing of their own, a header name that is not ASCII, a value that is not
         Latin-1)."""
         keys = headers.keys()
-        if not all(map(str.isascii, keys)):
+        if not all(map(str.isascii, keys)) or not all(
+            type(value) is str for value in headers.values()  # bytes: http.client's own
+        ):
             return None
         lines = [f"{method} {target} HTTP/1.1"]
         lowered = {name.lower() for name in keys}

@@ -289,3 +289,31 @@ def test_tls_without_verification_goes_on_urllib3s_pool(
         assert long_way.of(own) == [] and urlopen == ["/v1/r0", "/v1/r1"]
     assert answers == [{"data": {"id": "x"}}] * 2
     assert [w.category.__name__ for w in caught] == ["InsecureRequestWarning"] * 2
+
+
+# ---------------------------------------------------------------------------- the wire
+
+
+def test_the_headers_urllib3_adds_are_added_the_same(
+    recorder: Recorder, long_way: LongWay, urlopen: list[str]
+) -> None:
+    """Without requests' default User-Agent and Accept-Encoding, urllib3 and http.client
+    send their own; the short route sends the same bytes."""
+    sent = []
+    for way in ("short", "long"):
+        with Client(url_of(recorder)) as own:
+            session = own.session.session
+            del session.headers["User-Agent"], session.headers["Accept-Encoding"]
+            own.session.headers.pop("User-Agent", None)  # kinto-orm's own
+            if way == "long":
+                session.hooks["response"].append(_nothing)
+            own.session.request("get", "/plain")
+            own.session.request("put", "/body", data={"n": 1})
+            assert len(long_way.of(own)) == 2 * (way == "long")
+        sent.append(recorder.seen)
+        recorder.seen = []
+    assert urlopen == ["/v1/plain", "/v1/body"]  # the long way's only
+    assert sent[0] == sent[1]
+    headers = dict(sent[0][0][2])
+    assert headers["Accept-Encoding"] == "identity"
+    assert headers["User-Agent"].startswith("python-urllib3/")
