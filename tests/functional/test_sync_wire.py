@@ -1,7 +1,8 @@
 """The connections of the sync transport's short route (``transport/http11_sync.py``):
 kept alive and reused from several threads within the adapter's pool size, never reused
 once the server closed them, with requests' (connect, read) timeouts and exceptions,
-every framing read as requests reads it, TLS with requests' verification; and urllib3's
+every framing read as requests reads it, TLS with requests' verification and client
+certificate, the headers urllib3 adds; and urllib3's
 own pool only where the httptools pool does not reproduce requests (no verification).
 
 Against the real Kinto server through a TCP relay that counts connections and can hold
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import json
 import socket
+import ssl
 import threading
 import time
 import warnings
@@ -317,3 +319,41 @@ def test_the_headers_urllib3_adds_are_added_the_same(
     headers = dict(sent[0][0][2])
     assert headers["Accept-Encoding"] == "identity"
     assert headers["User-Agent"].startswith("python-urllib3/")
+
+
+def test_tls_with_a_client_certificate(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, long_way: LongWay, urlopen: list[str]
+) -> None:
+    """A server that asks for a client certificate: the session's ``cert`` is sent on
+    the short route's connections; without it the handshake fails as through requests."""
+    trustme = pytest.importorskip("trustme")
+    ca = trustme.CA()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("localhost").configure_cert(context)
+    ca.configure_trust(context)
+    context.verify_mode = ssl.CERT_REQUIRED
+    ca_file, client_pem = tmp_path / "ca.pem", tmp_path / "client.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    ca.issue_cert("client@example.com").private_key_and_cert_chain_pem.write_to_path(
+        str(client_pem))
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(ca_file))
+    server = Recorder()
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    for recorder in serve(server):
+        url = url_of(recorder, "https", "localhost")
+        errors = []
+        for way in ("short", "long"):
+            with Client(url) as own:
+                if way == "long":
+                    own.session.session.hooks["response"].append(_nothing)
+                with pytest.raises(NetworkError) as info:
+                    own.server_info()
+                errors.append(type(info.value.__cause__))
+        with Client(url) as own:
+            own.session.session.cert = str(client_pem)
+            answers = [own.session.request("get", f"/r{i}")[0] for i in range(2)]
+            assert long_way.of(own) == []
+        assert answers == [{"data": {"id": "x"}}] * 2 and recorder.connections == 1
+    assert urlopen == ["/v1/"]  # the long way's only
+    assert errors[0] == errors[1]
+    assert errors[0] in (requests.exceptions.SSLError, requests.exceptions.ConnectionError)
