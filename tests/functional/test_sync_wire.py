@@ -2,8 +2,8 @@
 kept alive and reused from several threads within the adapter's pool size, never reused
 once the server closed them, with requests' (connect, read) timeouts and exceptions,
 every framing read as requests reads it, TLS with requests' verification and client
-certificate, the headers urllib3 adds; and urllib3's
-own pool only where the httptools pool does not reproduce requests (no verification).
+certificate, the headers urllib3 adds; and urllib3's own pool only where the httptools
+pool does not reproduce requests (no verification).
 
 Against the real Kinto server through a TCP relay that counts connections and can hold
 answers or hang up (``relay.py``); framings Kinto never sends, TLS and a server that
@@ -166,6 +166,35 @@ def test_a_read_timeout_is_requests_own_both_ways(
     expected = requests.exceptions.ReadTimeout if not let_through \
         else requests.exceptions.ConnectionError
     assert errors[0][1] is expected
+
+
+def test_a_connect_timeout_is_requests_own_both_ways(long_way: LongWay) -> None:
+    """A server whose queue of connections is full: the connection is never made."""
+    with socket.socket() as full:
+        full.bind(("127.0.0.1", 0))
+        full.listen(0)
+        address = full.getsockname()
+        waiting = []
+        for _ in range(4):  # fill the accept queue; the kernel drops later handshakes
+            sock = socket.socket()
+            sock.setblocking(False)
+            sock.connect_ex(address)
+            waiting.append(sock)
+        time.sleep(0.1)
+        url = f"http://127.0.0.1:{address[1]}/v1"
+        errors = []
+        for way in ("short", "long"):
+            with Client(url, timeout=(0.3, 5)) as own:
+                if way == "long":
+                    own.session.session.hooks["response"].append(_nothing)
+                started = time.monotonic()
+                with pytest.raises(NetworkError) as info:
+                    own.server_info()
+                errors.append((type(info.value.__cause__), time.monotonic() - started < 3))
+                assert len(long_way.of(own)) == (way == "long")
+        for sock in waiting:
+            sock.close()
+    assert errors == [(requests.exceptions.ConnectTimeout, True)] * 2
 
 
 def test_the_read_timeout_is_the_longest_silence(long_way: LongWay) -> None:
