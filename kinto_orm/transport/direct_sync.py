@@ -13,7 +13,8 @@ sizes are requests'), with the same timeouts, errors and retries (none).
 
 urllib3's pool sends itself, called exactly as the adapter calls it, for https without
 verification (urllib3 warns for each such request), when the adapter has retries or a
-blocking pool, when httptools is missing, or a header urllib3 would encode otherwise.
+blocking pool, when httptools is missing, a header urllib3 would encode otherwise, or
+connections of a class other than urllib3's own (vcrpy's recorder, a subclass).
 
 What sends a request the long way (``Session.request()``/``send()``): a session the user
 gave or put in place, auth, params, response hooks or cookies on the session, adapters
@@ -49,6 +50,7 @@ from requests.sessions import merge_setting
 from requests.structures import CaseInsensitiveDict
 from requests.utils import check_header_validity, get_netrc_auth, select_proxy
 from urllib3 import exceptions as ux
+from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.util.retry import Retry
 
 from .. import protocol as core
@@ -75,6 +77,10 @@ _PLAIN_TARGET = re.compile(
     r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]"
     r"|%(?![46][1-9A-F]|[57][0-9A]|3[0-9]|2[DE]|5F|7E)[0-9A-F]{2})*"
 )
+
+#: urllib3's own connection classes: with another one (a subclass, or a recorder such as
+#: vcrpy's, which answers without a socket) urllib3's pool sends, as before.
+_URLLIB3_CONNECTIONS = (HTTPConnection, HTTPSConnection)
 
 #: The adapters a new ``requests.Session`` mounts, in its order.
 _DEFAULT_PREFIXES = ("https://", "http://")
@@ -198,10 +204,12 @@ class SyncRoute:
     def _wire_pool(self, pool: Any, adapter: HTTPAdapter, settings: dict[str, Any]) -> Any:
         """The httptools pool whose connections ``pool`` opens, or None when urllib3
         must send: httptools missing, retries or a blocking pool asked of the adapter,
-        https without verification (urllib3 warns for each such request)."""
+        https without verification (urllib3 warns for each such request), a connection
+        class of someone else's."""
         retries = adapter.max_retries
         if (
-            http11_sync is None or type(retries) is not Retry or retries.total != 0
+            http11_sync is None or pool.ConnectionCls not in _URLLIB3_CONNECTIONS
+            or type(retries) is not Retry or retries.total != 0
             or retries.read is not False or getattr(adapter, "_pool_block", True)
             or (pool.scheme == "https" and settings.get("verify", True) is False)
         ):
