@@ -209,6 +209,7 @@ class SyncRoute:
         retries = adapter.max_retries
         if (
             http11_sync is None or pool.ConnectionCls not in _URLLIB3_CONNECTIONS
+            or not hasattr(pool, "_new_conn")  # urllib3's own opener, not public API
             or type(retries) is not Retry or retries.total != 0
             or retries.read is not False or getattr(adapter, "_pool_block", True)
             or (pool.scheme == "https" and settings.get("verify", True) is False)
