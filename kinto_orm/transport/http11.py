@@ -59,7 +59,8 @@ class Connection(AnswerReader, asyncio.Protocol):
         self.reusable = False
         self.expires = 0.0
         self.received = 0.0  # loop time of the last bytes received (read timeout)
-        self.timer: asyncio.TimerHandle | None = None
+        self.timer: asyncio.TimerHandle | None = None  # the read timeout's watch
+        self.read_timeout = 0.0
         self.head = False
         self.headers_done = False
         self.complete = False
@@ -118,21 +119,28 @@ class Connection(AnswerReader, asyncio.Protocol):
         if timeout is None:
             await waiter
             return
-        self.received = self.loop.time()
-        self.timer = self.loop.call_later(timeout, self._silence, waiter, timeout)
-        try:
-            await waiter
-        finally:
-            if self.timer is not None:
-                self.timer.cancel()
+        now = self.loop.time()
+        self.received, self.read_timeout = now, timeout
+        # One watch per connection, not a timer per request (a timer made and cancelled
+        # for every answer cost 13 us of the 88 of an exchange): the watch left by an
+        # earlier answer serves when it fires no later than this one's deadline.
+        timer = self.timer
+        if timer is None or timer.when() > now + timeout:
+            if timer is not None:
+                timer.cancel()
+            self.timer = self.loop.call_at(now + timeout, self._silence)
+        await waiter
 
-    def _silence(self, waiter: asyncio.Future[None], timeout: float) -> None:
-        """The read timeout: fires after ``timeout`` s, again while bytes keep coming."""
-        if waiter.done():
+    def _silence(self) -> None:
+        """The read timeout's watch: fails the exchange after ``read_timeout`` s without
+        a byte; fires again while bytes keep coming; ends when no exchange waits."""
+        self.timer = None
+        waiter = self.waiter
+        if waiter is None or waiter.done() or self.closed:
             return
-        left = self.received + timeout - self.loop.time()
-        if left > 0:
-            self.timer = self.loop.call_later(left, self._silence, waiter, timeout)
+        deadline = self.received + self.read_timeout
+        if deadline > self.loop.time():
+            self.timer = self.loop.call_at(deadline, self._silence)
         else:
             waiter.set_exception(httpx.ReadTimeout(""))
 
@@ -202,6 +210,9 @@ class Connection(AnswerReader, asyncio.Protocol):
         self.closed = True
         self._ended(exc)
         self.parser = None  # it refers to this protocol: no cycle left for the GC
+        if self.timer is not None:  # nothing to watch: the loop lets go of it now
+            self.timer.cancel()
+            self.timer = None
 
     def pause_writing(self) -> None:
         self.paused = True

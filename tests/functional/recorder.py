@@ -1,6 +1,6 @@
 """A loopback HTTP/1.1 server that records the bytes it receives and answers what a test
 asks (a body, gzip, a cookie, a hang-up, a broken or cut body, chunked or close-delimited
-framing), for the transport tests of both clients: headers, cookies, compression,
+framing, a delay, a body trickling in), for the transport tests of both clients: headers, cookies, compression,
 framings and TLS are things Kinto does not exercise."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from __future__ import annotations
 import gzip
 import ssl
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -42,6 +43,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.seen.append((self.command, self.path, list(self.headers.items()), body))
         answer = self.server.answer
         content = answer.get("body", b'{"data": {"id": "x"}}')
+        if answer.get("delay"):  # seconds of silence before the answer
+            time.sleep(answer["delay"])
         if answer.get("interim"):  # a 1xx answer first (say, 100 Continue or 103 hints)
             self.wfile.write(answer["interim"])
         self.send_response(answer.get("status", 200))
@@ -78,6 +81,13 @@ class _Handler(BaseHTTPRequestHandler):
         elif answer.get("truncate"):  # half the body it announced, then hang up
             self.wfile.write(content[: len(content) // 2])
             self.close_connection = True
+        elif answer.get("trickle"):  # (pieces, seconds between them): slow, never silent long
+            pieces, gap = answer["trickle"]
+            size = -(-len(content) // pieces)
+            for start in range(0, len(content), size):
+                time.sleep(gap)
+                self.wfile.write(content[start : start + size])
+                self.wfile.flush()
         else:
             self.wfile.write(content)
         # hang up after answering, without saying so (or, with no length, to end the body)

@@ -310,3 +310,46 @@ def test_closing_the_client_fails_the_requests_in_flight(way: str) -> None:
             return "answered"
 
         assert asyncio.run(main()) is httpx.ReadError
+
+
+# ---------------------------------------------------------------------------- read timeouts
+
+
+def test_a_short_read_timeout_after_a_long_one_fires_on_time(recorder: Recorder) -> None:
+    """The read timeout's watch left by a request with a long timeout does not delay
+    the timeout of the next request on the connection, whose timeout is shorter."""
+    async def body(aclient: AsyncClient) -> Any:
+        with aclient.timeout((5, 30)):
+            await aclient.session.request("get", "/x")
+        recorder.answer = {"delay": 1.5}
+        started = time.monotonic()
+        with pytest.raises(NetworkError) as info, aclient.timeout((5, 0.2)):
+            await aclient.session.request("get", "/x")
+        return info.value, time.monotonic() - started
+
+    error, elapsed = arun(url_of(recorder), body)
+    assert isinstance(error.__cause__, httpx.ReadTimeout)
+    assert elapsed < 1.0
+    assert recorder.connections == 1  # the same connection: its watch was the long one
+
+
+def test_bytes_that_keep_coming_hold_off_the_read_timeout(recorder: Recorder) -> None:
+    """The read timeout is the longest silence, as httpx's: an answer trickling in for
+    longer than it, in pieces closer together, arrives whole; one silent for longer
+    than it fails, also on a connection whose watch a former request left."""
+    content = b'{"data": {"id": "x", "text": "%s"}}' % (b"y" * 4000)
+    recorder.answer = {"body": content, "trickle": (6, 0.1)}
+
+    async def body(aclient: AsyncClient) -> Any:
+        with aclient.timeout((5, 0.35)):
+            first, _ = await aclient.session.request("get", "/x")
+            second, _ = await aclient.session.request("get", "/x")
+            recorder.answer = {"body": content, "trickle": (2, 0.7)}
+            started = time.monotonic()
+            with pytest.raises(NetworkError) as info:
+                await aclient.session.request("get", "/x")
+        return first, second, info.value, time.monotonic() - started
+
+    first, second, error, elapsed = arun(url_of(recorder), body)
+    assert first == second == {"data": {"id": "x", "text": "y" * 4000}}
+    assert isinstance(error.__cause__, httpx.ReadTimeout) and elapsed < 0.65
