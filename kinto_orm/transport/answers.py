@@ -17,6 +17,22 @@ Answer = tuple[int, bytes, list[tuple[bytes, bytes]], bytes]
 
 PARSER_ERRORS = (httptools.HttpParserError, httptools.HttpParserUpgrade)
 
+#: The most header bytes an answer may carry (httpcore's limit, 100 KiB): a server that
+#: sends more fails the request, instead of filling the client's memory.
+MAX_HEADER_BYTES = 100 * 1024
+
+
+class HeadersTooLarge(ValueError):
+    """An answer's headers over :data:`MAX_HEADER_BYTES`."""
+
+
+def parser_error(exc: Exception) -> str:
+    """What a parser error says: the limit's own words when a callback hit it (the
+    parser raises a generic callback error with it as the context)."""
+    if isinstance(exc.__context__, HeadersTooLarge):
+        return str(exc.__context__)
+    return str(exc) or type(exc).__name__
+
 
 class AnswerReader:
     """The answer being read on one connection; ``parser`` calls the ``on_*`` methods.
@@ -32,6 +48,7 @@ class AnswerReader:
     status: int
     reason: bytes
     headers: list[tuple[bytes, bytes]]
+    header_bytes: int
     body: list[bytes]
 
     def _begin(self, head: bool) -> None:
@@ -40,6 +57,7 @@ class AnswerReader:
             self.parser = httptools.HttpResponseParser(self)
         self.head, self.headers_done, self.complete, self.reusable = head, False, False, False
         self.status, self.reason, self.headers, self.body = 0, b"", [], []
+        self.header_bytes = 0
 
     def _answer(self) -> Answer:
         if self.head:  # the parser still waits for the body a HEAD answer never has
@@ -62,6 +80,9 @@ class AnswerReader:
         self.reason += status
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        self.header_bytes += len(name) + len(value)
+        if self.header_bytes > MAX_HEADER_BYTES:  # the parser raises its own error for it
+            raise HeadersTooLarge(f"the answer's headers exceed {MAX_HEADER_BYTES} bytes")
         self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:

@@ -30,7 +30,7 @@ import ssl
 
 import httpx
 
-from .answers import PARSER_ERRORS, Answer, AnswerReader, cut_short
+from .answers import PARSER_ERRORS, Answer, AnswerReader, cut_short, parser_error
 
 #: (connect, read, write, pool) seconds, None for no limit.
 Timeouts = tuple[float | None, float | None, float | None, float | None]
@@ -69,6 +69,7 @@ class Connection(AnswerReader, asyncio.Protocol):
         self.reason = b""
         self.headers = []
         self.body = []
+        self.header_bytes = 0
 
     # ------------------------------------------------------------------ one exchange
 
@@ -199,7 +200,7 @@ class Connection(AnswerReader, asyncio.Protocol):
             parser.feed_data(data)
         except PARSER_ERRORS as exc:
             self._unexpected()
-            self._fail(httpx.RemoteProtocolError(str(exc) or type(exc).__name__))
+            self._fail(httpx.RemoteProtocolError(parser_error(exc)))
 
     def eof_received(self) -> bool | None:
         self.closed = True

@@ -36,7 +36,7 @@ from urllib3 import exceptions as ux
 from urllib3.util.ssl_match_hostname import CertificateError
 from urllib3.util.wait import wait_for_read
 
-from .answers import PARSER_ERRORS, Answer, AnswerReader, cut_short
+from .answers import PARSER_ERRORS, Answer, AnswerReader, cut_short, parser_error
 
 _DISCONNECTED = "Remote end closed connection without response"  # http.client's words
 _RECEIVE = 262144
@@ -107,7 +107,7 @@ class Connection(AnswerReader):
                     raise AnswerError(ux.ProtocolError(f"Connection broken: {exc!r}", exc)) \
                         from exc
                 raise ux.ProtocolError("Connection aborted.", http.client.BadStatusLine(
-                    str(exc))) from exc
+                    parser_error(exc))) from exc
         answer = self._answer()
         self.reusable = self.keep_alive and not self.closed
         return answer

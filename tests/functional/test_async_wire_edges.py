@@ -353,3 +353,30 @@ def test_bytes_that_keep_coming_hold_off_the_read_timeout(recorder: Recorder) ->
     first, second, error, elapsed = arun(url_of(recorder), body)
     assert first == second == {"data": {"id": "x", "text": "y" * 4000}}
     assert isinstance(error.__cause__, httpx.ReadTimeout) and elapsed < 0.65
+
+
+# ---------------------------------------------------------------------------- limits
+
+
+@pytest.mark.parametrize("way", ["sync", "short"])
+def test_answer_headers_over_100_kib_fail_the_request(recorder: Recorder, way: str) -> None:
+    """A server sending endless headers fails the request (httpcore's 100 KiB limit)
+    instead of filling the client's memory; headers under the limit are read."""
+    recorder.answer = {"raw-headers": [(b"X-Big", b"a" * 60_000)]}
+    if way == "sync":
+        with Client(url_of(recorder)) as client:
+            _, headers = client.session.request("get", "/x")
+            recorder.answer = {"raw-headers": [(b"X-Big", b"a" * 60_000)] * 2}
+            with pytest.raises(NetworkError) as info:
+                client.session.request("get", "/x")
+    else:
+        async def body(aclient: AsyncClient) -> Any:
+            _, headers = await aclient.session.request("get", "/x")
+            recorder.answer = {"raw-headers": [(b"X-Big", b"a" * 60_000)] * 2}
+            with pytest.raises(NetworkError) as info:
+                await aclient.session.request("get", "/x")
+            return headers, info
+
+        headers, info = arun(url_of(recorder), body)
+    assert len(headers["x-big"]) == 60_000
+    assert "headers exceed 102400 bytes" in str(info.value)
