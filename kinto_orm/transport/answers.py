@@ -15,8 +15,6 @@ import httptools
 #: (status, reason phrase, raw headers, body) of one answer.
 Answer = tuple[int, bytes, list[tuple[bytes, bytes]], bytes]
 
-PARSER_ERRORS = (httptools.HttpParserError, httptools.HttpParserUpgrade)
-
 #: The most header bytes an answer may carry (httpcore's limit, 100 KiB): a server that
 #: sends more fails the request, instead of filling the client's memory.
 MAX_HEADER_BYTES = 100 * 1024
@@ -26,11 +24,12 @@ class HeadersTooLarge(ValueError):
     """An answer's headers over :data:`MAX_HEADER_BYTES`."""
 
 
+#: What feeding an answer's bytes may raise: the parser's errors and the headers' limit.
+PARSER_ERRORS = (httptools.HttpParserError, httptools.HttpParserUpgrade, HeadersTooLarge)
+
+
 def parser_error(exc: Exception) -> str:
-    """What a parser error says: the limit's own words when a callback hit it (the
-    parser raises a generic callback error with it as the context)."""
-    if isinstance(exc.__context__, HeadersTooLarge):
-        return str(exc.__context__)
+    """What one of :data:`PARSER_ERRORS` says."""
     return str(exc) or type(exc).__name__
 
 
@@ -48,7 +47,7 @@ class AnswerReader:
     status: int
     reason: bytes
     headers: list[tuple[bytes, bytes]]
-    header_bytes: int
+    header_bytes: int  # received while the headers were not complete
     body: list[bytes]
 
     def _begin(self, head: bool) -> None:
@@ -58,6 +57,17 @@ class AnswerReader:
         self.head, self.headers_done, self.complete, self.reusable = head, False, False, False
         self.status, self.reason, self.headers, self.body = 0, b"", [], []
         self.header_bytes = 0
+
+    def _feed(self, data: bytes) -> None:
+        """Give ``data`` to the parser: raises one of :data:`PARSER_ERRORS`. Bytes that
+        do not end the headers count towards their limit (counted per chunk received,
+        not per header: a header callback is the hot path)."""
+        assert self.parser is not None
+        self.parser.feed_data(data)
+        if not self.headers_done:
+            self.header_bytes += len(data)
+            if self.header_bytes > MAX_HEADER_BYTES:
+                raise HeadersTooLarge(f"the answer's headers exceed {MAX_HEADER_BYTES} bytes")
 
     def _answer(self) -> Answer:
         if self.head:  # the parser still waits for the body a HEAD answer never has
@@ -80,9 +90,6 @@ class AnswerReader:
         self.reason += status
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.header_bytes += len(name) + len(value)
-        if self.header_bytes > MAX_HEADER_BYTES:  # the parser raises its own error for it
-            raise HeadersTooLarge(f"the answer's headers exceed {MAX_HEADER_BYTES} bytes")
         self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:

@@ -197,7 +197,7 @@ class Connection(AnswerReader, asyncio.Protocol):
             return
         self.received = self.loop.time()
         try:
-            parser.feed_data(data)
+            self._feed(data)
         except PARSER_ERRORS as exc:
             self._unexpected()
             self._fail(httpx.RemoteProtocolError(parser_error(exc)))

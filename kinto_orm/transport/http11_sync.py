@@ -100,7 +100,7 @@ class Connection(AnswerReader):
                 self._ended(where)
                 break
             try:
-                parser.feed_data(chunk)
+                self._feed(chunk)
             except PARSER_ERRORS as exc:
                 self._unexpected()
                 if self.headers_done:
