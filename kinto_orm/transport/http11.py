@@ -241,7 +241,7 @@ class Connection(AnswerReader, asyncio.Protocol):
         if exc is not None:
             self._fail(httpx.ReadError(str(exc)))
             return
-        verdict = cut_short(self.headers, self.body)
+        verdict = cut_short(self.headers, self._received())
         if verdict is None:  # a body delimited by the end of the connection
             self.keep_alive = False
             self._finish()

@@ -117,7 +117,7 @@ class Connection(AnswerReader):
         if not self.headers_done:
             raise ux.ProtocolError("Connection aborted.", http.client.RemoteDisconnected(
                 _DISCONNECTED))
-        verdict = cut_short(self.headers, self.body)
+        verdict = cut_short(self.headers, self._received())
         if verdict is not None:
             raise AnswerError(ux.ProtocolError(f"Connection broken: {verdict}"))
         self.keep_alive = False  # a body delimited by the end of the connection

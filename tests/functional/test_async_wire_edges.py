@@ -381,3 +381,28 @@ def test_answer_headers_over_100_kib_fail_the_request(recorder: Recorder, way: s
         headers, info = arun(url_of(recorder), body)
     assert len(headers["x-big"]) == 60_000
     assert "headers exceed 102400 bytes" in str(info.value)
+
+
+@pytest.mark.parametrize("way", ["sync", "short", "long"])
+def test_a_large_body_arrives_whole(recorder: Recorder, way: str) -> None:
+    """A body over a megabyte (written in place into one buffer as it arrives) is the
+    same bytes, and the connection serves the next answer."""
+    text = "".join(chr(65 + i % 26) for i in range(3_000_000))
+    recorder.answer = {"body": b'{"data": {"id": "x", "text": "%s"}}' % text.encode()}
+    if way == "sync":
+        with Client(url_of(recorder)) as client:
+            big, _ = client.session.request("get", "/big")
+            recorder.answer = {}
+            small, _ = client.session.request("get", "/small")
+    else:
+        async def body(aclient: AsyncClient) -> Any:
+            if way == "long":
+                _long_way(aclient)
+            big, _ = await aclient.session.request("get", "/big")
+            recorder.answer = {}
+            small, _ = await aclient.session.request("get", "/small")
+            return big, small
+
+        big, small = arun(url_of(recorder), body)
+    assert big["data"]["text"] == text and small == {"data": {"id": "x"}}
+    assert recorder.connections == 1

@@ -264,7 +264,8 @@ def test_head_and_not_modified_answers_have_no_body(recorder: Recorder) -> None:
 
 @pytest.mark.parametrize("answer", [
     {"truncate": True}, {"truncate": True, "framing": "chunked", "body": b"x" * 3000},
-], ids=["length", "chunked"])
+    {"truncate": True, "body": b"x" * 3_000_000},  # large: written in place as it comes
+], ids=["length", "chunked", "large"])
 def test_an_answer_cut_short_fails_as_through_requests(
     recorder: Recorder, long_way: LongWay, answer: dict[str, Any]
 ) -> None:
