@@ -1,7 +1,7 @@
 """A loopback HTTP/1.1 server that records the bytes it receives and answers what a test
 asks (a body, gzip, a cookie, a hang-up, a broken or cut body, chunked or close-delimited
-framing, a delay, a body trickling in), for the transport tests of both clients: headers, cookies, compression,
-framings and TLS are things Kinto does not exercise."""
+framing, a delay, a body trickling in), for the transport tests of both clients:
+headers, cookies, compression, framings and TLS are things Kinto does not exercise."""
 
 from __future__ import annotations
 
