@@ -125,15 +125,23 @@ class AnswerReader:
         if self.complete:  # a second answer to one request
             self._unexpected()
 
+    # Once an answer's headers are read, the parser's later header calls are a chunked
+    # body's trailer fields (left out, as http.client and h11 leave them) or a second
+    # answer in the same bytes (not ours: it must not change the one asked for).
+
     def on_status(self, status: bytes) -> None:
-        self.reason += status
+        if not self.headers_done:
+            self.reason += status
 
     def on_header(self, name: bytes, value: bytes) -> None:
-        self.headers.append((name, value))
+        if not self.headers_done:
+            self.headers.append((name, value))
 
     def on_headers_complete(self) -> None:
         parser = self.parser
         assert parser is not None
+        if self.complete:  # a second answer's
+            return
         self.status = parser.get_status_code()
         self.keep_alive = parser.should_keep_alive()
         self.headers_done = True
