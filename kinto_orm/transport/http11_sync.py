@@ -16,10 +16,10 @@ an idle connection the server closed or sent bytes on is noticed before reuse (a
 readable idle socket, as ``is_connection_dropped()`` sees it) and replaced. A request
 that fails on a connection is not sent again (requests' ``max_retries`` of 0): the
 transport's retry policy decides. Timeouts: (connect, read), read being the longest
-silence while waiting for bytes of the answer (sending has the socket's timeout then,
-as with urllib3: connect on a new connection, read on a reused one). Errors are raised as urllib3
-would raise them, for ``direct_sync`` to map as ``HTTPAdapter`` does. Thread-safe: the
-idle list is guarded by a lock, a connection is used by one thread at a time.
+silence while waiting for bytes of the answer (sending has the connect timeout, on a
+reused connection too, as urllib3 sends). Errors are raised as urllib3 would raise
+them, for ``direct_sync`` to map as ``HTTPAdapter`` does. Thread-safe: the idle list is
+guarded by a lock, a connection is used by one thread at a time.
 """
 
 from __future__ import annotations
@@ -69,13 +69,18 @@ class Connection(AnswerReader):
         asked for (either way its socket is readable)."""
         return self.closed or wait_for_read(self.sock, timeout=0.0)
 
-    def exchange(self, data: bytes, head: bool, read: float | None, where: Any) -> Answer:
-        """Send ``data``, read the whole answer; ``where`` (pool, url) names urllib3's
-        errors. Raises urllib3's errors before the answer's headers, :class:`AnswerError`
-        after; the caller closes the connection if this raises."""
+    def exchange(
+        self, data: bytes, head: bool, connect: float | None, read: float | None, where: Any
+    ) -> Answer:
+        """Send ``data`` (within ``connect``), read the whole answer (``read``: the longest
+        silence); ``where`` (pool, url) names urllib3's errors. Raises urllib3's errors
+        before the answer's headers, :class:`AnswerError` after; the caller closes the
+        connection if this raises."""
         self._begin(head)
         sock = self.sock
-        try:  # as urllib3, within the timeout the socket has (connect, or the last read)
+        if sock.gettimeout() != connect:  # a reused one has the last read's
+            sock.settimeout(connect)
+        try:  # as urllib3 sends: within the connect timeout, on every connection
             sock.sendall(data)
         except OSError as exc:
             if isinstance(exc, ssl.SSLError):
@@ -208,7 +213,7 @@ class Pool:
         if connection is None:
             connection = self._open(connect, url)
         try:
-            answer = connection.exchange(data, head, read, (self.pool, url))
+            answer = connection.exchange(data, head, connect, read, (self.pool, url))
         except BaseException:  # never half-read in the pool
             connection.close()
             raise
