@@ -88,6 +88,19 @@ def test_bytes_of_a_second_answer_do_not_change_the_first(recorder: Recorder, wa
 
 
 @pytest.mark.parametrize("way", ["short", "long", "async"])
+def test_bytes_that_are_no_answer_after_a_whole_one_do_not_fail_it(
+    recorder: Recorder, way: str
+) -> None:
+    """Bytes after a whole answer that the parser refuses (no answer starts so) are not
+    the answer's: it is returned, as requests returns it; the connection not reused."""
+    recorder.answer = {"body": BODY + b"garbage\r\n", "framing": "none",
+                       "headers": [("Content-Length", str(len(BODY)))]}
+    body, headers = _get(url_of(recorder), way)
+    recorder.answer = {}
+    assert body == {"data": {"id": "x"}} and headers["content-length"] == str(len(BODY))
+
+
+@pytest.mark.parametrize("way", ["short", "long", "async"])
 def test_trailer_fields_are_not_answer_headers(recorder: Recorder, way: str) -> None:
     """A chunked answer's trailer fields are not among its headers (``http.client`` and
     h11 leave them out): a trailing ``Content-Type`` does not join the header's value."""
