@@ -108,6 +108,8 @@ class Connection(AnswerReader):
                 self._feed(chunk)
             except PARSER_ERRORS as exc:
                 self._unexpected()
+                if self.complete:  # refused bytes after the whole answer: not its own
+                    break
                 if self.headers_done:
                     raise AnswerError(ux.ProtocolError(f"Connection broken: {exc!r}", exc)) \
                         from exc
