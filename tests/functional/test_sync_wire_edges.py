@@ -268,3 +268,30 @@ def test_a_large_body_is_held_once(recorder: Recorder, way: str) -> None:
         finally:
             tracemalloc.stop()
     assert len(response.content) == size and peak < 1.3 * size
+
+
+# ---------------------------------------------------------------------------- closing
+
+
+@pytest.mark.parametrize("way", [
+    pytest.param("short", marks=pytest.mark.xfail(strict=True, reason=(
+        "requests.Session.close() closes urllib3's pools only; the httptools pool's idle "
+        "connections stay open until the next request or Client.close() (found in "
+        "review, left to the lead)"))),
+    "long",
+])
+def test_closing_the_requests_session_closes_the_idle_connections(
+    relay: Relay, client: Client, way: str
+) -> None:
+    """``client.session.session.close()`` (requests' own) closes every connection the
+    session kept, as it does the long way."""
+    with Client(relay.url, auth=client.session.auth) as own:
+        if way == "long":
+            own.session.session.hooks["response"].append(_nothing)
+        own.server_info()
+        time.sleep(0.1)
+        before = relay.live
+        own.session.session.close()
+        time.sleep(0.2)
+        after = relay.live
+    assert (before, after) == (1, 0)
