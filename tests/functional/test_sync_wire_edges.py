@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import struct
 import threading
 import time
 import tracemalloc
@@ -164,6 +165,39 @@ def test_a_request_is_sent_within_the_connect_timeout_on_a_reused_connection(
         listener.close()
     assert type(info.value.__cause__) is requests.exceptions.ConnectionError
     assert "Connection aborted." in str(info.value) and elapsed < 4
+
+
+def test_a_reset_during_the_tls_handshake_is_requests_own_error() -> None:
+    """A server that resets the connection as soon as it is made: the error is
+    requests' ``ConnectionError`` with urllib3's words ("Connection aborted.", re-raised
+    by its ``Retry`` for a read error), the same both ways."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def reset() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            connection.close()
+
+    threading.Thread(target=reset, daemon=True).start()
+    url = f"https://127.0.0.1:{listener.getsockname()[1]}/v1"
+    errors = []
+    try:
+        for way in ("short", "long"):
+            with Client(url) as own:
+                if way == "long":
+                    own.session.session.hooks["response"].append(_nothing)
+                with pytest.raises(NetworkError) as info:
+                    own.server_info()
+            errors.append((type(info.value.__cause__), str(info.value.__cause__)))
+    finally:
+        listener.close()
+    assert errors[0] == errors[1]
+    assert errors[0][0] is requests.exceptions.ConnectionError
+    assert errors[0][1].startswith("('Connection aborted.'")
 
 
 # ---------------------------------------------------------------------------- threads
