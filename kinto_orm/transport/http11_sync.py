@@ -250,8 +250,8 @@ class Pool:
                 reason: Exception = ux.SSLError(exc)
             elif isinstance(exc, ux.HTTPError):
                 reason = exc
-            else:
-                reason = ux.ProtocolError("Connection aborted.", exc)
+            else:  # a read error, which urllib3's Retry(read=False) raises as it is
+                raise ux.ProtocolError("Connection aborted.", exc) from exc
             raise ux.MaxRetryError(self.pool, url, reason) from exc
         return Connection(connection)
 
