@@ -329,3 +329,22 @@ def test_closing_the_requests_session_closes_the_idle_connections(
         time.sleep(0.2)
         after = relay.live
     assert (before, after) == (1, 0)
+
+
+@pytest.mark.parametrize("way", ["short", "long"])
+def test_a_large_request_body_is_not_copied_to_be_sent(recorder: Recorder, way: str) -> None:
+    """A 5 MB PUT: the body encoded once (its JSON text and bytes, 2x) and sent as it
+    is, as urllib3 sends it, not joined to its headers into a third copy."""
+    size = 5_000_000
+    with Client(url_of(recorder)) as own:
+        if way == "long":
+            own.session.session.hooks["response"].append(_nothing)
+        own.session.request("get", "/warm")  # a connection, caches, imports
+        request = core.Request("PUT", "/big", json={"x": "y" * size})
+        tracemalloc.start()
+        try:
+            own.session.send(request)
+            peak = tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+    assert len(recorder.seen[-1][3]) == size + 8 and peak < 2.4 * size
