@@ -179,8 +179,8 @@ class SyncRoute:
         )
 
     def _exchange(
-        self, wire_pool: Any, data: bytes, request: core.Request, target: str,
-        wire: dict[str, str], timeout: Timeout,
+        self, wire_pool: Any, data: bytes | tuple[bytes, bytes], request: core.Request,
+        target: str, wire: dict[str, str], timeout: Timeout,
     ) -> core.Response:
         """Send ``data`` on the httptools pool; the answer and errors as urllib3's."""
         connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
