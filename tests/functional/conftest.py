@@ -19,6 +19,8 @@ import requests
 from kinto_orm import Client, Collection, Record
 from kinto_orm.testing import KintoServer, new_credentials, unique_id
 
+from .relay import Relay, relay_to
+
 #: A server URL where nothing listens: any request sent there fails with a network
 #: error, so a ``ValueError`` from a call proves nothing was sent.
 DEAD_URL = "http://127.0.0.1:9/v1"
@@ -236,3 +238,16 @@ def signer(signer_server: KintoServer, signer_client: Client) -> Iterator[Any]:
     raw.put(f"/buckets/{bid}/collections/{cid}", {})
     yield signer_server, signer_client, bid, cid, raw
     raw.close()
+
+
+@pytest.fixture
+def relay(kinto_server: Any) -> Iterator[Relay]:
+    """A counting TCP relay in front of the session's Kinto (see ``relay.py``)."""
+    yield from relay_to(kinto_server.url)
+
+
+@pytest.fixture
+def notes(raw: Raw, bid: str, cid: str) -> list[str]:
+    """The ids of 25 notes seeded in the test's collection."""
+    seed(raw, bid, cid, [{"id": f"n{i:02d}", "title": f"note {i}", "n": i} for i in range(25)])
+    return [f"n{i:02d}" for i in range(25)]

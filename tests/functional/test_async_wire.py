@@ -26,23 +26,12 @@ from kinto_orm import AsyncClient, Client
 from kinto_orm.errors import NetworkError
 from kinto_orm.transport import http11
 
-from .conftest import Note, Raw, seed
+from .conftest import Note
 from .recorder import Recorder, serve, url_of
-from .relay import Relay, relay_to
+from .relay import Relay
 from .test_async_transport import arun, long_way
 
 __all__ = ["long_way"]  # a fixture, used by name
-
-
-@pytest.fixture
-def relay(kinto_server: Any) -> Iterator[Relay]:
-    yield from relay_to(kinto_server.url)
-
-
-@pytest.fixture
-def notes(raw: Raw, bid: str, cid: str) -> list[str]:
-    seed(raw, bid, cid, [{"id": f"n{i:02d}", "title": f"note {i}", "n": i} for i in range(25)])
-    return [f"n{i:02d}" for i in range(25)]
 
 
 def on(relay: Relay, client: Client, bid: str, body: Any, **settings: Any) -> Any:

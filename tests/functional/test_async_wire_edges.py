@@ -25,7 +25,7 @@ from kinto_orm.errors import NetworkError
 
 from .conftest import Note, Raw, seed
 from .recorder import Recorder, serve, tls_recorder_and_ca, url_of
-from .relay import Relay, relay_to
+from .relay import Relay
 from .test_async import record_count
 from .test_async_transport import arun, long_way
 
@@ -216,11 +216,6 @@ def test_bodies_larger_than_the_socket_buffers(
 
     assert arun(kinto_server.url, body, auth=client.session.auth, bucket=bid) == (True, [True] * 5)
     assert long_way == []
-
-
-@pytest.fixture
-def relay(kinto_server: Any) -> Iterator[Relay]:
-    yield from relay_to(kinto_server.url)
 
 
 def test_a_storm_of_cancelled_requests_leaves_the_pool_clean(

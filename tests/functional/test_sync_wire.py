@@ -31,23 +31,12 @@ from kinto_orm import Client
 from kinto_orm.errors import NetworkError
 from kinto_orm.transport.drivers import KEEP_ALIVE
 
-from .conftest import Note, Raw, seed
+from .conftest import Note
 from .recorder import Recorder, serve, tls_recorder_and_ca, url_of
-from .relay import Relay, relay_to
+from .relay import Relay
 from .test_sync_transport import LongWay, long_way
 
 __all__ = ["long_way"]  # a fixture, used by name
-
-
-@pytest.fixture
-def relay(kinto_server: Any) -> Iterator[Relay]:
-    yield from relay_to(kinto_server.url)
-
-
-@pytest.fixture
-def notes(raw: Raw, bid: str, cid: str) -> list[str]:
-    seed(raw, bid, cid, [{"id": f"n{i:02d}", "title": f"note {i}", "n": i} for i in range(25)])
-    return [f"n{i:02d}" for i in range(25)]
 
 
 @pytest.fixture

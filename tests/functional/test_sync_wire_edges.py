@@ -34,7 +34,7 @@ from kinto_orm.transport.drivers import KEEP_ALIVE
 
 from .conftest import Note, Raw, seed
 from .recorder import Recorder, serve, url_of
-from .relay import Relay, relay_to
+from .relay import Relay
 from .test_async import record_count
 from .test_sync_transport import LongWay, long_way
 
@@ -46,11 +46,6 @@ BODY = b'{"data": {"id": "x"}}'
 @pytest.fixture
 def recorder() -> Iterator[Recorder]:
     yield from serve(Recorder())
-
-
-@pytest.fixture
-def relay(kinto_server: Any) -> Iterator[Relay]:
-    yield from relay_to(kinto_server.url)
 
 
 def _nothing(response: Any, **kwargs: Any) -> None:
@@ -191,7 +186,7 @@ def test_a_request_is_sent_within_the_connect_timeout_on_a_reused_connection(
 def test_a_reset_during_the_tls_handshake_is_requests_own_error() -> None:
     """A server that resets the connection as soon as it is made: the error is
     requests' ``ConnectionError`` with urllib3's words ("Connection aborted.", re-raised
-    by its ``Retry`` for a read error), the same both ways."""
+    by its ``Retry`` for a read error), as the long way gives it."""
     listener = socket.create_server(("127.0.0.1", 0))
 
     def reset() -> None:
@@ -216,9 +211,12 @@ def test_a_reset_during_the_tls_handshake_is_requests_own_error() -> None:
             errors.append((type(info.value.__cause__), str(info.value.__cause__)))
     finally:
         listener.close()
-    assert errors[0] == errors[1]
-    assert errors[0][0] is requests.exceptions.ConnectionError
-    assert errors[0][1].startswith("('Connection aborted.'")
+    # The reset races the client's hello: mostly a reset (ConnectionError), sometimes an
+    # SSL end of file (SSLError, a ConnectionError too), on either way alike.
+    for kind, message in errors:
+        assert issubclass(kind, requests.exceptions.ConnectionError), (kind, message)
+        if kind is requests.exceptions.ConnectionError:
+            assert message.startswith("('Connection aborted.'"), message
 
 
 # ---------------------------------------------------------------------------- threads
