@@ -94,6 +94,17 @@ class Headers(dict[str, str]):
         dict.update(headers, items)
         return headers
 
+    @classmethod
+    def from_raw(cls, raw: list[tuple[bytes, bytes]], encoding: str) -> Headers:
+        """Headers from an answer's raw ``(name, value)`` pairs decoded with ``encoding``,
+        the values of a repeated name joined by ``", "`` in order (as requests and httpx
+        read them). Raises ``UnicodeDecodeError`` when one is not in ``encoding``."""
+        headers: dict[str, str] = {}
+        for name, value in raw:
+            key, text = name.decode(encoding).lower(), value.decode(encoding)
+            headers[key] = f"{headers[key]}, {text}" if key in headers else text
+        return cls.lowered(headers)
+
     def __getitem__(self, key: str) -> str:
         return super().__getitem__(key.lower())
 

@@ -226,7 +226,7 @@ class DirectRoute:
             content = self._rare_headers(status, raw, content, prepared)
         phrase = reason.decode("ascii", errors="ignore")
         return core.Response(
-            status, core.Headers.lowered(headers), content, request,
+            status, headers, content, request,
             self.origin + prepared.target,
             reason=phrase or httpx.codes.get_reason_phrase(status),
         )
@@ -261,20 +261,13 @@ def _is_plain(server_url: str) -> bool:
         and _PLAIN_TARGET.fullmatch(server_url.split("//", 1)[-1]) is not None
 
 
-def _decode_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:
-    """Response headers as ``core.Headers`` gets them from httpx: names lower-cased,
-    repeated headers joined by ``", "``, decoded as ASCII, else UTF-8, else Latin-1."""
-    headers: dict[str, str] = {}
-    try:  # every name and value valid UTF-8 (ASCII is): decoded as they come
-        for k, v in raw:
-            key = k.decode().lower()
-            headers[key] = f"{headers[key]}, {v.decode()}" if key in headers else v.decode()
-    except UnicodeDecodeError:  # one is not: httpx decodes them all as Latin-1
-        headers = {}
-        for k, v in raw:
-            key, value = k.decode("latin-1").lower(), v.decode("latin-1")
-            headers[key] = f"{headers[key]}, {value}" if key in headers else value
-    return headers
+def _decode_headers(raw: list[tuple[bytes, bytes]]) -> core.Headers:
+    """Response headers as ``core.Headers`` gets them from httpx: decoded as ASCII,
+    else UTF-8, else (one is neither) all of them as Latin-1."""
+    try:
+        return core.Headers.from_raw(raw, "utf-8")  # ASCII is UTF-8
+    except UnicodeDecodeError:
+        return core.Headers.from_raw(raw, "latin-1")
 
 
 def _check(name: str, value: str) -> None:

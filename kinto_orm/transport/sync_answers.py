@@ -25,11 +25,7 @@ from .. import protocol as core
 def decoded_headers(raw: list[tuple[bytes, bytes]]) -> core.Headers:
     """Response headers as ``response_headers()`` reads urllib3's: decoded as
     ``http.client`` decodes them (Latin-1), a repeated name's values joined."""
-    headers: dict[str, str] = {}
-    for name, value in raw:
-        key, text = name.decode("latin-1").lower(), value.decode("latin-1")
-        headers[key] = f"{headers[key]}, {text}" if key in headers else text
-    return core.Headers.lowered(headers)
+    return core.Headers.from_raw(raw, "latin-1")
 
 
 class _Original:
