@@ -27,7 +27,7 @@ from kinto_orm import AsyncClient, Client, KintoException
 from kinto_orm.errors import NetworkError
 from kinto_orm.session import AsyncSession
 
-from .conftest import Note, Raw, rec_path, seed
+from .conftest import Note, Raw, rec_path, seed, take_long_way_async
 from .recorder import Recorder, serve, tls_recorder_and_ca, url_of
 
 
@@ -173,7 +173,7 @@ def test_the_short_route_sends_what_httpx_sends(
     short, recorder.seen = recorder.seen, []
 
     async def through_httpx(aclient: AsyncClient) -> None:
-        aclient.session.session.event_hooks["response"].append(_nothing)
+        take_long_way_async(aclient)
         await _exchange(aclient)
 
     arun(url_of(recorder), through_httpx, **settings)
@@ -184,8 +184,6 @@ def test_the_short_route_sends_what_httpx_sends(
     assert dict(short[1][2])["Authorization"] == "Basic YWxpY2U6czNjcjN0"
 
 
-async def _nothing(response: httpx.Response) -> None:
-    pass
 
 
 def test_default_headers_changed_later_are_sent(recorder: Recorder, long_way: list[str]) -> None:

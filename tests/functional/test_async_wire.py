@@ -26,7 +26,7 @@ from kinto_orm import AsyncClient, Client
 from kinto_orm.errors import NetworkError
 from kinto_orm.transport import http11
 
-from .conftest import Note
+from .conftest import Note, take_long_way_async
 from .recorder import Recorder, serve, url_of
 from .relay import Relay
 from .test_async_transport import arun, long_way
@@ -232,7 +232,7 @@ def test_an_answer_cut_short_fails_as_through_httpx(
         errors = []
         for way in ("short", "long"):
             if way == "long":
-                aclient.session.session.event_hooks["response"].append(_nothing)
+                take_long_way_async(aclient)
             await aclient.session.request("get", "/fine")  # a connection to reuse
             recorder.answer = dict(answer)
             try:
@@ -256,7 +256,7 @@ def test_a_header_httpx_refuses_is_refused_the_same_way(
         errors = []
         for way in ("short", "long"):
             if way == "long":
-                aclient.session.session.event_hooks["response"].append(_nothing)
+                take_long_way_async(aclient)
             try:
                 await aclient.session.request("get", "/x", headers={name: value})
             except NetworkError as exc:
@@ -268,8 +268,6 @@ def test_a_header_httpx_refuses_is_refused_the_same_way(
     assert recorder.seen == [] and len(long_way) == 1
 
 
-async def _nothing(response: httpx.Response) -> None:
-    pass
 
 
 # ---------------------------------------------------------------------------- timeouts

@@ -23,7 +23,7 @@ import pytest
 from kinto_orm import AsyncClient, Client
 from kinto_orm.errors import NetworkError
 
-from .conftest import Note, Raw, seed
+from .conftest import Note, Raw, seed, take_long_way_async
 from .recorder import Recorder, serve, tls_recorder_and_ca, url_of
 from .relay import Relay
 from .test_async import record_count
@@ -37,19 +37,12 @@ def recorder() -> Iterator[Recorder]:
     yield from serve(Recorder())
 
 
-async def _nothing(response: httpx.Response) -> None:
-    pass
-
-
-def _long_way(aclient: AsyncClient) -> None:
-    """Send this client's next requests through httpx (an event hook forces it)."""
-    aclient.session.session.event_hooks["response"].append(_nothing)
 
 
 def both_ways(url: str, body: Any, **settings: Any) -> tuple[Any, Any]:
     """``body(aclient)`` on the short route, then the long way, each on its own client."""
     async def through_httpx(aclient: AsyncClient) -> Any:
-        _long_way(aclient)
+        take_long_way_async(aclient)
         return await body(aclient)
 
     return arun(url, body, **settings), arun(url, through_httpx, **settings)
@@ -66,7 +59,7 @@ def test_a_header_of_the_caller_in_another_case_replaces_the_default(
     sent, the caller's), on both routes, as the sync client (requests) does."""
     async def body(aclient: AsyncClient) -> None:
         if way == "long":
-            _long_way(aclient)
+            take_long_way_async(aclient)
         await aclient.session.request("get", "/x", headers={"accept": "text/html",
                                                             "user-agent": "me/1"})
 
@@ -89,7 +82,7 @@ def test_a_content_type_of_the_caller_in_any_case_is_the_one_sent(
     else:
         async def body(aclient: AsyncClient) -> None:
             if way == "long":
-                _long_way(aclient)
+                take_long_way_async(aclient)
             await aclient.session.request("post", "/x", data={"a": 1}, headers=headers)
 
         arun(url_of(recorder), body)
@@ -292,7 +285,7 @@ def test_closing_the_client_fails_the_requests_in_flight(way: str) -> None:
         async def main() -> Any:
             aclient = AsyncClient(url, timeout=None)
             if way == "long":
-                _long_way(aclient)
+                take_long_way_async(aclient)
             waiting = asyncio.ensure_future(aclient.server_info())
             await asyncio.sleep(0.2)
             await aclient.close()
@@ -392,7 +385,7 @@ def test_a_large_body_arrives_whole(recorder: Recorder, way: str) -> None:
     else:
         async def body(aclient: AsyncClient) -> Any:
             if way == "long":
-                _long_way(aclient)
+                take_long_way_async(aclient)
             big, _ = await aclient.session.request("get", "/big")
             recorder.answer = {}
             small, _ = await aclient.session.request("get", "/small")

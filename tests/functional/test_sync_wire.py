@@ -31,7 +31,7 @@ from kinto_orm import Client
 from kinto_orm.errors import NetworkError
 from kinto_orm.transport.drivers import KEEP_ALIVE
 
-from .conftest import Note
+from .conftest import Note, take_long_way
 from .recorder import Recorder, serve, tls_recorder_and_ca, url_of
 from .relay import Relay
 from .test_sync_transport import LongWay, long_way
@@ -112,7 +112,7 @@ def test_a_hang_up_on_a_reused_connection_before_any_answer(
         with Client(relay.url, auth=client.session.auth, bucket=bid, retry=retry,
                     retry_after=0) as own:
             if way == "long":
-                own.session.session.hooks["response"].append(_nothing)
+                take_long_way(own)
             query = own.records(Note, collection=cid)
             query.get(notes[0])
             relay.drop_next_request = True
@@ -141,7 +141,7 @@ def test_a_read_timeout_is_requests_own_both_ways(
     for way in ("short", "long"):
         with Client(relay.url, auth=client.session.auth, bucket=bid) as own:
             if way == "long":
-                own.session.session.hooks["response"].append(_nothing)
+                take_long_way(own)
             path, params = f"/buckets/{bid}/collections/{cid}/records", {"_limit": "25"}
             own.session.request("get", path, params=params)
             relay.hold_after(let_through)  # ~2.2 KB of answer: its headers, some body
@@ -175,7 +175,7 @@ def test_a_connect_timeout_is_requests_own_both_ways(long_way: LongWay) -> None:
         for way in ("short", "long"):
             with Client(url, timeout=(0.3, 5)) as own:
                 if way == "long":
-                    own.session.session.hooks["response"].append(_nothing)
+                    take_long_way(own)
                 started = time.monotonic()
                 with pytest.raises(NetworkError) as info:
                     own.server_info()
@@ -262,7 +262,7 @@ def test_an_answer_cut_short_fails_as_through_requests(
     for way in ("short", "long"):
         with Client(url_of(recorder)) as own:
             if way == "long":
-                own.session.session.hooks["response"].append(_nothing)
+                take_long_way(own)
             own.session.request("get", "/fine")  # a connection to reuse
             recorder.answer = dict(answer)
             with pytest.raises(NetworkError) as info:
@@ -327,7 +327,7 @@ def test_the_headers_urllib3_adds_are_added_the_same(
             del session.headers["User-Agent"], session.headers["Accept-Encoding"]
             own.session.headers.pop("User-Agent", None)  # kinto-orm's own
             if way == "long":
-                session.hooks["response"].append(_nothing)
+                take_long_way(own)
             own.session.request("get", "/plain")
             own.session.request("put", "/body", data={"n": 1})
             assert len(long_way.of(own)) == 2 * (way == "long")
@@ -364,7 +364,7 @@ def test_tls_with_a_client_certificate(
         for way in ("short", "long"):
             with Client(url) as own:
                 if way == "long":
-                    own.session.session.hooks["response"].append(_nothing)
+                    take_long_way(own)
                 with pytest.raises(NetworkError) as info:
                     own.server_info()
                 errors.append(type(info.value.__cause__))

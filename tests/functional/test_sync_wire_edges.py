@@ -32,7 +32,7 @@ from kinto_orm.errors import NetworkError
 from kinto_orm.transport import http11_sync
 from kinto_orm.transport.drivers import KEEP_ALIVE
 
-from .conftest import Note, Raw, seed
+from .conftest import Note, Raw, seed, take_long_way
 from .recorder import Recorder, serve, url_of
 from .relay import Relay
 from .test_async import record_count
@@ -64,7 +64,7 @@ def _get(url: str, way: str, path: str = "/x") -> tuple[Any, dict[str, str]]:
     else:
         with Client(url) as own:
             if way == "long":
-                own.session.session.hooks["response"].append(_nothing)
+                take_long_way(own)
             body, headers = own.session.request("get", path)
     return body, {k.lower(): v for k, v in headers.items() if k.lower() != "date"}
 
@@ -169,7 +169,7 @@ def test_a_request_is_sent_within_the_connect_timeout_on_a_reused_connection(
     try:
         with Client(url, timeout=(0.5, 8)) as own:
             if way == "long":
-                own.session.session.hooks["response"].append(_nothing)
+                take_long_way(own)
             own.session.request("get", "/first")  # the connection to reuse
             started = time.monotonic()
             with pytest.raises(NetworkError) as info:
@@ -205,7 +205,7 @@ def test_a_reset_during_the_tls_handshake_is_requests_own_error() -> None:
         for way in ("short", "long"):
             with Client(url) as own:
                 if way == "long":
-                    own.session.session.hooks["response"].append(_nothing)
+                    take_long_way(own)
                 with pytest.raises(NetworkError) as info:
                     own.server_info()
             errors.append((type(info.value.__cause__), str(info.value.__cause__)))
@@ -315,7 +315,7 @@ def test_a_large_body_is_held_once(recorder: Recorder, way: str) -> None:
     recorder.answer = {"body": json.dumps({"data": "x" * (size - 12)}).encode()}
     with Client(url_of(recorder)) as own:
         if way == "long":
-            own.session.session.hooks["response"].append(_nothing)
+            take_long_way(own)
         own.session.request("get", "/warm")  # a connection, caches, imports
         tracemalloc.start()
         try:
@@ -343,7 +343,7 @@ def test_closing_the_requests_session_closes_the_idle_connections(
     session kept, as it does the long way."""
     with Client(relay.url, auth=client.session.auth) as own:
         if way == "long":
-            own.session.session.hooks["response"].append(_nothing)
+            take_long_way(own)
         own.server_info()
         time.sleep(0.1)
         before = relay.live
@@ -360,7 +360,7 @@ def test_a_large_request_body_is_not_copied_to_be_sent(recorder: Recorder, way: 
     size = 5_000_000
     with Client(url_of(recorder)) as own:
         if way == "long":
-            own.session.session.hooks["response"].append(_nothing)
+            take_long_way(own)
         own.session.request("get", "/warm")  # a connection, caches, imports
         request = core.Request("PUT", "/big", json={"x": "y" * size})
         tracemalloc.start()
