@@ -34,6 +34,11 @@ def _seconds(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+#: Retries a read gets after a network error whatever ``retry`` says (kinto-http's
+#: ``retry_timeout`` tries every call twice).
+READ_RETRIES = 1
+_READS = frozenset({"GET", "HEAD"})
+
 #: Kinto's errno for a storage transaction that lost a race (PostgreSQL backend).
 CONFLICT_ERRNO = 122
 
@@ -115,7 +120,16 @@ class RetryPolicy:
     def after_network_error(
         self, request: Request, attempt: int, conflicts: int = 0
     ) -> float | None:
-        if attempt - conflicts > self.retry or not is_idempotent(request):
+        """Seconds to wait before sending ``request`` again after no answer came (a lost
+        connection, a timeout), or None to give up.
+
+        A read (GET, HEAD) is always tried at least twice, as kinto-http's
+        ``retry_timeout`` does even with ``retry=0``: a keep-alive connection the server
+        had closed fails the first attempt of a request that nothing else was wrong
+        with. Other idempotent requests get ``retry`` retries; the rest none.
+        """
+        budget = max(self.retry, READ_RETRIES) if request.method in _READS else self.retry
+        if attempt - conflicts > budget or not is_idempotent(request):
             return None
         return self._wait(None, attempt)
 
