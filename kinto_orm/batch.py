@@ -150,8 +150,8 @@ class Batch(Generic[C]):
                 self._not_sent(group)
             elif len(group) == 1 and not core.batchable(group[0].request):
                 yield from self._send_alone(group[0])
-                continue
-            yield from self._send_chunk(group)
+            else:
+                yield from self._send_chunk(group)
         for entry in entries:
             final = entry
             while final.superseded_by is not None:

@@ -34,9 +34,6 @@ def _seconds(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-#: Retries a read gets after a network error whatever ``retry`` says (kinto-http's
-#: ``retry_timeout`` tries every call twice).
-READ_RETRIES = 1
 _READS = frozenset({"GET", "HEAD"})
 
 #: Kinto's errno for a storage transaction that lost a race (PostgreSQL backend).
@@ -75,6 +72,7 @@ class RetryPolicy:
 
     retry: int = 0
     retry_after: float | None = None
+    read_retries: int = 1
     conflict_retries: int = 10
     conflict_base: float = 0.05
     conflict_cap: float = 2.0
@@ -123,12 +121,13 @@ class RetryPolicy:
         """Seconds to wait before sending ``request`` again after no answer came (a lost
         connection, a timeout), or None to give up.
 
-        A read (GET, HEAD) is always tried at least twice, as kinto-http's
-        ``retry_timeout`` does even with ``retry=0``: a keep-alive connection the server
-        had closed fails the first attempt of a request that nothing else was wrong
-        with. Other idempotent requests get ``retry`` retries; the rest none.
+        A read (GET, HEAD) gets at least ``read_retries`` (1) retries, as kinto-http's
+        ``retry_timeout`` tries every call twice even with ``retry=0``: a keep-alive
+        connection the server had closed fails the first attempt of a request that
+        nothing else was wrong with. Other idempotent requests get ``retry`` retries;
+        the rest none.
         """
-        budget = max(self.retry, READ_RETRIES) if request.method in _READS else self.retry
+        budget = max(self.retry, self.read_retries) if request.method in _READS else self.retry
         if attempt - conflicts > budget or not is_idempotent(request):
             return None
         return self._wait(None, attempt)
