@@ -62,14 +62,14 @@ def test_wizard_loader_with_await_batch(
                 await batch.create_collection(id="posts", bucket=bid, data={"schema": SCHEMA},
                                               permissions={"write": ["/buckets/x/groups/y"]},
                                               safe=True)
-                logged.append("Sending batch:\n\n%s" % batch.session.requests)
+                logged.append(f"Sending batch:\n\n{batch.session.requests}")
                 queued = batch.session.requests
             assert [(method, path) for method, path, _, _ in queued] == [
                 ("patch", f"/buckets/{bid}"),
                 ("put", f"/buckets/{bid}/groups/editors"),
                 ("put", f"/buckets/{bid}/collections/posts"),
             ]
-            method, path, payload, headers = queued[2]
+            _, _, payload, headers = queued[2]
             assert payload == {"data": {"schema": SCHEMA},
                                "permissions": {"write": ["/buckets/x/groups/y"]}}
             assert headers == {"If-None-Match": "*"}
