@@ -217,10 +217,13 @@ class Batch(Generic[C]):
         yield from self._settle(entry, response)
 
     def _log(self, entry: _Entry, answer: Response) -> None:
-        """kinto-http's ``Batch #N`` line; a kinto-http batch stops at a 5xx answer."""
+        """kinto-http's ``Batch #N`` line; a kinto-http batch stops at a 5xx answer. (Bulk
+        helpers log nothing per record: they report in their result.)"""
+        if not self.kinto_http:
+            return
         log_answer(self._numbered, entry.request, answer)
         self._numbered += 1
-        if self.kinto_http and answer.status >= 500 and self._stop is None:
+        if answer.status >= 500 and self._stop is None:
             self._stop = core.error_from_response(answer)
 
     def _settle(self, entry: _Entry, answer: Response) -> Op[None]:

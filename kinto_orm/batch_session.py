@@ -26,6 +26,9 @@ from .session import session_answer, session_request
 #: kinto-http logs each sub-request of a batch under ``kinto_http.batch``: here
 #: ``kinto_orm.batch``, at the same levels (WARNING, ERROR for a failed one).
 logger = logging.getLogger("kinto_orm.batch")
+# Shown only where logging is configured: Python's last-resort handler would print a
+# WARNING line per batched request of a program that configured none.
+logger.addHandler(logging.NullHandler())
 
 #: One queued request as kinto-http's ``BatchSession.requests`` lists it:
 #: ``(method, path, payload, headers)``.

@@ -121,3 +121,22 @@ def test_await_gives_the_batch_itself() -> None:
             assert view.results() == [{}]
 
     asyncio.run(main())
+
+
+def test_kinto_http_info_lines(caplog: pytest.LogCaptureFixture) -> None:
+    """kinto-http logs each call at INFO (``kinto_http.client``): ``kinto_orm.client``."""
+    client = Client("http://127.0.0.1:9/v1", bucket="b", collection="c", dry_mode=True)
+    with caplog.at_level(logging.INFO, logger="kinto_orm.client"):
+        client.create_bucket(id="x")
+        client.patch_collection(data={"a": 1})
+        client.update_record(data={"id": "r1"})
+        client.delete_record(id="r2", bucket="other")
+        client.get_records()  # kinto-http has no line for it
+    assert [(r.name, r.levelname, r.getMessage()) for r in caplog.records
+            if r.name == "kinto_orm.client"] == [
+        ("kinto_orm.client", "INFO", "Create bucket 'x'"),
+        ("kinto_orm.client", "INFO", "Patch collection 'c' in bucket 'b'"),
+        ("kinto_orm.client", "INFO", "Update record with id 'r1' in collection 'c' in bucket 'b'"),
+        ("kinto_orm.client", "INFO",
+         "Delete record with id 'r2' from collection 'c' in bucket 'other'"),
+    ]
