@@ -9,7 +9,7 @@ import random
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from .headers import is_idempotent
@@ -35,6 +35,13 @@ def _seconds(value: str | None) -> float | None:
 
 
 _READS = frozenset({"GET", "HEAD"})
+#: The default of ``RetryPolicy.read_retries``: kinto-http's ``retry_timeout`` tries
+#: every call twice.
+READ_RETRIES = 1
+
+
+def _read_retries() -> int:
+    return READ_RETRIES
 
 #: Kinto's errno for a storage transaction that lost a race (PostgreSQL backend).
 CONFLICT_ERRNO = 122
@@ -72,7 +79,7 @@ class RetryPolicy:
 
     retry: int = 0
     retry_after: float | None = None
-    read_retries: int = 1
+    read_retries: int = field(default_factory=_read_retries)
     conflict_retries: int = 10
     conflict_base: float = 0.05
     conflict_cap: float = 2.0
