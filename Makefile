@@ -58,9 +58,11 @@ docs: $(STAMP)
 cassettes: $(STAMP)
 	KINTO_ORM_RECORD=1 $(PY) -m pytest -q -p no:cacheprovider tests/unit/test_cassettes.py
 
-## benchmarks against local Kinto servers (options: .venv/bin/python benchmarks/run.py --help)
+## kinto-orm vs kinto-http, wall clock, on a memory and a PostgreSQL Kinto (about 15 min);
+## writes docs/img/performance.png. Options: make bench BENCH_ARGS="--scale 0.1 --repeat 1",
+## all of them: .venv/bin/python benchmarks/run.py --help
 bench: $(STAMP)
-	$(PY) benchmarks/run.py
+	$(PY) benchmarks/run.py $(BENCH_ARGS)
 
 ## the performance targets as client-CPU ratios, clients interleaved (under 2 minutes)
 bench-quick: $(STAMP)
