@@ -4,7 +4,13 @@
     .venv/bin/python benchmarks/run.py --scale 0.1     # quick look (a few minutes)
     .venv/bin/python benchmarks/run.py --only create,get --repeat 5 --json out.json
 
-Workloads (record counts at ``--scale 1``; every count is multiplied by ``--scale``):
+By default (``--only users``), the workloads users feel (``felt.py``): bulk create,
+typed read, single GETs, reconcile and Parquet export, kinto-orm against kinto-http,
+on the memory and then the PostgreSQL backend; one wall-clock table, a table of where
+the time went, and a chart of the ratios (``--chart``, ``docs/img/performance.png``).
+
+The detailed workloads (``--only create,concurrent,read,get,stream,slowlink``; record
+counts at ``--scale 1``; every count is multiplied by ``--scale``):
 
 1. ``create``: 10,000 records created in batch: kinto-orm ``Record`` models saved in
    ``with client.batch()`` and in ``async with aclient.batch()``, kinto-http's
@@ -25,8 +31,8 @@ Workloads (record counts at ``--scale 1``; every count is multiplied by ``--scal
    a second table sets each client's wall time against the server's CPU time
    (``slowlink.py``).
 
-``--backend postgresql`` runs every server on PostgreSQL (a throw-away cluster each)
-instead of the memory backend.
+``--backend`` names the backends to run, one after the other (``memory,postgresql`` by
+default; a PostgreSQL server runs in a throw-away cluster of its own).
 
 Every measurement runs in its own process (``child.py``) after its setup, against a
 Kinto server (memory backend, no history, no attachments) started for it: write
