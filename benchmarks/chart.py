@@ -36,7 +36,7 @@ def write_chart(path: Path, rows: list[tuple[str, dict[str, float]]], subtitle: 
                   "1.0 = the same)")
     ax.set_title("kinto-orm vs kinto-http, wall clock on a local Kinto\n" + subtitle,
                  fontsize=10)
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.12 - 0.5 / len(rows)), ncol=2,
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.1 - 0.25 / len(rows)), ncol=2,
               fontsize=9, frameon=False)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()

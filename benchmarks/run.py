@@ -62,26 +62,11 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from chart import write_chart  # noqa: E402
 from felt import felt_workloads  # noqa: E402
 from latency import ProxyProcess  # noqa: E402
-from report import (  # noqa: E402
-    BACKEND_NAMES,
-    KINTO_HTTP,
-    ORM,
-    REQUESTS,
-    Results,
-    Variant,
-    Workload,
-    felt_table,
-    limits_table,
-    paired_ratio,
-    row_labels,
-    table,
-    title,
-)
+from printing import code_commit, dump_results, load_results, report  # noqa: E402
+from report import BACKEND_NAMES, KINTO_HTTP, ORM, REQUESTS, Variant, Workload, title  # noqa: E402
 from servers import BenchServer  # noqa: E402
-from slowlink import link_table  # noqa: E402
 
 #: The storage backend of every server (``--backend``).
 BACKEND = "memory"
@@ -336,6 +321,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="keep Kinto's default kinto.explicit_permissions = true "
                              "(much slower writes on the memory backend)")
     parser.add_argument("--json", type=Path, help="also write every raw measurement here")
+    parser.add_argument("--report", type=Path, metavar="JSON",
+                        help="measure nothing: print the tables and draw the chart again "
+                             "from a file written by --json (with the same options)")
     args = parser.parse_args(argv)
     args.backends = [name.strip() for name in args.backend.split(",") if name.strip()]
     unknown = set(args.backends) - set(BACKEND_NAMES)
@@ -348,101 +336,28 @@ def main(argv: list[str] | None = None) -> int:
     ]
     args.stream_sizes = [int(c) for c in args.stream_sizes.split(",") if c.strip()]
 
+    if args.report:
+        saved = json.loads(args.report.read_text())
+        args.scale, args.repeat = saved["scale"], saved["repeat"]
+        by_backend = {backend: (build_workloads(args, backend), results)
+                      for backend, results in load_results(saved).items()}
+        report(args, by_backend, saved["elapsed_s"], saved["commit"])
+        return 0
+
     global BACKEND
+    commit = code_commit()  # now: the tree may change while the benchmark runs
     started = time.perf_counter()
-    by_backend: dict[str, tuple[list[Workload], Results]] = {}
+    by_backend = {}
     for BACKEND in args.backends:
         workloads = build_workloads(args, BACKEND)
         log(f"{BACKEND} backend, scale {args.scale}, repeat {args.repeat}: "
             f"{', '.join(w.key for w in workloads)}")
         by_backend[BACKEND] = workloads, run_all(workloads, args.repeat)
     elapsed = time.perf_counter() - started
-    report(args, by_backend, elapsed)
-    return 0
-
-
-def report(args: argparse.Namespace, by_backend: dict[str, tuple[list[Workload], Results]],
-           elapsed: float) -> None:
-    """Print the Markdown report, write the chart (users' workloads) and the JSON."""
-    import kinto
-    import pydantic
-    import requests
-
-    import kinto_orm
-
-    versions = (
-        f"kinto-orm {kinto_orm.__version__}, kinto-http {_version('kinto-http')}, "
-        f"requests {requests.__version__}, pydantic {pydantic.VERSION}, "
-        f"Kinto server {kinto.__version__}, Python {sys.version.split()[0]}, "
-        f"{os.cpu_count()} CPUs"
-    )
-    source = Path(kinto_orm.__file__).resolve().parent
-    commit = subprocess.run(["git", "describe", "--always", "--dirty"], cwd=source,
-                            capture_output=True, text=True).stdout.strip()
-    versions += f"; kinto-orm code from {source}" + (f" (git {commit})" if commit else "")
-    print(f"## kinto-orm benchmark (scale {args.scale}, {args.repeat} repetitions, "
-          f"{elapsed / 60:.1f} min)\n")
-    print(versions + "\n")
-    print(f"Servers: Kinto, {' and '.join(args.backends)} backend, no history, no "
-          "attachments, "
-          + ("default kinto.explicit_permissions" if args.explicit_permissions else
-             "kinto.explicit_permissions = false (the bench user is given write on the "
-             "bucket)")
-          + "; kinto-http's per-sub-request WARNING log lines are not emitted.\n")
-    felt = {backend: ([w for w in workloads if w.key.startswith("users-")], results)
-            for backend, (workloads, results) in by_backend.items()}
-    if any(workloads for workloads, _ in felt.values()):
-        print("### Wall clock: kinto-orm vs kinto-http\n")
-        print("Medians over the repetitions; ratio = median over repetitions of kinto-orm's "
-              "wall time over kinto-http's, the two run one after the other (order "
-              "alternating).\n")
-        print(felt_table(felt) + "\n")
-        for backend, (workloads, results) in felt.items():
-            print(limits_table(workloads, backend, results) + "\n")
-        rows = [(row, {backend: paired_ratio(workloads[i], results)
-                       for backend, (workloads, results) in felt.items()})
-                for i, row in enumerate(row_labels(felt))]
-        write_chart(args.chart, rows, f"kinto-orm {commit}, medians of {args.repeat} "
-                    "interleaved rounds")
-        log(f"chart written to {args.chart}")
-    for backend, (workloads, results) in by_backend.items():
-        rest = [w for w in workloads if not w.key.startswith("users-")]
-        if rest:
-            print_details(rest, backend, results)
+    report(args, by_backend, elapsed, commit)
     if args.json:
-        args.json.write_text(json.dumps({
-            "scale": args.scale, "repeat": args.repeat, "versions": versions,
-            "elapsed_s": elapsed,
-            "results": [{"backend": backend, "workload": key, "client": label, "runs": runs}
-                        for backend, (_, results) in by_backend.items()
-                        for (key, label), runs in results.items()],
-        }, indent=1))
-
-
-def print_details(workloads: list[Workload], backend: str, results: Results) -> None:
-    """The detailed tables (CPU, memory, against requests too) of the other workloads."""
-    print(f"### Details, {BACKEND_NAMES[backend]} backend\n")
-    exact = all(r.get("rss_exact") for runs in results.values() for r in runs)
-    print("Medians over the repetitions; `wall spread` = (max - min) / median of the wall "
-          "times. Peak RSS growth: "
-          + ("VmHWM of the client process after the measured call minus its VmRSS before "
-             "(peak mark reset through /proc/self/clear_refs)" if exact else
-             "ru_maxrss growth of the client process over the measured call")
-          + "; a fresh process per measurement. tracemalloc peak: a second, untimed call "
-          "of the same read under tracemalloc (Python-level allocations only).\n")
-    for workload in workloads:
-        print(table(workload, results) + "\n")
-        if workload.latency:
-            rows = [(v.label, v.role == KINTO_HTTP, results[(workload.key, v.label)])
-                    for v in workload.variants]
-            batch = rows[0][2][0]["batch_max"] if rows[0][2] else 25
-            print(link_table(workload.n, batch, rows) + "\n")
-
-
-def _version(name: str) -> str:
-    from importlib.metadata import version
-
-    return version(name)
+        args.json.write_text(dump_results(args, by_backend, elapsed, commit))
+    return 0
 
 
 if __name__ == "__main__":
