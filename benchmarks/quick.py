@@ -1,4 +1,4 @@
-"""The performance targets in under two minutes: every client interleaved in one process.
+"""The performance targets in a few minutes: every client interleaved in one process.
 
     make bench-quick                   # = .venv/bin/python benchmarks/quick.py
     .venv/bin/python benchmarks/quick.py --rounds 9 --reads 5000
