@@ -59,8 +59,8 @@ cassettes: $(STAMP)
 	KINTO_ORM_RECORD=1 $(PY) -m pytest -q -p no:cacheprovider tests/unit/test_cassettes.py
 
 ## kinto-orm vs kinto-http, wall clock, on a memory and a PostgreSQL Kinto (27 min on 2
-## shared CPUs at load average 9-14); writes docs/img/performance.png. Options: make bench BENCH_ARGS="--scale 0.1 --repeat 1",
-## all of them: .venv/bin/python benchmarks/run.py --help
+## shared CPUs at load average 9-14); writes docs/img/performance.png. Options:
+## make bench BENCH_ARGS="--scale 0.1 --repeat 1"; all: .venv/bin/python benchmarks/run.py --help
 bench: $(STAMP)
 	$(PY) benchmarks/run.py $(BENCH_ARGS)
 
