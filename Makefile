@@ -46,6 +46,16 @@ test-postgresql: $(STAMP)
 			tests/functional tests/docs tests/examples -k 'not site_builds'; \
 	fi
 
+## the test suite on every supported Python, memory backend (tox.ini: one virtualenv each with
+## .[dev]); finds pyenv's interpreters without `pyenv global`. Options: PYTHONS=py310,py313,
+## TOX_ARGS="tests/unit tests/functional" (pytest's arguments instead of all of tests/)
+PYTHONS ?= py310,py311,py312,py313
+PYENV_BINS := $(wildcard $(or $(PYENV_ROOT),$(HOME)/.pyenv)/versions/3.1[0-9].*/bin)
+
+.PHONY: test-pythons
+test-pythons: $(STAMP)
+	$(if $(PYENV_BINS),PATH="$$(printf '%s:' $(PYENV_BINS))$$PATH") $(VENV)/bin/tox -e $(PYTHONS) $(if $(TOX_ARGS),-- $(TOX_ARGS))
+
 ## run the example pipeline against an embedded local Kinto server
 demo: $(STAMP)
 	$(PY) examples/pipeline.py
