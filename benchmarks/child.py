@@ -19,6 +19,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from felt import FUNCTIONS as FELT
 from workloads import FUNCTIONS, Ctx
 
 
@@ -71,8 +72,9 @@ def measure(spec: dict[str, Any]) -> dict[str, Any]:
         n=spec["n"],
         record_id=spec.get("record_id"),
         concurrency=spec.get("concurrency", 16),
+        token=spec.get("token", ""),
     )
-    run = FUNCTIONS[spec["function"]](ctx)
+    run = {**FUNCTIONS, **FELT}[spec["function"]](ctx)
     gc.collect()
     with PeakRSS() as rss:
         cpu0, wall0 = time.process_time(), time.perf_counter()

@@ -86,3 +86,75 @@ def table(workload: Workload, results: dict[tuple[str, str], list[Any]]) -> str:
             f"{fmt_ratio(s['cpu'], raw['cpu']) if raw else '-'} |"
         )
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------- users' table
+
+Results = dict[tuple[str, str], list[Any]]
+BACKEND_NAMES = {"memory": "memory", "postgresql": "PostgreSQL"}
+
+
+def paired_ratio(workload: Workload, results: Results, key: str = "wall") -> float:
+    """Median over repetitions of kinto-orm's ``key`` over kinto-http's in the same
+    repetition (the two ran next to each other, under the same load)."""
+    orm, http = (results[(workload.key, v.label)] for v in workload.variants)
+    return median([a[key] / b[key] for a, b in zip(orm, http) if b[key] > 0])
+
+
+Felt = dict[str, tuple[list[Workload], Results]]  # backend: its users' workloads, results
+
+
+def row_labels(felt: Felt) -> list[str]:
+    """The first backend's workload titles, with another backend's where it differs
+    (bulk create is smaller on PostgreSQL)."""
+    first, *others = felt.items()
+    labels = []
+    for i, workload in enumerate(first[1][0]):
+        label = workload.title
+        for backend, (workloads, _) in others:
+            if workloads[i].title != workload.title:
+                label += f" ({BACKEND_NAMES[backend]}: {workloads[i].title.split()[-1]})"
+        labels.append(label)
+    return labels
+
+
+def felt_table(felt: Felt) -> str:
+    """One row per workload: each client's median wall time and the ratio, per backend."""
+    head, rule = ["workload"], ["---"]
+    for backend in felt:
+        name = BACKEND_NAMES[backend]
+        head += [f"{name}: kinto-orm", f"{name}: kinto-http", f"{name}: ratio"]
+        rule += ["---:"] * 3
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join(rule) + "|"]
+    for i, label in enumerate(row_labels(felt)):
+        cells = [label]
+        for workloads, results in felt.values():
+            workload = workloads[i]
+            walls = [median([r["wall"] for r in results[(workload.key, v.label)]])
+                     for v in workload.variants]
+            cells += [f"{walls[0]:.2f} s", f"{walls[1]:.2f} s",
+                      f"**{paired_ratio(workload, results):.2f}x**"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def limits_table(workloads: list[Workload], backend: str, results: Results) -> str:
+    """Where each client's wall time went on ``backend``: its own CPU, the server's CPU
+    (Kinto, plus PostgreSQL), medians in seconds."""
+    lines = [
+        f"| workload ({BACKEND_NAMES[backend]}) | client | wall | client CPU | "
+        "Kinto CPU | PostgreSQL CPU |",
+        "|---|---|---:|---:|---:|---:|",
+    ]
+    for workload in workloads:
+        for variant in workload.variants:
+            runs = results[(workload.key, variant.label)]
+            kinto = median([r["server_cpu"] - r["db_cpu"] for r in runs])
+            lines.append(
+                f"| {workload.title} | {variant.label} | "
+                f"{median([r['wall'] for r in runs]):.2f} s | "
+                f"{median([r['cpu'] for r in runs]):.2f} s | {kinto:.2f} s | "
+                + (f"{median([r['db_cpu'] for r in runs]):.2f} s |"
+                   if backend == "postgresql" else "- |")
+            )
+    return "\n".join(lines)

@@ -4,7 +4,13 @@
     .venv/bin/python benchmarks/run.py --scale 0.1     # quick look (a few minutes)
     .venv/bin/python benchmarks/run.py --only create,get --repeat 5 --json out.json
 
-Workloads (record counts at ``--scale 1``; every count is multiplied by ``--scale``):
+By default (``--only users``), the workloads users feel (``felt.py``): bulk create,
+typed read, single GETs, reconcile and Parquet export, kinto-orm against kinto-http,
+on the memory and then the PostgreSQL backend; one wall-clock table, a table of where
+the time went, and a chart of the ratios (``--chart``, ``docs/img/performance.png``).
+
+The detailed workloads (``--only create,concurrent,read,get,stream,slowlink``; record
+counts at ``--scale 1``; every count is multiplied by ``--scale``):
 
 1. ``create``: 10,000 records created in batch: kinto-orm ``Record`` models saved in
    ``with client.batch()`` and in ``async with aclient.batch()``, kinto-http's
@@ -25,8 +31,8 @@ Workloads (record counts at ``--scale 1``; every count is multiplied by ``--scal
    a second table sets each client's wall time against the server's CPU time
    (``slowlink.py``).
 
-``--backend postgresql`` runs every server on PostgreSQL (a throw-away cluster each)
-instead of the memory backend.
+``--backend`` names the backends to run, one after the other (``memory,postgresql`` by
+default; a PostgreSQL server runs in a throw-away cluster of its own).
 
 Every measurement runs in its own process (``child.py``) after its setup, against a
 Kinto server (memory backend, no history, no attachments) started for it: write
@@ -49,21 +55,23 @@ import os
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from felt import felt_workloads  # noqa: E402
 from latency import ProxyProcess  # noqa: E402
-from report import KINTO_HTTP, ORM, REQUESTS, Variant, Workload, table, title  # noqa: E402
+from printing import code_commit, dump_results, load_results, report  # noqa: E402
+from report import BACKEND_NAMES, KINTO_HTTP, ORM, REQUESTS, Variant, Workload, title  # noqa: E402
 from servers import BenchServer  # noqa: E402
-from slowlink import link_table  # noqa: E402
 
 #: The storage backend of every server (``--backend``).
 BACKEND = "memory"
 
-def build_workloads(args: argparse.Namespace) -> list[Workload]:
+def build_workloads(args: argparse.Namespace, backend: str) -> list[Workload]:
     def scaled(count: int) -> int:
         return max(1, round(count * args.scale))
 
@@ -153,6 +161,8 @@ def build_workloads(args: argparse.Namespace) -> list[Workload]:
             Variant("requests POST /batch x25", "create_requests", REQUESTS, baseline=True),
         ], server="per-client", latency=args.latency_ms / 1000,
     ))
+    creates = args.pg_create_records if backend == "postgresql" else 10_000
+    workloads += felt_workloads(scaled, creates, args.export_records)
     chosen = set(args.only)
     return [w for w in workloads if w.key in chosen or w.key.split("-")[0] in chosen]
 
@@ -169,7 +179,9 @@ def alternate(variants: list[Variant], rep: int) -> list[Variant]:
     client always runs first, last, or right after the same neighbour."""
     shift = rep % len(variants)
     order = variants[shift:] + variants[:shift]
-    return order[::-1] if rep % 2 else order
+    # Reversed every other full rotation: with two clients, rotating alone alternates
+    # them, and reversing on odd repetitions would undo it.
+    return order[::-1] if (rep // len(variants)) % 2 else order
 
 
 def run_child(server: BenchServer, workload: Workload, variant: Variant,
@@ -191,12 +203,15 @@ def _run_child(server: BenchServer, url: str, workload: Workload, variant: Varia
         "auth": list(server.auth),
         "n": workload.n,
         "record_id": record_id,
+        "token": uuid.uuid4().hex,
         # Python-level allocations do not depend on the machine's load: one pass is enough.
         "tracemalloc": workload.tracemalloc and rep == 0,
         **variant.extra,
     }
     # The server's CPU over the client's whole process (its setup requests included:
     # a few, against thousands of sub-requests measured).
+    writes = workload.key in ("create", "slowlink", "users-create")
+    before = server.count() if writes else 0
     kinto_cpu, db_cpu = server.cpu_seconds()
     done = subprocess.run(
         [sys.executable, str(HERE / "child.py"), json.dumps(spec)],
@@ -216,8 +231,9 @@ def _run_child(server: BenchServer, url: str, workload: Workload, variant: Varia
     expected = workload.n
     if result["count"] != expected:
         raise RuntimeError(f"{variant.label}: counted {result['count']}, expected {expected}")
-    if workload.key in ("create", "slowlink") and server.count() != expected:
-        raise RuntimeError(f"{variant.label}: the server holds {server.count()} records")
+    if writes and server.count() - before != expected:
+        raise RuntimeError(f"{variant.label}: the server holds {server.count() - before} "
+                           f"more records, not {expected}")
     log(f"  {variant.label}: wall {result['wall']:.3f} s, cpu {result['cpu']:.3f} s, "
         f"server cpu {server_cpu:.3f} s, load {result['load']:.1f}, "
         f"rss +{result['rss_kib'] / 1024:.1f} MiB"
@@ -271,11 +287,21 @@ def main(argv: list[str] | None = None) -> int:
                         help="multiply every record count (0.1 for a quick run)")
     parser.add_argument("--repeat", type=int, default=3,
                         help="repetitions of each measurement (medians are reported)")
-    parser.add_argument("--only", default="create,concurrent,read,get,stream,slowlink",
-                        help="comma-separated workloads: create, concurrent, read, get, "
-                             "stream, slowlink")
-    parser.add_argument("--backend", choices=("memory", "postgresql"), default="memory",
-                        help="storage backend of the Kinto servers")
+    parser.add_argument("--only", default="users",
+                        help="comma-separated workloads: users (the wall-clock table, or "
+                             "one of users-create, -read, -get, -reconcile, -export), "
+                             "create, concurrent, read, get, stream, slowlink")
+    parser.add_argument("--backend", default="memory,postgresql",
+                        help="storage backends of the Kinto servers, comma-separated, each "
+                             "run in turn: memory, postgresql")
+    parser.add_argument("--export-records", type=int, default=50_000,
+                        help="records exported to Parquet by users-export, before --scale")
+    parser.add_argument("--pg-create-records", type=int, default=2_000,
+                        help="records bulk-created by users-create on PostgreSQL, before "
+                             "--scale (10,000 on memory): every write costs Kinto about 7 ms "
+                             "of CPU there")
+    parser.add_argument("--chart", type=Path, default=HERE.parent / "docs/img/performance.png",
+                        help="where the users' workloads write their chart (PNG)")
     parser.add_argument("--slowlink-records", type=int, default=2_000,
                         help="records bulk-created by the slow-link workload (5)")
     parser.add_argument("--slowlink-concurrency", default="4,8",
@@ -295,9 +321,14 @@ def main(argv: list[str] | None = None) -> int:
                         help="keep Kinto's default kinto.explicit_permissions = true "
                              "(much slower writes on the memory backend)")
     parser.add_argument("--json", type=Path, help="also write every raw measurement here")
+    parser.add_argument("--report", type=Path, metavar="JSON",
+                        help="measure nothing: print the tables and draw the chart again "
+                             "from a file written by --json (with the same options)")
     args = parser.parse_args(argv)
-    global BACKEND
-    BACKEND = args.backend
+    args.backends = [name.strip() for name in args.backend.split(",") if name.strip()]
+    unknown = set(args.backends) - set(BACKEND_NAMES)
+    if unknown or not args.backends:
+        parser.error(f"--backend: memory and/or postgresql, not {args.backend!r}")
     args.only = [name.strip() for name in args.only.split(",") if name.strip()]
     args.concurrency = [int(c) for c in args.concurrency.split(",") if c.strip()]
     args.slowlink_concurrency = [
@@ -305,67 +336,28 @@ def main(argv: list[str] | None = None) -> int:
     ]
     args.stream_sizes = [int(c) for c in args.stream_sizes.split(",") if c.strip()]
 
-    import kinto
-    import kinto_http
-    import pydantic
-    import requests
+    if args.report:
+        saved = json.loads(args.report.read_text())
+        args.scale, args.repeat = saved["scale"], saved["repeat"]
+        by_backend = {backend: (build_workloads(args, backend), results)
+                      for backend, results in load_results(saved).items()}
+        report(args, by_backend, saved["elapsed_s"], saved["commit"])
+        return 0
 
-    import kinto_orm
-
-    workloads = build_workloads(args)
+    global BACKEND
+    commit = code_commit()  # now: the tree may change while the benchmark runs
     started = time.perf_counter()
-    log(f"scale {args.scale}, repeat {args.repeat}: {', '.join(w.key for w in workloads)}")
-    results = run_all(workloads, args.repeat)
+    by_backend = {}
+    for BACKEND in args.backends:
+        workloads = build_workloads(args, BACKEND)
+        log(f"{BACKEND} backend, scale {args.scale}, repeat {args.repeat}: "
+            f"{', '.join(w.key for w in workloads)}")
+        by_backend[BACKEND] = workloads, run_all(workloads, args.repeat)
     elapsed = time.perf_counter() - started
-
-    versions = (
-        f"kinto-orm {kinto_orm.__version__}, kinto-http {_version('kinto-http')}, "
-        f"requests {requests.__version__}, pydantic {pydantic.VERSION}, "
-        f"Kinto server {kinto.__version__}, Python {sys.version.split()[0]}, "
-        f"{os.cpu_count()} CPUs"
-    )
-    del kinto_http
-    source = Path(kinto_orm.__file__).resolve().parent
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=source,
-                            capture_output=True, text=True).stdout.strip()
-    versions += f"; kinto-orm code from {source}" + (f" (git {commit})" if commit else "")
-    print(f"## kinto-orm benchmark (scale {args.scale}, {args.repeat} repetitions, "
-          f"{elapsed / 60:.1f} min)\n")
-    print(versions + "\n")
-    print(f"Servers: Kinto {args.backend} backend, no history, no attachments, "
-          + ("default kinto.explicit_permissions" if args.explicit_permissions else
-             "kinto.explicit_permissions = false (the bench user is given write on the "
-             "bucket)")
-          + "; kinto-http's per-sub-request WARNING log lines are not emitted.\n")
-    exact = all(r.get("rss_exact") for runs in results.values() for r in runs)
-    print("Medians over the repetitions; `wall spread` = (max - min) / median of the wall "
-          "times. Peak RSS growth: "
-          + ("VmHWM of the client process after the measured call minus its VmRSS before "
-             "(peak mark reset through /proc/self/clear_refs)" if exact else
-             "ru_maxrss growth of the client process over the measured call")
-          + "; a fresh process per measurement. tracemalloc peak: a second, untimed call "
-          "of the same read under tracemalloc (Python-level allocations only).\n")
-    for workload in workloads:
-        print(table(workload, results) + "\n")
-        if workload.latency:
-            rows = [(v.label, v.role == KINTO_HTTP, results[(workload.key, v.label)])
-                    for v in workload.variants]
-            batch = rows[0][2][0]["batch_max"] if rows[0][2] else 25
-            print(link_table(workload.n, batch, rows) + "\n")
+    report(args, by_backend, elapsed, commit)
     if args.json:
-        args.json.write_text(json.dumps({
-            "scale": args.scale, "repeat": args.repeat, "versions": versions,
-            "elapsed_s": elapsed,
-            "results": [{"workload": key, "client": label, "runs": runs}
-                        for (key, label), runs in results.items()],
-        }, indent=1))
+        args.json.write_text(dump_results(args, by_backend, elapsed, commit))
     return 0
-
-
-def _version(name: str) -> str:
-    from importlib.metadata import version
-
-    return version(name)
 
 
 if __name__ == "__main__":

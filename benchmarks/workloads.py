@@ -21,6 +21,12 @@ BUCKET = "bench"
 COLLECTION = "todos"
 
 
+def record_id(i: int) -> str:
+    """The id ``BenchServer.fill`` gives record number ``i``: the same in every process,
+    so a measurement can name the records a server was filled with."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"kinto-orm-bench/{i}"))
+
+
 def record_data(i: int, record_id: str | None = None) -> dict[str, Any]:
     """The data of record number ``i`` (the same shape for every client)."""
     data: dict[str, Any] = {
@@ -55,6 +61,7 @@ class Ctx:
     n: int
     record_id: str | None = None
     concurrency: int = 16
+    token: str = ""  # unique to the measurement (the reconcile workload's new values)
     closers: list[Callable[[], Any]] = field(default_factory=list)
 
     @property

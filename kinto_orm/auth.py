@@ -28,6 +28,8 @@ import httpx
 import requests
 import requests.auth
 
+from . import protocol as core
+
 
 class BearerTokenAuth(requests.auth.AuthBase, httpx.Auth):
     """Send ``Authorization: <type> <token>`` (works with both transports).
@@ -236,6 +238,8 @@ def parse_auth(auth: Any) -> Any:
     if auth is None or auth == "":
         return None
     if isinstance(auth, str):
+        # Before the token is stripped: "Bearer tok\n" is a mistake to report.
+        core.check_value(auth, "The auth string", ends=False)
         colon, space = auth.find(":"), auth.find(" ")
         scheme = auth[:space].lower() if space > 0 else ""
         if space > 0 and (colon == -1 or scheme in AUTH_SCHEMES):
@@ -253,6 +257,18 @@ def parse_auth(auth: Any) -> Any:
     if isinstance(auth, tuple) and len(auth) != 2:
         raise ValueError("An auth tuple must be (user, password).")
     return auth
+
+
+def check_credentials(auth: Any) -> None:
+    """Refuse credentials that would break their ``Authorization`` header (a line break
+    in a token, user or password): :class:`~kinto_orm.errors.InvalidHeader`, before
+    anything is sent, saying where and never what the secret is."""
+    auth = parse_auth(auth)
+    if isinstance(auth, tuple):
+        core.check_value(auth[0], "The auth user name", ends=False)
+        core.check_value(auth[1], "The auth password", ends=False)
+    elif isinstance(auth, BearerTokenAuth):
+        core.check_value(auth.header, "The Authorization header of the auth token")
 
 
 def to_requests_auth(auth: Any) -> Any:
@@ -293,6 +309,7 @@ __all__ = [
     "BearerTokenAuth",
     "BrowserOAuth",
     "TokenAuth",
+    "check_credentials",
     "describe_auth",
     "parse_auth",
     "to_httpx_auth",

@@ -7,10 +7,11 @@ Nothing here touches the network: it builds :class:`Request` values, reads
 Operations are written once as generators that ``yield`` a :class:`Request` and receive
 the :class:`Response` (or get the error thrown in); :func:`drive_sync` and the async
 twin in ``transport`` run them. See :data:`Op`. The modules, bottom up: ``encoding``,
-``messages``, ``errors``, ``headers``, ``failures``, ``retry``, ``pagination``,
+``messages``, ``errors``, ``headers``, ``checks``, ``failures``, ``retry``, ``pagination``,
 ``framing``, ``ops``; this package re-exports their names.
 """
 
+from .checks import check_headers, check_value
 from .encoding import (
     dumps,
     json_default,
@@ -92,6 +93,8 @@ __all__ = [
     "batch_responses",
     "batch_subrequest",
     "batchable",
+    "check_headers",
+    "check_value",
     "chunks",
     "create_headers",
     "drive_sync",

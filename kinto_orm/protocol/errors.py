@@ -69,6 +69,12 @@ class NetworkTimeout(NetworkError, requests.exceptions.Timeout):  # type: ignore
     """The server did not answer in time (also a ``requests.exceptions.Timeout``)."""
 
 
+class InvalidHeader(KintoException, requests.exceptions.InvalidHeader):  # type: ignore[misc]
+    """A header value or a credential that would break the request on the wire (a line
+    break, a control character): refused before anything is sent. Also a ``ValueError``
+    and requests' ``InvalidHeader``, what kinto-http raises for the same value."""
+
+
 class UnboundError(KintoException):
     """An I/O method was called on a model that is not bound to a client."""
 
@@ -118,6 +124,7 @@ __all__ = [
     "BucketNotFound",
     "CollectionNotFound",
     "Forbidden",
+    "InvalidHeader",
     "KintoBatchException",
     "KintoError",
     "KintoException",

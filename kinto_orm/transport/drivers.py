@@ -1,54 +1,38 @@
-"""The transports: move the core's ``Request`` values over the network. ``SyncTransport``
-uses one ``requests.Session`` (connection reuse), ``AsyncTransport`` one
-``httpx.AsyncClient``. All protocol decisions (errors, retries, backoff, pagination)
-come from ``protocol``; the delivery loop from ``settings``."""
+"""The transports: move the core's ``Request`` values over the network, through the
+public entry points that the ecosystem's tools hook (mocks, recorders, tracing).
+
+``SyncTransport`` sends every request with ``requests.Session.request()`` (so through
+``Session.send`` and the session's adapters) on the session it made or the one it was
+given; ``AsyncTransport`` with ``httpx.AsyncClient.send``. The decisions (errors,
+retries, backoff, pagination) come from ``protocol``, the delivery loop from
+``settings``; what is left here is the glue.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-import http.cookiejar
-import os
-import sys
 import time
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import httpx
 import requests
+from requests.adapters import HTTPAdapter
 
 from .. import protocol as core
-from ..auth import parse_auth, to_httpx_auth, to_requests_auth
+from .._timeouts import Timeout
+from ..auth import to_httpx_auth, to_requests_auth
 from ..errors import KintoException
-from .direct import DirectRoute, new_session
-from .direct import httpx_timeout as _httpx_timeout
-from .direct_sync import SyncRoute
+from .mocks import ThroughRequests, requests_mocked
 from .settings import TransportSettings, logger
-from .sync_answers import read_body
 
-#: Every environment variable requests and urllib read for an http(s) URL's proxies and
-#: CA bundle on Linux (elsewhere, urllib also reads the system's proxy settings, so the
-#: environment is read for each request as requests does).
-_PROXY_VARIABLES = (
-    "http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY",
-    "no_proxy", "NO_PROXY", "REQUEST_METHOD", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
-)
-_STABLE_ENVIRONMENT = sys.platform.startswith("linux")
-#: The same variables read straight from ``os.environ``'s own dict (bytes on Linux): its
-#: ``get()`` raises and catches two KeyErrors per missing variable (about 20 µs for the
-#: 11, 5 % of a GET on the short route). Read through ``os.environ`` where it differs.
-_ENVIRON_DATA = getattr(os.environ, "_data", None)
-_ENCODED_VARIABLES = tuple(name.encode() for name in _PROXY_VARIABLES)
-if not isinstance(_ENVIRON_DATA, dict) or not all(
-    _ENVIRON_DATA.get(name.encode()) == (None if value is None else value.encode())
-    for name, value in zip(_PROXY_VARIABLES, map(os.environ.get, _PROXY_VARIABLES))
-):
-    _ENVIRON_DATA = None
-
-#: Idle connections the sync transport keeps per server, as many as the async one's pool
-#: (``direct._LIMITS``): enough for the chunks a bulk helper keeps in flight
-#: (``concurrency=N``) to find theirs again.
+#: Idle connections kept per server by both transports: enough for the chunks a bulk
+#: helper keeps in flight (``concurrency=N``) to find theirs again.
 KEEP_ALIVE = 20
+#: The async transport's pool (httpx's defaults, and the sync one's idle connections).
+LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=KEEP_ALIVE)
 
 
 def _requests_session() -> requests.Session:
@@ -57,27 +41,28 @@ def _requests_session() -> requests.Session:
     threads give back more than 10)."""
     session = requests.Session()
     for prefix in ("https://", "http://"):
-        session.mount(prefix, requests.adapters.HTTPAdapter(pool_maxsize=KEEP_ALIVE))
+        session.mount(prefix, HTTPAdapter(pool_maxsize=KEEP_ALIVE))
     return session
 
 
+@lru_cache(maxsize=64)
+def httpx_timeout(timeout: Timeout) -> httpx.Timeout:
+    """httpx's form of a kinto-orm timeout (``(connect, read)`` or one number)."""
+    if isinstance(timeout, tuple):
+        connect, read = timeout
+        return httpx.Timeout(read, connect=connect)
+    return httpx.Timeout(timeout)
+
+
 class SyncTransport(TransportSettings):
-    """Blocking transport on ``requests.Session``."""
+    """Blocking transport on a ``requests.Session``."""
 
     def __init__(
         self, server_url: str, *, session: requests.Session | None = None, **kwargs: Any
     ) -> None:
         super().__init__(server_url, **kwargs)
-        if session is None:
-            session = _requests_session()
-            #: The short route past ``Session.request()``, for the session made here only.
-            self._direct: SyncRoute | None = SyncRoute(self.server_url, session)
-        else:
-            self._direct = None
-        self.session = session
+        self.session = session if session is not None else _requests_session()
         self._requests_auth = to_requests_auth(self.auth)
-        self._environment_key: tuple[Any, ...] | None = None
-        self._environment_settings: dict[str, Any] = {}
 
     def send(self, request: core.Request) -> core.Response:
         """Send ``request``, retrying as the policy allows; raise on an error status."""
@@ -102,71 +87,24 @@ class SyncTransport(TransportSettings):
     def _send_once(self, request: core.Request) -> core.Response:
         url = self.url(request)
         logger.debug("%s %s params=%s", request.method, url, request.params)
-        session = self.session
-        stable = type(session) is requests.Session and _STABLE_ENVIRONMENT
-        direct = self._direct
-        if stable and direct is not None and session is direct.session:
-            sent = direct.send(
-                request, url, self.headers, self._requests_auth,
-                self._environment(session, url), self.current_timeout,
-            )
-            if sent is not None:
-                return sent
-        options: dict[str, Any] = {
-            "params": request.params,
-            "data": request.form if request.files else request.body,
-            "files": request.files,
-            "headers": {**self.headers, **request.all_headers()},
-            "auth": self._requests_auth,
-        }
-        if stable:
-            # Session.request() without its per-request scan of the environment, and the
-            # body read at once (requests' .content reads it 10 KiB at a time).
-            prepared = session.prepare_request(requests.Request(request.method, url, **options))
-            settings = dict(self._environment(session, prepared.url or url))
-            settings["proxies"] = dict(settings["proxies"])
-            settings["stream"] = True
-            raw = session.send(
-                prepared, timeout=self.current_timeout, allow_redirects=False, **settings
-            )
-            content = _read_body(raw)
-        else:
-            raw = session.request(
-                request.method, url, timeout=self.current_timeout, allow_redirects=False,
-                **options,
-            )
-            content = raw.content
+        raw = self.session.request(
+            request.method,
+            url,
+            params=request.params,
+            data=request.form if request.files else request.body,
+            files=request.files,
+            headers={**self.headers, **request.all_headers()},
+            auth=self._requests_auth,
+            timeout=self.current_timeout,
+            allow_redirects=False,
+        )
         return core.Response(
-            raw.status_code, core.Headers(raw.headers), content, request, raw.url,
+            raw.status_code, core.Headers(raw.headers), raw.content, request, raw.url,
             reason=raw.reason or "",
         )
 
-    def _environment(self, session: requests.Session, url: str) -> dict[str, Any]:
-        """What ``Session.request()`` adds from the environment (proxies, CA bundle) and
-        the session's defaults, as it would compute it for ``url``. requests computes it
-        for every request by scanning ``os.environ`` twice (about 0.1 ms, a tenth of a
-        GET's client CPU); here it is kept while the variables it reads, the server's
-        origin, the number of variables and the session's settings stay the same. The
-        same dict is returned until then: callers copy it before changing it."""
-        data = _ENVIRON_DATA
-        key = (
-            url[: url.find("/", url.find("//") + 2)], len(os.environ),
-            *(map(data.get, _ENCODED_VARIABLES) if data is not None
-              else map(os.environ.get, _PROXY_VARIABLES)),
-            session.trust_env, tuple(session.proxies.items()), session.stream,
-            session.verify, session.cert,
-        )
-        if self._environment_key != key:
-            self._environment_settings = dict(
-                session.merge_environment_settings(url, {}, None, None, None)
-            )
-            self._environment_key = key
-        return self._environment_settings
-
     def close(self) -> None:
         self.session.close()
-        if self._direct is not None:
-            self._direct.close()
 
     def download(self, url: str, dest: Path, chunk_size: int) -> tuple[int, str]:
         """Stream ``url`` into ``dest``; returns (size, sha256). Credentials go only to
@@ -189,38 +127,18 @@ class SyncTransport(TransportSettings):
         return size, digest.hexdigest()
 
 
-def _read_body(raw: requests.Response) -> bytes:
-    """The whole body of a streamed response, in one read, with the exceptions requests'
-    own ``.content`` raises (the connection goes back to the pool once it is read)."""
-    body = raw.raw
-    # Not urllib3's response, or already read (by a response hook): requests' own way.
-    if not hasattr(body, "stream") or getattr(raw, "_content_consumed", False):
-        return raw.content
-    return read_body(body)
-
-
-class _CookieJar(http.cookiejar.CookieJar):
-    """A cookie jar that does not parse the answers that set no cookie (httpx hands it
-    every response; parsing one costs a tenth of a request's client CPU)."""
-
-    def extract_cookies(self, response: Any, request: Any) -> None:
-        headers = getattr(getattr(response, "response", None), "headers", None)
-        if headers is not None and "set-cookie" not in headers and "set-cookie2" not in headers:
-            return
-        super().extract_cookies(response, request)
-
-
 def _merged(defaults: dict[str, str], own: dict[str, str]) -> httpx.Headers:
     """The transport's headers with the request's on top, names compared without case
-    (as requests merges them, and the short route): ``accept`` replaces ``Accept``
-    instead of going out as a second header."""
+    (as requests merges them): ``accept`` replaces ``Accept`` instead of going out as a
+    second header."""
     headers = httpx.Headers(defaults)
     headers.update(own)
     return headers
 
 
 class AsyncTransport(TransportSettings):
-    """Non-blocking transport on ``httpx.AsyncClient`` (HTTP/1.1 connection pool)."""
+    """Non-blocking transport on an ``httpx.AsyncClient`` (see ``mocks`` for what
+    happens when a test suite mocks ``requests``)."""
 
     _async_hooks = True
 
@@ -229,12 +147,34 @@ class AsyncTransport(TransportSettings):
     ) -> None:
         super().__init__(server_url, **kwargs)
         self._httpx_auth = to_httpx_auth(self.auth)
-        #: The short route past ``AsyncClient.request()``, for the client made here only.
-        self._direct: DirectRoute | None = None
+        #: Only a client made here follows requests' mocks and event loops: a user's is
+        #: used as given.
+        self._through_requests: httpx.AsyncClient | None = None
         if session is None:
-            session, context = new_session(_httpx_timeout(self.timeout), _CookieJar())
-            self._direct = DirectRoute(self.server_url, parse_auth(self.auth), session, context)
+            session = self._new_session()
+            self._through_requests = httpx.AsyncClient(transport=ThroughRequests())
         self.session = session
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def _new_session(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(timeout=httpx_timeout(self.timeout), limits=LIMITS)
+
+    def _client(self) -> httpx.AsyncClient:
+        """The httpx client for the next request: the session, or, while ``requests`` is
+        mocked, the one whose transport sends through requests."""
+        if self._through_requests is None:
+            return self.session
+        self._follow_loop()
+        return self._through_requests if requests_mocked() else self.session
+
+    def _follow_loop(self) -> None:
+        """After ``asyncio.run()`` again with the same client, a new pool: the former
+        loop's connections, closed with it, can be neither reused nor closed."""
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            if self._loop is not None and self._loop.is_closed():
+                self.session = self._new_session()
+            self._loop = loop
 
     async def send(self, request: core.Request) -> core.Response:
         """Send ``request``, retrying as the policy allows; raise on an error status."""
@@ -248,7 +188,7 @@ class AsyncTransport(TransportSettings):
                     continue
                 try:
                     response = await self._send_once(step)
-                except httpx.TransportError as exc:
+                except (httpx.TransportError, requests.RequestException) as exc:
                     step = flow.send(exc)
                 else:
                     step = flow.send(response)
@@ -259,22 +199,19 @@ class AsyncTransport(TransportSettings):
     async def _send_once(self, request: core.Request) -> core.Response:
         url = self.url(request)
         logger.debug("%s %s params=%s", request.method, url, request.params)
-        timeout = self.current_timeout
-        direct = self._direct
-        if direct is not None:
-            prepared = direct.prepare(self.session, request, url, timeout, self.headers)
-            if prepared is not None:
-                return await direct.send(prepared, request)
-        raw = await self.session.request(
-            request.method,
-            url,
-            params=request.params,
-            content=None if request.files else request.body,
-            data=request.form if request.files else None,
-            files=request.files,
-            headers=_merged(self.headers, request.all_headers()),
+        client = self._client()
+        raw = await client.send(
+            client.build_request(
+                request.method,
+                url,
+                params=request.params,
+                content=None if request.files else request.body,
+                data=request.form if request.files else None,
+                files=request.files,
+                headers=_merged(self.headers, request.all_headers()),
+                timeout=httpx_timeout(self.current_timeout),
+            ),
             auth=self._httpx_auth if self._httpx_auth is not None else httpx.USE_CLIENT_DEFAULT,
-            timeout=_httpx_timeout(timeout),
             follow_redirects=False,
         )
         return core.Response(
@@ -287,9 +224,9 @@ class AsyncTransport(TransportSettings):
         digest, size = hashlib.sha256(), 0
         auth = self._httpx_auth if self.same_origin(url) else None
         try:
-            async with self.session.stream(
+            async with self._client().stream(
                 "GET", url, auth=auth or httpx.USE_CLIENT_DEFAULT, headers=self.file_headers,
-                timeout=_httpx_timeout(self.current_timeout),
+                timeout=httpx_timeout(self.current_timeout),
             ) as raw:
                 self.check_download(url, raw.status_code)
                 with dest.open("wb") as handle:
@@ -297,11 +234,13 @@ class AsyncTransport(TransportSettings):
                         handle.write(chunk)
                         digest.update(chunk)
                         size += len(chunk)
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, requests.RequestException) as exc:
             raise KintoException(f"GET {url} - download failed: {exc}", exc) from exc
         return size, digest.hexdigest()
 
     async def close(self) -> None:
+        if self._through_requests is not None:
+            self._follow_loop()
         await self.session.aclose()
-        if self._direct is not None:
-            await self._direct.aclose()
+        if self._through_requests is not None:
+            await self._through_requests.aclose()

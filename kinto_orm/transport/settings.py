@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 from .. import protocol as core
 from .._timeouts import DEFAULT_TIMEOUT, Timeout, check_timeout, current_timeout
 from .._version import __version__
-from ..auth import describe_auth
+from ..auth import check_credentials, describe_auth
 from ..errors import KintoException
 from ..events import (
     BackoffEvent,
@@ -67,6 +67,8 @@ class TransportSettings:
         self.server_url = server_url
         self.auth = auth if auth is not None else url_auth
         self.headers = {"User-Agent": USER_AGENT, "Accept": core.JSON, **(headers or {})}
+        check_credentials(self.auth)
+        core.check_headers(self.headers)
         self.timeout = check_timeout(timeout)
         self.policy = core.RetryPolicy(retry=retry, retry_after=retry_after)
         self.dry_mode = dry_mode
@@ -147,6 +149,9 @@ class TransportSettings:
         seconds to sleep, or the request to send (answered with its response or the
         network exception); returns the final response or raises the final error."""
         request.url = self.full_url(request)
+        # Checked for each request: the defaults are a dict anyone may change later.
+        core.check_headers(self.headers)
+        core.check_headers(request.headers)
         retries = self.policy.tracker()
         while True:
             retries.attempt += 1

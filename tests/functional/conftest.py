@@ -253,27 +253,6 @@ def notes(raw: Raw, bid: str, cid: str) -> list[str]:
     return [f"n{i:02d}" for i in range(25)]
 
 
-def _no_response_hook(response: Any, **kwargs: Any) -> None:
-    pass
-
-
-async def _no_event_hook(response: Any) -> None:
-    pass
-
-
-def take_long_way(client: Client) -> None:
-    """Send this client's next requests through ``Session.request()`` (requests' own
-    path): a response hook on its requests session makes the short route step aside.
-    The reference the short route is compared with."""
-    client.session.session.hooks["response"].append(_no_response_hook)
-
-
-def take_long_way_async(aclient: Any) -> None:
-    """Send this ``AsyncClient``'s next requests through httpx (an event hook on its
-    httpx client makes the short route step aside)."""
-    aclient.session.session.event_hooks["response"].append(_no_event_hook)
-
-
 #: Tests of what one attempt of the transport does when the connection or the answer
 #: fails: there, kinto-http's second try of a read (``RetryPolicy.read_retries``) would
 #: hide the first attempt's outcome.

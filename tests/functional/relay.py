@@ -4,14 +4,19 @@ hold the server's answers after a number of bytes, hang up on every client at on
 (what a server does to idle keep-alive connections), hang up on the next request
 without answering it (a server that closed just as the client reused the connection),
 or pass the next request on and hang up instead of relaying its answer (the request
-was applied, its answer lost).
+was applied, its answer lost). It also lists the request lines clients sent
+(``requests``): what the server saw, to count against what a tool recorded.
 Bytes go through unchanged; nothing is mocked."""
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 from collections.abc import Iterator
+
+#: A request line (JSON bodies cannot hold a raw CR LF, so none is found inside one).
+_REQUEST_LINE = re.compile(rb"(?:GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS) (/\S*) HTTP/1\.1\r\n")
 
 
 class Relay:
@@ -28,6 +33,8 @@ class Relay:
         self.released = threading.Event()
         self.drop_next_request = False
         self.drop_next_answer = False
+        #: "METHOD /path?query" of every request clients sent, in order of arrival.
+        self.requests: list[str] = []
         self._threads: list[threading.Thread] = []
         self._stopped = False
 
@@ -74,12 +81,25 @@ class Relay:
                 thread.start()
                 self._threads.append(thread)
 
+    def _note_requests(self, tail: bytes, data: bytes) -> bytes:
+        """Record the request lines that end in ``data`` (``tail``: the end of the bytes
+        before, where a line cut in two began); returns the new tail."""
+        seen = tail + data
+        for found in _REQUEST_LINE.finditer(seen):
+            if found.end() > len(tail):
+                with self.lock:
+                    self.requests.append(found.group().decode("latin-1")[:-11])
+        return seen[-300:]
+
     def _pipe(self, source: socket.socket, sink: socket.socket, answers: bool) -> None:
+        tail = b""
         try:
             while True:
                 data = source.recv(65536)
                 if not data:
                     break
+                if not answers:
+                    tail = self._note_requests(tail, data)
                 if not answers and self.drop_next_request:
                     self.drop_next_request = False
                     break  # hang up on this request without answering it

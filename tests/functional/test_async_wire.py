@@ -1,7 +1,6 @@
-"""The connections of the async transport's short route (``transport/http11.py``): kept
-alive and reused, never reused once the server closed them or while an answer is half
-read, within httpx's limits, with httpx's timeouts and errors; and every request goes
-through httpx when httptools is missing.
+"""The async transport's connections (httpx's pool, sized by ``LIMITS``): kept alive and
+reused, never reused once the server closed them or while an answer is half read, with
+httpx's timeouts and errors.
 
 Against the real Kinto server through a TCP relay that counts connections and can
 hold answers or hang up (``relay.py``); framings Kinto never sends (chunked, until the
@@ -13,8 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -23,15 +20,15 @@ import httpx
 import pytest
 
 from kinto_orm import AsyncClient, Client
-from kinto_orm.errors import NetworkError
-from kinto_orm.transport import http11
+from kinto_orm.errors import InvalidHeader, NetworkError
+from kinto_orm.transport.drivers import KEEP_ALIVE, LIMITS
 
-from .conftest import Note, take_long_way_async
+from .conftest import Note
 from .recorder import Recorder, serve, url_of
 from .relay import Relay
-from .test_async_transport import arun, long_way
+from .test_async_transport import arun, through_send
 
-__all__ = ["long_way"]  # a fixture, used by name
+__all__ = ["through_send"]  # a fixture, used by name
 
 
 def on(relay: Relay, client: Client, bid: str, body: Any, **settings: Any) -> Any:
@@ -42,13 +39,20 @@ def on(relay: Relay, client: Client, bid: str, body: Any, **settings: Any) -> An
 
 
 def test_connections_are_kept_and_reused_within_httpx_limits(
-    relay: Relay, client: Client, bid: str, cid: str, notes: list[str], long_way: list[str]
+    relay: Relay, client: Client, bid: str, cid: str, notes: list[str], through_send: list[str]
 ) -> None:
     async def body(aclient: AsyncClient) -> Any:
         query = aclient.records(Note, collection=cid)
         seen = [(await query.aget(rid)).id for rid in notes[:10]]  # one after the other
         after_sequence = relay.connections
-        seen += [n.id for n in await asyncio.gather(*(query.aget(rid) for rid in notes))]
+        relay.hold_after(0)  # every request of the burst waits: one connection each
+        burst = asyncio.gather(*(query.aget(rid) for rid in notes))
+        for _ in range(500):
+            if relay.connections >= 25:
+                break
+            await asyncio.sleep(0.02)
+        relay.release()
+        seen += [n.id for n in await burst]
         after_burst = relay.connections
         await asyncio.sleep(0.2)  # the relay sees the connections the pool closed
         kept = relay.live
@@ -60,29 +64,14 @@ def test_connections_are_kept_and_reused_within_httpx_limits(
     assert seen == notes[:10] + notes + notes[:10]
     assert after_sequence == 1  # one connection for the whole sequence
     assert after_burst == 25  # one per request in flight (max 100)
-    assert kept == http11.MAX_IDLE  # 20 kept alive, the other 5 closed
-    assert relay.connections == 25 and long_way == []  # the HEAD and the rest reused them
+    assert kept == KEEP_ALIVE  # 20 kept alive, the other 5 closed
+    assert relay.connections == 25  # the HEAD and the rest reused them
+    assert len(through_send) == 10 + 25 + 1 + 10
     for _ in range(50):  # the client is closed: so are its connections
         if relay.live == 0:
             break
         time.sleep(0.02)
     assert relay.live == 0
-
-
-def test_idle_connections_expire(
-    relay: Relay, client: Client, bid: str, notes: list[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(http11, "IDLE_EXPIRY", 0.3)  # httpx's is 5 s
-
-    async def body(aclient: AsyncClient) -> list[int]:
-        counts = []
-        for pause in (0, 0.1, 0.6, 0.1):
-            await asyncio.sleep(pause)
-            await aclient.session.request("get", "/")
-            counts.append(relay.connections)
-        return counts
-
-    assert on(relay, client, bid, body) == [1, 1, 2, 2]
 
 
 def test_a_connection_the_server_closed_is_not_reused(
@@ -100,7 +89,7 @@ def test_a_connection_the_server_closed_is_not_reused(
 
 
 def test_a_connection_closed_while_the_loop_was_busy_is_not_reused(
-    relay: Relay, client: Client, bid: str, cid: str, notes: list[str], long_way: list[str]
+    relay: Relay, client: Client, bid: str, cid: str, notes: list[str]
 ) -> None:
     """The server closed the idle connection while the loop was blocked (CPU work, a
     blocking call), so asyncio has not seen it yet: as httpcore (which asks the socket
@@ -113,7 +102,7 @@ def test_a_connection_closed_while_the_loop_was_busy_is_not_reused(
         return first.id, (await query.aget(notes[1])).id
 
     assert on(relay, client, bid, body) == (notes[0], notes[1])
-    assert relay.connections == 2 and long_way == []
+    assert relay.connections == 2
 
 
 @pytest.mark.parametrize("retry", [0, 1])
@@ -192,7 +181,7 @@ def recorder() -> Iterator[Recorder]:
     ("chunked", 1), ("until-close", 3), ("connection-close", 3),
 ])
 def test_answers_of_every_framing(
-    recorder: Recorder, framing: str, connections: int, long_way: list[str]
+    recorder: Recorder, framing: str, connections: int
 ) -> None:
     big = {"data": [{"id": f"r{i}", "text": "x" * 100} for i in range(100)]}  # 11 KB
     recorder.answer = {"body": json.dumps(big).encode(), "gzip": framing == "chunked"}
@@ -202,7 +191,7 @@ def test_answers_of_every_framing(
         return [(await aclient.session.request("get", f"/r{i}"))[0] for i in range(3)]
 
     assert arun(url_of(recorder), body) == [big] * 3
-    assert recorder.connections == connections and long_way == []
+    assert recorder.connections == connections
 
 
 def test_head_and_no_content_answers_have_no_body(recorder: Recorder) -> None:
@@ -225,49 +214,34 @@ def test_head_and_no_content_answers_have_no_body(recorder: Recorder) -> None:
     {"truncate": True}, {"truncate": True, "framing": "chunked", "body": b"x" * 3000},
     {"truncate": True, "body": b"x" * 3_000_000},  # large: written in place as it comes
 ], ids=["length", "chunked", "large"])
-def test_an_answer_cut_short_fails_as_through_httpx(
-    recorder: Recorder, long_way: list[str], answer: dict[str, Any]
+def test_an_answer_cut_short_is_httpx_own_error(
+    recorder: Recorder, answer: dict[str, Any]
 ) -> None:
     async def body(aclient: AsyncClient) -> Any:
-        errors = []
-        for way in ("short", "long"):
-            if way == "long":
-                take_long_way_async(aclient)
-            await aclient.session.request("get", "/fine")  # a connection to reuse
-            recorder.answer = dict(answer)
-            try:
-                await aclient.session.request("get", "/cut")
-            except NetworkError as exc:
-                errors.append((type(exc.__cause__), str(exc)))
-            recorder.answer = {}
-        return errors
+        await aclient.session.request("get", "/fine")  # a connection to reuse
+        recorder.answer = dict(answer)
+        with pytest.raises(NetworkError) as info:
+            await aclient.session.request("get", "/cut")
+        recorder.answer = {}
+        return info.value
 
-    short, through_httpx = arun(url_of(recorder), body)
-    assert short == through_httpx and len(long_way) == 2
-    assert short[0] is httpx.RemoteProtocolError and "peer closed connection" in short[1]
+    error = arun(url_of(recorder), body)
+    assert type(error.__cause__) is httpx.RemoteProtocolError
+    assert "peer closed connection" in str(error)
 
 
 @pytest.mark.parametrize("name, value", [("X-Bad", "a\r\nInjected: 1"), ("X Bad", "a"),
                                          ("X-Bad", " padded")])
-def test_a_header_httpx_refuses_is_refused_the_same_way(
-    recorder: Recorder, long_way: list[str], name: str, value: str
+def test_a_header_httpx_refuses_is_refused_before_sending(
+    recorder: Recorder, through_send: list[str], name: str, value: str
 ) -> None:
     async def body(aclient: AsyncClient) -> Any:
-        errors = []
-        for way in ("short", "long"):
-            if way == "long":
-                take_long_way_async(aclient)
-            try:
-                await aclient.session.request("get", "/x", headers={name: value})
-            except NetworkError as exc:
-                errors.append((type(exc.__cause__), str(exc), exc.__cause__.request.url))
-        return errors
+        with pytest.raises(InvalidHeader) as info:
+            await aclient.session.request("get", "/x", headers={name: value})
+        return info.value
 
-    short, through_httpx = arun(url_of(recorder), body)
-    assert short == through_httpx and short[0] is httpx.LocalProtocolError
-    assert recorder.seen == [] and len(long_way) == 1
-
-
+    assert isinstance(arun(url_of(recorder), body), ValueError)
+    assert recorder.seen == [] and through_send == []
 
 
 # ---------------------------------------------------------------------------- timeouts
@@ -281,7 +255,7 @@ def _silent_url(backlog: int = 200) -> tuple[socket.socket, str]:
     return silent, f"http://127.0.0.1:{silent.getsockname()[1]}/v1"
 
 
-def test_a_server_that_does_not_read_times_the_write_out(long_way: list[str]) -> None:
+def test_a_server_that_does_not_read_times_the_write_out() -> None:
     silent, url = _silent_url()
     with silent:
         async def body(aclient: AsyncClient) -> Any:
@@ -292,10 +266,9 @@ def test_a_server_that_does_not_read_times_the_write_out(long_way: list[str]) ->
 
         error, elapsed = arun(url, body, timeout=None)
     assert isinstance(error.__cause__, httpx.WriteTimeout) and elapsed < 5
-    assert long_way == []
 
 
-def test_the_pool_timeout_when_every_connection_is_busy(long_way: list[str]) -> None:
+def test_the_pool_timeout_when_every_connection_is_busy() -> None:
     silent, url = _silent_url()
     with silent:
         async def body(aclient: AsyncClient) -> Any:
@@ -303,7 +276,7 @@ def test_the_pool_timeout_when_every_connection_is_busy(long_way: list[str]) -> 
                 with aclient.timeout((5, 30)):
                     await aclient.server_info()
 
-            busy = [asyncio.ensure_future(waits()) for _ in range(http11.MAX_CONNECTIONS)]
+            busy = [asyncio.ensure_future(waits()) for _ in range(LIMITS.max_connections or 100)]
             await asyncio.sleep(0.5)  # all of them connected and waiting for an answer
             started = time.monotonic()
             with pytest.raises(NetworkError) as info, aclient.timeout((5, 0.3)):
@@ -316,36 +289,3 @@ def test_the_pool_timeout_when_every_connection_is_busy(long_way: list[str]) -> 
 
         error, elapsed = arun(url, body, timeout=None)
     assert isinstance(error.__cause__, httpx.PoolTimeout) and 0.25 < elapsed < 5
-    assert long_way == []
-
-
-# ---------------------------------------------------------------------------- no httptools
-
-
-def test_without_httptools_every_request_goes_through_httpx(
-    kinto_server: Any, client: Client, bid: str, cid: str, notes: list[str]
-) -> None:
-    script = f"""
-import asyncio, json, sys
-sys.modules["httptools"] = None  # as if it were not installed
-import httpx
-from kinto_orm import AsyncClient
-sent = []
-original = httpx.AsyncClient.send
-async def send(self, request, **kwargs):
-    sent.append(request.method)
-    return await original(self, request, **kwargs)
-httpx.AsyncClient.send = send
-async def main():
-    async with AsyncClient({kinto_server.url!r}, auth={client.session.auth!r},
-                           bucket={bid!r}, collection={cid!r}) as aclient:
-        record = await aclient.get_record(id="n03")
-        count = len(await aclient.get_records())
-        return record["data"]["title"], count
-print(json.dumps([*asyncio.run(main()), sent]))
-"""
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=60)
-    assert done.returncode == 0, done.stderr
-    title, count, sent = json.loads(done.stdout)
-    assert (title, count) == ("note 3", 25) and sent and set(sent) == {"GET"}

@@ -1,10 +1,9 @@
-"""Edges of the async transport's short route (``transport/http11.py``, ``direct.py``)
-found in review, each checked against the long way (httpx, forced by an event hook):
-headers of the caller in another case, repeated or not-ASCII answer headers, 1xx
-answers, the query string of values that are not strings, TLS to a host the
-certificate does not name, many requests at once on one client and bodies larger than
-the socket buffers against the real Kinto, and a storm of cancelled requests that must
-leave the pool clean and the loop quiet.
+"""Edges of the async transport (httpx) found in review: headers of the caller in another
+case, not-ASCII headers, repeated or not-ASCII answer headers, 1xx answers, query strings,
+TLS to a host the certificate does not name, many requests at once on one client and
+bodies larger than the socket buffers against the real Kinto, a storm of cancelled
+requests that must leave the client usable and the loop quiet, closing a client with
+requests in flight, read timeouts and limits.
 """
 
 from __future__ import annotations
@@ -21,15 +20,15 @@ import httpx
 import pytest
 
 from kinto_orm import AsyncClient, Client
-from kinto_orm.errors import NetworkError
+from kinto_orm.errors import InvalidHeader, NetworkError
 
-from .conftest import Note, Raw, seed, take_long_way_async
+from .conftest import Note, Raw, seed
 from .recorder import Recorder, serve, tls_recorder_and_ca, url_of
 from .relay import Relay
 from .test_async import record_count
-from .test_async_transport import arun, long_way
+from .test_async_transport import arun, through_send
 
-__all__ = ["long_way"]  # a fixture, used by name
+__all__ = ["through_send"]  # a fixture, used by name
 
 
 @pytest.fixture
@@ -39,27 +38,15 @@ def recorder() -> Iterator[Recorder]:
 
 
 
-def both_ways(url: str, body: Any, **settings: Any) -> tuple[Any, Any]:
-    """``body(aclient)`` on the short route, then the long way, each on its own client."""
-    async def through_httpx(aclient: AsyncClient) -> Any:
-        take_long_way_async(aclient)
-        return await body(aclient)
-
-    return arun(url, body, **settings), arun(url, through_httpx, **settings)
-
-
 # ---------------------------------------------------------------------------- headers
 
 
-@pytest.mark.parametrize("way", ["short", "long"])
 def test_a_header_of_the_caller_in_another_case_replaces_the_default(
-    recorder: Recorder, way: str
+    recorder: Recorder
 ) -> None:
     """``accept`` from the caller replaces the transport's ``Accept`` (one header
-    sent, the caller's), on both routes, as the sync client (requests) does."""
+    sent, the caller's), as the sync client (requests) does."""
     async def body(aclient: AsyncClient) -> None:
-        if way == "long":
-            take_long_way_async(aclient)
         await aclient.session.request("get", "/x", headers={"accept": "text/html",
                                                             "user-agent": "me/1"})
 
@@ -69,7 +56,7 @@ def test_a_header_of_the_caller_in_another_case_replaces_the_default(
     assert [value for name, value in sent if name == "user-agent"] == ["me/1"]
 
 
-@pytest.mark.parametrize("way", ["sync", "short", "long"])
+@pytest.mark.parametrize("way", ["sync", "async"])
 def test_a_content_type_of_the_caller_in_any_case_is_the_one_sent(
     recorder: Recorder, way: str
 ) -> None:
@@ -81,8 +68,6 @@ def test_a_content_type_of_the_caller_in_any_case_is_the_one_sent(
             client.session.request("post", "/x", data={"a": 1}, headers=headers)
     else:
         async def body(aclient: AsyncClient) -> None:
-            if way == "long":
-                take_long_way_async(aclient)
             await aclient.session.request("post", "/x", data={"a": 1}, headers=headers)
 
         arun(url_of(recorder), body)
@@ -101,11 +86,16 @@ def test_a_header_not_in_ascii_is_refused_as_httpx_refuses_it(
         try:
             await aclient.session.request("get", "/x", headers={name: value})
         except Exception as exc:
-            return type(exc), str(exc)
+            return type(exc)
         return dict(recorder.seen[-1][2])[name]
 
-    short, through_httpx = both_ways(url_of(recorder), body)
-    assert short == through_httpx
+    outcome = arun(url_of(recorder), body)
+    if name == "X-Näme":
+        assert outcome is InvalidHeader  # not an HTTP token
+    elif value == "café":
+        assert outcome is UnicodeEncodeError  # httpx's own refusal
+    else:
+        assert outcome == value
 
 
 @pytest.mark.parametrize("headers", [
@@ -126,11 +116,17 @@ def test_answer_headers_read_as_httpx_reads_them(
         return {k: v for k, v in answer.items() if k != "date"}, cookie, \
             dict(recorder.seen[-1][2]).get("Cookie")
 
-    short, through_httpx = both_ways(url_of(recorder), body)
-    assert short == through_httpx
+    answer, first_cookie, next_cookie = arun(url_of(recorder), body)
+    assert first_cookie is None
+    if headers[0][0] == b"Set-Cookie":
+        assert answer["set-cookie"] == "a=1; Path=/, b=2; Path=/" and next_cookie == "a=1; b=2"
+    elif headers[0][0] == b"X-A":
+        assert answer["x-a"] == "1, 2" and answer["x-empty"] == ""
+    else:
+        assert answer["x-name"] in ("café", "cafÃ©", "caf\xe9")
 
 
-def test_interim_answers_are_skipped(recorder: Recorder, long_way: list[str]) -> None:
+def test_interim_answers_are_skipped(recorder: Recorder, through_send: list[str]) -> None:
     async def body(aclient: AsyncClient) -> Any:
         recorder.answer = {"interim": b"HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n"}
         hinted = await aclient.session.request("get", "/i")
@@ -139,9 +135,8 @@ def test_interim_answers_are_skipped(recorder: Recorder, long_way: list[str]) ->
         recorder.answer = {}
         return hinted[0], continued[0], (await aclient.session.request("get", "/i"))[0]
 
-    short, through_httpx = both_ways(url_of(recorder), body)
-    assert short == through_httpx == ({"data": {"id": "x"}},) * 3
-    assert recorder.connections == 2 and len(long_way) == 3  # one connection each way
+    assert arun(url_of(recorder), body) == ({"data": {"id": "x"}},) * 3
+    assert recorder.connections == 1 and len(through_send) == 3
 
 
 def test_query_strings_as_httpx_writes_them(recorder: Recorder) -> None:
@@ -152,8 +147,8 @@ def test_query_strings_as_httpx_writes_them(recorder: Recorder) -> None:
             targets.append(recorder.seen[-1][1])
         return targets
 
-    short, through_httpx = both_ways(url_of(recorder), body)
-    assert short == through_httpx
+    assert arun(url_of(recorder), body) == [
+        "/v1/p?a=%C3%BC~%2A%27+&b=x%2Fy%3Fz%26", "/v1/p?_limit=2&_sort=-n"]
 
 
 def test_tls_to_a_host_the_certificate_does_not_name(
@@ -169,9 +164,8 @@ def test_tls_to_a_host_the_certificate_does_not_name(
                 return type(exc.__cause__), str(exc)
             return None
 
-        short, through_httpx = both_ways(url_of(tls, "https", "127.0.0.1"), body)
-    assert short == through_httpx
-    assert short[0] is httpx.ConnectError and "CERTIFICATE_VERIFY_FAILED" in short[1]
+        outcome = arun(url_of(tls, "https", "127.0.0.1"), body)
+    assert outcome[0] is httpx.ConnectError and "CERTIFICATE_VERIFY_FAILED" in outcome[1]
     assert tls.seen == []
 
 
@@ -179,7 +173,7 @@ def test_tls_to_a_host_the_certificate_does_not_name(
 
 
 def test_many_requests_at_once_each_get_their_own_answer(
-    kinto_server: Any, client: Client, bid: str, cid: str, long_way: list[str]
+    kinto_server: Any, client: Client, bid: str, cid: str
 ) -> None:
     async def body(aclient: AsyncClient) -> Any:
         collection = aclient.collection(cid)
@@ -190,11 +184,11 @@ def test_many_requests_at_once_each_get_their_own_answer(
         return [(note.id, note.n, len(note.title)) for note in read]
 
     read = arun(kinto_server.url, body, auth=client.session.auth, bucket=bid)
-    assert read == [(f"w{i:03d}", i, i) for i in range(200)] and long_way == []
+    assert read == [(f"w{i:03d}", i, i) for i in range(200)]
 
 
 def test_bodies_larger_than_the_socket_buffers(
-    kinto_server: Any, client: Client, bid: str, cid: str, long_way: list[str]
+    kinto_server: Any, client: Client, bid: str, cid: str
 ) -> None:
     async def body(aclient: AsyncClient) -> Any:
         collection = aclient.collection(cid)
@@ -208,7 +202,6 @@ def test_bodies_larger_than_the_socket_buffers(
                                               for i, m in enumerate(many)]
 
     assert arun(kinto_server.url, body, auth=client.session.auth, bucket=bid) == (True, [True] * 5)
-    assert long_way == []
 
 
 def test_a_storm_of_cancelled_requests_leaves_the_pool_clean(
@@ -228,14 +221,13 @@ def test_a_storm_of_cancelled_requests_leaves_the_pool_clean(
                 pass
         one_by_one = [(await query.aget(rid)).id for rid in ids]
         at_once = [note.id for note in await asyncio.gather(*map(query.aget, ids))]
-        pool = aclient.session._direct.pool
-        return one_by_one, at_once, (len(pool.busy), pool.opening, len(pool.waiting))
+        return one_by_one, at_once
 
     with warnings.catch_warnings():
         warnings.simplefilter("error", ResourceWarning)
-        one_by_one, at_once, pool = arun(relay.url, body, auth=client.session.auth, bucket=bid)
+        one_by_one, at_once = arun(relay.url, body, auth=client.session.auth, bucket=bid)
         gc.collect()
-    assert one_by_one == at_once == ids and pool == (0, 0, 0) and reported == []
+    assert one_by_one == at_once == ids and reported == []
     for _ in range(50):  # the client is closed: so are all its connections
         if relay.live == 0:
             break
@@ -272,8 +264,7 @@ def test_an_answer_lost_after_kinto_applied_the_request(
 # ---------------------------------------------------------------------------- closing
 
 
-@pytest.mark.parametrize("way", ["short", "long"])
-def test_closing_the_client_fails_the_requests_in_flight(way: str) -> None:
+def test_closing_the_client_fails_the_requests_in_flight() -> None:
     """As httpx's pool does, the requests still waiting for an answer when the client
     is closed fail at once (httpx.ReadError), instead of waiting for ever (here with no
     timeout) for an answer that cannot come on a closed connection."""
@@ -284,8 +275,6 @@ def test_closing_the_client_fails_the_requests_in_flight(way: str) -> None:
 
         async def main() -> Any:
             aclient = AsyncClient(url, timeout=None)
-            if way == "long":
-                take_long_way_async(aclient)
             waiting = asyncio.ensure_future(aclient.server_info())
             await asyncio.sleep(0.2)
             await aclient.close()
@@ -346,7 +335,7 @@ def test_bytes_that_keep_coming_hold_off_the_read_timeout(recorder: Recorder) ->
 # ---------------------------------------------------------------------------- limits
 
 
-@pytest.mark.parametrize("way", ["sync", "short"])
+@pytest.mark.parametrize("way", ["sync", "async"])
 def test_answer_headers_over_100_kib_fail_the_request(recorder: Recorder, way: str) -> None:
     """A server sending endless headers fails the request once more than 100 KiB came
     without their end (httpcore's limit), instead of filling the client's memory;
@@ -367,11 +356,10 @@ def test_answer_headers_over_100_kib_fail_the_request(recorder: Recorder, way: s
             return headers, info
 
         headers, info = arun(url_of(recorder), body)
-    assert len(headers["x-big"]) == 60_000
-    assert "headers exceed 102400 bytes" in str(info.value)
+    assert len(headers["x-big"]) == 60_000 and isinstance(info.value, NetworkError)
 
 
-@pytest.mark.parametrize("way", ["sync", "short", "long"])
+@pytest.mark.parametrize("way", ["sync", "async"])
 def test_a_large_body_arrives_whole(recorder: Recorder, way: str) -> None:
     """A body over a megabyte (written in place into one buffer as it arrives) is the
     same bytes, and the connection serves the next answer."""
@@ -384,8 +372,6 @@ def test_a_large_body_arrives_whole(recorder: Recorder, way: str) -> None:
             small, _ = client.session.request("get", "/small")
     else:
         async def body(aclient: AsyncClient) -> Any:
-            if way == "long":
-                take_long_way_async(aclient)
             big, _ = await aclient.session.request("get", "/big")
             recorder.answer = {}
             small, _ = await aclient.session.request("get", "/small")

@@ -1,14 +1,11 @@
-"""The connections of the sync transport's short route (``transport/http11_sync.py``):
-kept alive and reused from several threads within the adapter's pool size, never reused
-once the server closed them, with requests' (connect, read) timeouts and exceptions,
-every framing read as requests reads it, TLS with requests' verification and client
-certificate, the headers urllib3 adds; and urllib3's own pool only where the httptools
-pool does not reproduce requests (no verification).
+"""The sync transport's connections (requests' pool, sized by ``KEEP_ALIVE``): kept
+alive and reused from several threads, never reused once the server closed them, with
+requests' (connect, read) timeouts and exceptions, every framing, TLS with requests'
+verification and client certificate.
 
 Against the real Kinto server through a TCP relay that counts connections and can hold
 answers or hang up (``relay.py``); framings Kinto never sends, TLS and a server that
-trickles its answer against the loopback recorder or a socket. urllib3's ``urlopen`` and
-``requests.Session.send`` are watched, never replaced, to tell which way a request went.
+trickles its answer against the loopback recorder or a socket.
 """
 
 from __future__ import annotations
@@ -25,44 +22,20 @@ from typing import Any
 
 import pytest
 import requests
-from urllib3.connectionpool import HTTPConnectionPool
 
 from kinto_orm import Client
 from kinto_orm.errors import NetworkError
 from kinto_orm.transport.drivers import KEEP_ALIVE
 
-from .conftest import Note, take_long_way
+from .conftest import Note
 from .recorder import Recorder, serve, tls_recorder_and_ca, url_of
 from .relay import Relay
-from .test_sync_transport import LongWay, long_way
-
-__all__ = ["long_way"]  # a fixture, used by name
-
-
-@pytest.fixture
-def urlopen(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The requests sent on urllib3's pools (by the long way or the short route)."""
-    seen: list[str] = []
-    original = HTTPConnectionPool.urlopen
-
-    def watched(self: HTTPConnectionPool, method: str, url: str, *args: Any, **kw: Any) -> Any:
-        seen.append(url)
-        return original(self, method, url, *args, **kw)
-
-    monkeypatch.setattr(HTTPConnectionPool, "urlopen", watched)
-    return seen
-
-
-def _nothing(response: Any, **kwargs: Any) -> None:
-    """A response hook: sends the session's requests the long way."""
-
 
 # ---------------------------------------------------------------------------- keep-alive
 
 
 def test_connections_are_reused_from_several_threads_within_the_pool_size(
-    relay: Relay, client: Client, bid: str, cid: str, notes: list[str],
-    long_way: LongWay, urlopen: list[str],
+    relay: Relay, client: Client, bid: str, cid: str, notes: list[str]
 ) -> None:
     with Client(relay.url, auth=client.session.auth, bucket=bid) as own:
         query = own.records(Note, collection=cid)
@@ -81,7 +54,6 @@ def test_connections_are_reused_from_several_threads_within_the_pool_size(
         kept = relay.live
         with ThreadPoolExecutor(8) as pool:  # 8 threads, 200 requests, 20 idle connections
             seen += [n.id for n in pool.map(query.get, notes * 8)]
-        assert long_way.of(own) == [] and urlopen == []
     assert seen == notes[:10] + notes + notes * 8
     assert after_sequence == 1 and after_burst == 25
     assert kept == KEEP_ALIVE  # 20 kept alive, the other 5 closed
@@ -106,58 +78,47 @@ def test_a_hang_up_on_a_reused_connection_before_any_answer(
 ) -> None:
     """The server closed just as the client reused the connection: requests' error
     (nothing was answered, its adapter does not retry), retried by the transport's own
-    policy when allowed; the same both ways."""
-    outcomes = []
-    for way in ("short", "long"):
-        with Client(relay.url, auth=client.session.auth, bucket=bid, retry=retry,
-                    retry_after=0) as own:
-            if way == "long":
-                take_long_way(own)
-            query = own.records(Note, collection=cid)
-            query.get(notes[0])
-            relay.drop_next_request = True
-            try:
-                outcomes.append(query.get(notes[1]).id)
-            except NetworkError as exc:
-                outcomes.append((type(exc.__cause__), str(exc)))
-    assert outcomes[0] == outcomes[1]
+    policy when allowed."""
+    with Client(relay.url, auth=client.session.auth, bucket=bid, retry=retry,
+                retry_after=0) as own:
+        query = own.records(Note, collection=cid)
+        query.get(notes[0])
+        relay.drop_next_request = True
+        try:
+            outcome: Any = query.get(notes[1]).id
+        except NetworkError as exc:
+            outcome = (type(exc.__cause__), str(exc))
     if retry:
-        assert outcomes[0] == notes[1]
+        assert outcome == notes[1]
     else:
-        assert outcomes[0][0] is requests.exceptions.ConnectionError
-        assert "Remote end closed connection without response" in outcomes[0][1]
+        assert outcome[0] is requests.exceptions.ConnectionError
+        assert "Remote end closed connection without response" in outcome[1]
 
 
 # ---------------------------------------------------------------------------- timeouts
 
 
 @pytest.mark.parametrize("let_through", [0, 1000], ids=["nothing", "headers"])
-def test_a_read_timeout_is_requests_own_both_ways(
+def test_a_read_timeout_is_requests_own(
     relay: Relay, client: Client, bid: str, cid: str, notes: list[str], let_through: int
 ) -> None:
     """Silence before the answer's headers is a ReadTimeout; in its body, requests
     reports a ConnectionError (``Response.content``'s mapping)."""
-    errors = []
-    for way in ("short", "long"):
-        with Client(relay.url, auth=client.session.auth, bucket=bid) as own:
-            if way == "long":
-                take_long_way(own)
-            path, params = f"/buckets/{bid}/collections/{cid}/records", {"_limit": "25"}
+    with Client(relay.url, auth=client.session.auth, bucket=bid) as own:
+        path, params = f"/buckets/{bid}/collections/{cid}/records", {"_limit": "25"}
+        own.session.request("get", path, params=params)
+        relay.hold_after(let_through)  # ~2.2 KB of answer: its headers, some body
+        with pytest.raises(NetworkError) as info, own.timeout((5, 0.3)):
             own.session.request("get", path, params=params)
-            relay.hold_after(let_through)  # ~2.2 KB of answer: its headers, some body
-            with pytest.raises(NetworkError) as info, own.timeout((5, 0.3)):
-                own.session.request("get", path, params=params)
-            relay.release()
-            errors.append((type(info.value), type(info.value.__cause__)))
-            query = own.records(Note, collection=cid)
-            assert query.get(notes[3]).n == 3  # the broken connection was not kept
-    assert errors[0] == errors[1]
+        relay.release()
+        query = own.records(Note, collection=cid)
+        assert query.get(notes[3]).n == 3  # the broken connection was not kept
     expected = requests.exceptions.ReadTimeout if not let_through \
         else requests.exceptions.ConnectionError
-    assert errors[0][1] is expected
+    assert type(info.value.__cause__) is expected
 
 
-def test_a_connect_timeout_is_requests_own_both_ways(long_way: LongWay) -> None:
+def test_a_connect_timeout_is_requests_own() -> None:
     """A server whose queue of connections is full: the connection is never made."""
     with socket.socket() as full:
         full.bind(("127.0.0.1", 0))
@@ -171,22 +132,17 @@ def test_a_connect_timeout_is_requests_own_both_ways(long_way: LongWay) -> None:
             waiting.append(sock)
         time.sleep(0.1)
         url = f"http://127.0.0.1:{address[1]}/v1"
-        errors = []
-        for way in ("short", "long"):
-            with Client(url, timeout=(0.3, 5)) as own:
-                if way == "long":
-                    take_long_way(own)
-                started = time.monotonic()
-                with pytest.raises(NetworkError) as info:
-                    own.server_info()
-                errors.append((type(info.value.__cause__), time.monotonic() - started < 3))
-                assert len(long_way.of(own)) == (way == "long")
+        with Client(url, timeout=(0.3, 5)) as own:
+            started = time.monotonic()
+            with pytest.raises(NetworkError) as info:
+                own.server_info()
+            elapsed = time.monotonic() - started
         for sock in waiting:
             sock.close()
-    assert errors == [(requests.exceptions.ConnectTimeout, True)] * 2
+    assert type(info.value.__cause__) is requests.exceptions.ConnectTimeout and elapsed < 3
 
 
-def test_the_read_timeout_is_the_longest_silence(long_way: LongWay) -> None:
+def test_the_read_timeout_is_the_longest_silence() -> None:
     """An answer trickled in five parts 0.2 s apart is read within a read timeout of
     0.5 s (requests' meaning: the silence between bytes, not the whole answer)."""
     body = b'{"data": {"id": "slow"}}'
@@ -209,7 +165,6 @@ def test_the_read_timeout_is_the_longest_silence(long_way: LongWay) -> None:
             started = time.monotonic()
             answered, _ = own.session.request("get", "/slow")
             elapsed = time.monotonic() - started
-            assert long_way.of(own) == []
         thread.join(5)
     assert answered == {"data": {"id": "slow"}} and elapsed > 0.9
 
@@ -226,14 +181,13 @@ def recorder() -> Iterator[Recorder]:
     ("chunked", 1), ("until-close", 3), ("connection-close", 3),
 ])
 def test_answers_of_every_framing(
-    recorder: Recorder, framing: str, connections: int, long_way: LongWay, urlopen: list[str]
+    recorder: Recorder, framing: str, connections: int
 ) -> None:
     big = {"data": [{"id": f"r{i}", "text": "x" * 100} for i in range(100)]}  # 11 KB
     recorder.answer = {"body": json.dumps(big).encode(), "gzip": framing == "chunked"}
     recorder.answer["connection-close" if framing == "connection-close" else "framing"] = framing
     with Client(url_of(recorder)) as own:
         answers = [own.session.request("get", f"/r{i}")[0] for i in range(3)]
-        assert long_way.of(own) == [] and urlopen == []
     assert answers == [big] * 3 and recorder.connections == connections
 
 
@@ -255,22 +209,15 @@ def test_head_and_not_modified_answers_have_no_body(recorder: Recorder) -> None:
     {"truncate": True}, {"truncate": True, "framing": "chunked", "body": b"x" * 3000},
     {"truncate": True, "body": b"x" * 3_000_000},  # large: written in place as it comes
 ], ids=["length", "chunked", "large"])
-def test_an_answer_cut_short_fails_as_through_requests(
-    recorder: Recorder, long_way: LongWay, answer: dict[str, Any]
+def test_an_answer_cut_short_is_requests_own_error(
+    recorder: Recorder, answer: dict[str, Any]
 ) -> None:
-    errors = []
-    for way in ("short", "long"):
-        with Client(url_of(recorder)) as own:
-            if way == "long":
-                take_long_way(own)
-            own.session.request("get", "/fine")  # a connection to reuse
-            recorder.answer = dict(answer)
-            with pytest.raises(NetworkError) as info:
-                own.session.request("get", "/cut")
-            recorder.answer = {}
-            errors.append(type(info.value.__cause__))
-            assert len(long_way.of(own)) == 2 * (way == "long")
-    assert errors == [requests.exceptions.ChunkedEncodingError] * 2
+    with Client(url_of(recorder)) as own:
+        own.session.request("get", "/fine")  # a connection to reuse
+        recorder.answer = dict(answer)
+        with pytest.raises(NetworkError) as info:
+            own.session.request("get", "/cut")
+    assert type(info.value.__cause__) is requests.exceptions.ChunkedEncodingError
 
 
 # ---------------------------------------------------------------------------- TLS
@@ -286,65 +233,28 @@ def tls(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Record
         yield recorder, ca_file
 
 
-def test_tls_verified_with_a_ca_file_of_the_session(
-    tls: tuple[Recorder, str], long_way: LongWay, urlopen: list[str]
-) -> None:
+def test_tls_verified_with_a_ca_file_of_the_session(tls: tuple[Recorder, str]) -> None:
     recorder, ca_file = tls
     with Client(url_of(recorder, "https", "localhost")) as own:
         own.session.session.verify = ca_file
         answers = [own.session.request("get", f"/r{i}")[0] for i in range(3)]
-        assert long_way.of(own) == [] and urlopen == []
     assert answers == [{"data": {"id": "x"}}] * 3 and recorder.connections == 1
 
 
-def test_tls_without_verification_goes_on_urllib3s_pool(
-    tls: tuple[Recorder, str], long_way: LongWay, urlopen: list[str]
-) -> None:
-    """urllib3 warns for each unverified request: those keep going through it."""
+def test_tls_without_verification_warns_as_urllib3_does(tls: tuple[Recorder, str]) -> None:
     recorder, _ = tls
     with Client(url_of(recorder, "https", "localhost")) as own, \
             warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         own.session.session.verify = False
         answers = [own.session.request("get", f"/r{i}")[0] for i in range(2)]
-        assert long_way.of(own) == [] and urlopen == ["/v1/r0", "/v1/r1"]
     assert answers == [{"data": {"id": "x"}}] * 2
     assert [w.category.__name__ for w in caught] == ["InsecureRequestWarning"] * 2
 
 
-# ---------------------------------------------------------------------------- the wire
-
-
-def test_the_headers_urllib3_adds_are_added_the_same(
-    recorder: Recorder, long_way: LongWay, urlopen: list[str]
-) -> None:
-    """Without requests' default User-Agent and Accept-Encoding, urllib3 and http.client
-    send their own; the short route sends the same bytes."""
-    sent = []
-    for way in ("short", "long"):
-        with Client(url_of(recorder)) as own:
-            session = own.session.session
-            del session.headers["User-Agent"], session.headers["Accept-Encoding"]
-            own.session.headers.pop("User-Agent", None)  # kinto-orm's own
-            if way == "long":
-                take_long_way(own)
-            own.session.request("get", "/plain")
-            own.session.request("put", "/body", data={"n": 1})
-            assert len(long_way.of(own)) == 2 * (way == "long")
-        sent.append(recorder.seen)
-        recorder.seen = []
-    assert urlopen == ["/v1/plain", "/v1/body"]  # the long way's only
-    assert sent[0] == sent[1]
-    headers = dict(sent[0][0][2])
-    assert headers["Accept-Encoding"] == "identity"
-    assert headers["User-Agent"].startswith("python-urllib3/")
-
-
-def test_tls_with_a_client_certificate(
-    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, long_way: LongWay, urlopen: list[str]
-) -> None:
-    """A server that asks for a client certificate: the session's ``cert`` is sent on
-    the short route's connections; without it the handshake fails as through requests."""
+def test_tls_with_a_client_certificate(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server that asks for a client certificate: the session's ``cert`` is sent;
+    without it the handshake fails."""
     trustme = pytest.importorskip("trustme")
     ca = trustme.CA()
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -360,19 +270,13 @@ def test_tls_with_a_client_certificate(
     server.socket = context.wrap_socket(server.socket, server_side=True)
     for recorder in serve(server):
         url = url_of(recorder, "https", "localhost")
-        errors = []
-        for way in ("short", "long"):
-            with Client(url) as own:
-                if way == "long":
-                    take_long_way(own)
-                with pytest.raises(NetworkError) as info:
-                    own.server_info()
-                errors.append(type(info.value.__cause__))
+        with Client(url) as own, pytest.raises(NetworkError) as info:
+            own.server_info()
+        refused = recorder.connections
         with Client(url) as own:
             own.session.session.cert = str(client_pem)
             answers = [own.session.request("get", f"/r{i}")[0] for i in range(2)]
-            assert long_way.of(own) == []
-        assert answers == [{"data": {"id": "x"}}] * 2 and recorder.connections == 1
-    assert urlopen == ["/v1/"]  # the long way's only
-    assert errors[0] == errors[1]
-    assert errors[0] in (requests.exceptions.SSLError, requests.exceptions.ConnectionError)
+        assert answers == [{"data": {"id": "x"}}] * 2
+        assert recorder.connections == refused + 1
+    cause = type(info.value.__cause__)
+    assert cause in (requests.exceptions.SSLError, requests.exceptions.ConnectionError)
