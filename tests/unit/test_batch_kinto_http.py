@@ -140,3 +140,27 @@ def test_kinto_http_info_lines(caplog: pytest.LogCaptureFixture) -> None:
         ("kinto_orm.client", "INFO",
          "Delete record with id 'r2' from collection 'c' in bucket 'other'"),
     ]
+
+
+def test_mocked_patterns_of_remote_settings_cronjobs() -> None:
+    """What remote-settings' cronjobs tests count with ``responses``: purge_history() is
+    one DELETE (no capability probe); an empty batch then server_info() are two GET /v1/;
+    a mocked batch answer that lost responses is refused, saying so."""
+    import responses
+
+    url = "http://kinto.test/v1"
+    with responses.RequestsMock() as mock:
+        mock.add(responses.DELETE, f"{url}/buckets/main/history", json={"data": []})
+        mock.add(responses.GET, f"{url}/", json={"settings": {"batch_max_requests": 10},
+                                                 "capabilities": {}})
+        mock.add(responses.POST, f"{url}/batch", json={"responses": []})
+        client = Client(url, bucket="main", collection="c")
+        assert client.purge_history() == []
+        with client.batch():
+            pass
+        client.server_info()
+        assert [(c.request.method, c.request.url) for c in mock.calls] == [
+            ("DELETE", f"{url}/buckets/main/history"), ("GET", f"{url}/"), ("GET", f"{url}/")]
+        with pytest.raises(KintoException, match=r"a mocked POST /batch must too"), \
+                client.batch() as batch:
+            batch.create_record(data={"id": "r1"})
