@@ -65,6 +65,8 @@ class ClientLike(Protocol):
 
     # ------------------------------------------------------------------ operations
 
+    def _op_server_settings(self, /) -> Op[Data]: ...
+
     def _op_server_info(self, /) -> Op[Data]:
         """``GET /v1/``, cached per client."""
         ...

@@ -21,9 +21,13 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
+from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from typing_extensions import Self
+
 from . import protocol as core
+from .batch_session import BatchSession, log_answer, run_blocking
 from .errors import KintoBatchException, KintoException
 from .protocol import Done, Op, Request, Response
 
@@ -77,11 +81,23 @@ class Batch(Generic[C]):
 
     ``ignore_4xx_errors=True`` keeps the failed sub-requests out of the
     :class:`KintoBatchException` (their bodies are still in :meth:`results`).
+
+    ``kinto_http=True`` (``client.batch()``) is kinto-http's batch: the first chunk whose
+    ``POST /batch`` fails, or that holds a 5xx answer, stops it and that error is raised
+    (the chunks after it are not sent); the batch size comes from the client's own
+    ``GET /v1/`` settings cache. Otherwise (bulk helpers) every chunk is sent and one
+    :class:`KintoBatchException` reports every failure.
     """
 
-    def __init__(self, client: C, ignore_4xx_errors: bool = False, **kwargs: Any):
+    def __init__(
+        self, client: C, ignore_4xx_errors: bool = False, *, kinto_http: bool = False,
+        **kwargs: Any,
+    ):
         self.client = client
         self.ignore_4xx_errors = ignore_4xx_errors
+        self.kinto_http = kinto_http
+        self._stop: KintoException | None = None  # what stopped a kinto-http batch
+        self._numbered = 0  # sub-requests logged so far ("Batch #N")
         self._clone_kwargs = kwargs
         self._entries: list[_Entry] = []
         self._by_key: dict[Any, _Entry] = {}  # the live entry of each write key
@@ -121,16 +137,21 @@ class Batch(Generic[C]):
 
     def _op_flush(self) -> Op[None]:
         """Send everything queued; the bodies are then in :meth:`results`."""
-        info = yield from self.client._op_server_info()
-        size = int((info.get("settings") or {}).get("batch_max_requests") or 25)
+        if self.kinto_http:
+            settings = yield from self.client._op_server_settings()
+        else:
+            settings = (yield from self.client._op_server_info()).get("settings") or {}
+        size = int(settings.get("batch_max_requests") or 25)
         entries, self._entries = self._entries, []
         self._by_key = {}
         live = [entry for entry in entries if entry.superseded_by is None]
         for group in _segments(live, size):
-            if len(group) == 1 and not core.batchable(group[0].request):
+            if self._stop is not None:
+                self._not_sent(group)
+            elif len(group) == 1 and not core.batchable(group[0].request):
                 yield from self._send_alone(group[0])
-                continue
-            yield from self._send_chunk(group)
+            else:
+                yield from self._send_chunk(group)
         for entry in entries:
             final = entry
             while final.superseded_by is not None:
@@ -138,6 +159,9 @@ class Batch(Generic[C]):
             entry.body = final.body
         self._bodies = [entry.body for entry in entries]
         self.failures = [(entry.tag, entry.error) for entry in live if entry.error]
+        if self._stop is not None:
+            stop, self._stop, self._errors = self._stop, None, []
+            raise stop
         if self._errors:
             errors, self._errors = self._errors, []
             raise KintoBatchException(errors, self.results())
@@ -164,6 +188,7 @@ class Batch(Generic[C]):
             for entry, answer in zip(group[cut + 1 :], answers[cut + 1 :]):
                 if response.attempts > 1 and answer.status >= 400:
                     answer = core.recovered_write(entry.request, answer) or answer
+                self._log(entry, answer)
                 yield from self._settle(entry, answer)
             group = group[: cut + 1]
             budget = max(policy.retry, policy.conflict_retries) if policy else 0
@@ -188,7 +213,18 @@ class Batch(Generic[C]):
                 self._fail(entry, exc)
                 return
             response = exc.response
+        self._log(entry, response)
         yield from self._settle(entry, response)
+
+    def _log(self, entry: _Entry, answer: Response) -> None:
+        """kinto-http's ``Batch #N`` line; a kinto-http batch stops at a 5xx answer. (Bulk
+        helpers log nothing per record: they report in their result.)"""
+        if not self.kinto_http:
+            return
+        log_answer(self._numbered, entry.request, answer)
+        self._numbered += 1
+        if answer.status >= 500 and self._stop is None:
+            self._stop = core.error_from_response(answer)
 
     def _settle(self, entry: _Entry, answer: Response) -> Op[None]:
         """Finish ``entry``'s operation from its answer; follow-up requests it needs
@@ -226,6 +262,8 @@ class Batch(Generic[C]):
         """A whole chunk failed (after the transport's retries). Kinto runs a batch in one
         transaction, so an error answer means nothing of it applied; without a readable
         answer (connection lost, garbage) nobody can tell."""
+        if self.kinto_http and self._stop is None:
+            self._stop = exc  # kinto-http raises the POST /batch error itself
         status = exc.status_code or 0
         if status >= 400:
             outcome = "not applied: its batch failed"
@@ -244,6 +282,23 @@ class Batch(Generic[C]):
                 ),
             )
             entry.op.close()
+
+    def _not_sent(self, chunk: list[_Entry]) -> None:
+        """A chunk after the one that stopped a kinto-http batch: never sent."""
+        assert self._stop is not None
+        for entry in chunk:
+            entry.error = KintoException(
+                f"Not sent: an earlier chunk of the batch failed ({self._stop})",
+                request=entry.request,
+                description=f"{entry.request.describe()} - not sent: an earlier chunk of "
+                f"the batch failed ({self._stop.description})",
+            )
+            entry.body = _error_body(entry.error)
+            entry.op.close()
+
+    def queued(self) -> list[Request]:
+        """The requests queued so far, in order (kinto-http's ``batch.session.requests``)."""
+        return [entry.request for entry in self._entries if entry.superseded_by is None]
 
     def results(self) -> list[dict[str, Any]]:
         """The body of each queued request's answer, in order (for a request whose whole
@@ -269,6 +324,9 @@ class Batch(Generic[C]):
         if open_batch(self.client) is not None:
             raise RuntimeError("A batch is already open on this client; batches do not nest.")
         view: C = self.client.clone(**self._clone_kwargs)
+        view.session = BatchSession(  # kinto-http's batch.session, with .requests
+            view.session, self.queued, self._queue_raw, self.client._is_async
+        )
         view._last_batch = self
         self.client._last_batch = self
         self._view = view
@@ -281,18 +339,41 @@ class Batch(Generic[C]):
             _OPEN.reset(self._token)
             self._token = None
 
+    def _queue_raw(self, op: Op[Any], placeholder: Any) -> Any:
+        return self.queue(op, placeholder)
+
+    def __await__(self) -> Generator[Any, None, Self]:
+        """kinto-http's ``with await aclient.batch() as batch:``: awaiting gives the batch
+        itself, a plain context manager (see :meth:`__exit__`)."""
+        return self
+        yield  # a generator: the await returns at once
+
     def __enter__(self) -> C:
-        if self.client._is_async:
-            raise TypeError("AsyncClient.batch() is an async context manager: "
-                            "use `async with aclient.batch() as batch:`.")
         return self._enter()
 
     def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        """Send the batch. On an AsyncClient (kinto-http's ``with await
+        aclient.batch()``) this blocks until it is sent, as kinto-http's does: prefer
+        ``async with``, which does not block the event loop."""
         self._leave()
-        if exc_type is None:
-            self.client._run(self._op_flush())
-        else:
+        if exc_type is not None:
             self._discard()
+        elif self.client._is_async:
+            run_blocking(self._flush_on_own_pool)
+        else:
+            self.client._run(self._op_flush())
+
+    async def _flush_on_own_pool(self) -> None:
+        """Flush from another thread's event loop, through a copy of the client with a
+        connection pool of its own (the client's belongs to its event loop)."""
+        session = self.client.session
+        own = self.client.clone(
+            server_url=session.server_url, auth=session.auth, headers=dict(session.headers)
+        )
+        try:
+            await own._arun(self._op_flush())
+        finally:
+            await own.session.close()
 
     async def __aenter__(self) -> C:
         if not self.client._is_async:

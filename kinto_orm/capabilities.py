@@ -1,8 +1,10 @@
-"""Server capabilities: refuse a plugin feature the server lacks, before sending anything.
+"""Server capabilities: say which plugin a feature needs when the server lacks it.
 
-The capabilities come from ``GET /v1/`` (read once per client, then cached), so calling
-``get_history()`` on a server without the history plugin raises :class:`MissingCapability`
-instead of an obscure 404, and a write to a missing plugin is never sent.
+The capabilities come from ``GET /v1/`` (read once per client, then cached). The
+kinto-http methods (``get_history()``, ``purge_history()``, attachments...) send their
+request as kinto-http does and only a 404 makes them look (:func:`requires`): it then
+becomes a :class:`MissingCapability` instead of an obscure 404. The object API
+(``Query.at()``, history queries) checks first (:func:`require`) and sends nothing.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
 from .batch import continue_op
-from .errors import KintoException
+from .errors import KintoException, NotFound
 from .protocol import Done, Op, start
 
 P = ParamSpec("P")
@@ -30,7 +32,7 @@ PLUGINS: dict[str, str] = {
 
 
 class MissingCapability(KintoException):
-    """A plugin feature was called on a server without that plugin; nothing was sent.
+    """A plugin feature was called on a server without that plugin.
 
     ``.capability`` is the capability name Kinto lists in ``GET /v1/`` (``"history"``,
     ``"attachments"``, ``"permissions_endpoint"``, ``"signer"``). Takes the arguments of
@@ -67,8 +69,11 @@ def require(client: Any, capability: str, feature: str) -> Op[None]:
 
 
 def requires(capability: str) -> Callable[[Callable[P, Op[T]]], Callable[P, Op[T]]]:
-    """Decorate an operation builder (``def _op_x(self, ...)``) of a client: the operation
-    first checks that the server has ``capability``."""
+    """Decorate an operation builder (``def _op_x(self, ...)``) of a kinto-http method:
+    the request is sent as kinto-http sends it, and the server's answer decides. Only
+    when the server answers 404 and its ``GET /v1/`` (read then, once per client) lacks
+    ``capability`` does the 404 become a :class:`MissingCapability` (which keeps the
+    404's ``request`` and ``response``)."""
 
     def decorate(builder: Callable[P, Op[T]]) -> Callable[P, Op[T]]:
         feature = builder.__name__.removeprefix("_op_") + "()"
@@ -76,23 +81,33 @@ def requires(capability: str) -> Callable[[Callable[P, Op[T]]], Callable[P, Op[T
         @functools.wraps(builder)
         def checked(*args: P.args, **kwargs: P.kwargs) -> Op[T]:
             op = builder(*args, **kwargs)
-            # Run the operation up to its first request first: bad arguments (invalid
-            # ids...) still raise before anything is sent, even GET /v1/.
             step = start(op)
             if isinstance(step, Done):
                 result: T = step.value
                 return result
             try:
-                yield from require(args[0], capability, feature)
-            except BaseException:
-                op.close()
+                value: T = yield from continue_op(op, step)
+            except NotFound as exc:
+                yield from _explain_404(args[0], capability, feature, exc)
                 raise
-            value: T = yield from continue_op(op, step)
             return value
 
         return checked
 
     return decorate
+
+
+def _explain_404(client: Any, capability: str, feature: str, exc: NotFound) -> Op[None]:
+    """Raise :class:`MissingCapability` from ``exc`` when the server lacks ``capability``."""
+    try:
+        info = yield from client._op_server_info()
+    except KintoException:
+        return  # the 404 says more than a failed GET /v1/
+    if capability not in (info.get("capabilities") or {}):
+        missing = MissingCapability.of(capability, feature, client.server_url)
+        raise MissingCapability(
+            str(missing), exc, capability=capability, description=missing.description
+        ) from exc
 
 
 __all__ = ["PLUGINS", "MissingCapability", "require", "requires"]

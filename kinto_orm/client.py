@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, Literal, TypeVar, overload
 
@@ -73,6 +74,7 @@ class BaseClient(HttpApi, HooksMixin, TimeoutMixin):
         self._ignore_batch_4xx = ignore_batch_4xx
         self._last_batch: Batch[Any] | None = None
         self._server_info: dict[str, Any] | None = None
+        self._server_settings: dict[str, Any] | None = None
         self._records_timestamp: dict[str, str] = {}
         if session is not None:
             if server_url is not None or auth is not None:
@@ -205,6 +207,11 @@ class BaseClient(HttpApi, HooksMixin, TimeoutMixin):
         """
         return records_query(self, Model, bucket, collection)
 
+    def _cache_buster(self) -> int:
+        # Drawn with this module's ``random``, as kinto-http draws it in kinto_http.client:
+        # tests written for kinto-http patch ``kinto_http.client.random`` to know it.
+        return random.randint(999999000000, 999999999999)
+
     def _bucket(self, bucket: str | None) -> str:
         return bucket or self.bucket_name or "default"
 
@@ -216,16 +223,21 @@ class BaseClient(HttpApi, HooksMixin, TimeoutMixin):
     def batch(self, ignore_4xx_errors: bool | None = None, **kwargs: Any) -> Batch[Self]:
         """Queue the requests made in the block and send them through ``POST /batch``.
 
-        ``with client.batch() as batch:`` (``async with`` on an AsyncClient). Inside,
-        kinto-http calls on ``batch`` and model calls on objects bound to this client
-        are queued; at the end of the block they are sent in chunks of the server's
-        ``batch_max_requests``. Failed sub-requests raise :class:`KintoBatchException`
-        after the whole batch ran, unless ``ignore_4xx_errors=True``. ``kwargs`` give
-        the batch client other defaults (``bucket=``, ``collection=``).
+        ``with client.batch() as batch:`` (on an AsyncClient ``async with``, or
+        kinto-http's ``with await aclient.batch() as batch:``, which blocks at the end
+        of the block). Inside, kinto-http calls on ``batch`` and model calls on objects
+        bound to this client are queued (``batch.session.requests`` lists them); at the
+        end of the block they are sent in chunks of the server's ``batch_max_requests``.
+
+        As in kinto-http: failed sub-requests (4xx) raise :class:`KintoBatchException`
+        after every chunk was sent, unless ``ignore_4xx_errors=True``; a chunk whose
+        ``POST /batch`` fails, or that holds a 5xx answer, stops the batch and its error
+        is raised. ``kwargs`` give the batch client other defaults (``bucket=``,
+        ``collection=``).
         """
         if ignore_4xx_errors is None:
             ignore_4xx_errors = self._ignore_batch_4xx
-        return Batch(self, ignore_4xx_errors=ignore_4xx_errors, **kwargs)
+        return Batch(self, ignore_4xx_errors=ignore_4xx_errors, kinto_http=True, **kwargs)
 
     def results(self) -> list[dict[str, Any]]:
         """The bodies of the requests of the last batch run through this client."""

@@ -92,10 +92,18 @@ def _parents_path(
     return template.partition("{id}")[0].format_map(values)
 
 
+class MissingArgument(KintoException, ValueError):
+    """A path needs a bucket, collection, group or id that was not given.
+
+    A :class:`KintoException`, as kinto-http raises for it (``Cannot get ...
+    endpoint``), and a ``ValueError``: the mistake is in the arguments.
+    """
+
+
 def _check_value(name: str, key: str, value: Any) -> None:
     if value is None:
         what = "record id" if key == "id" else key
-        raise ValueError(
+        raise MissingArgument(
             f"Cannot build the {name} path: no {what} given. Pass {key}=... "
             f"(or set a default, e.g. Client(..., {key}='...'))."
             if key in ("bucket", "collection")

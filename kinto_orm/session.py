@@ -75,6 +75,13 @@ class _SessionInterface:
         return self.retry
 
     @property
+    def requests(self) -> list[tuple[str, str, dict[str, Any], dict[str, str] | None]]:
+        """kinto-http's ``batch.session.requests``: in a ``client.batch()`` block, the
+        requests queued so far as ``(method, path, payload, headers)``; always empty
+        on a client's own session."""
+        return []
+
+    @property
     def backoff(self) -> float | None:
         """When (epoch seconds) the server's ``Backoff`` ends, or None."""
         wait = self.backoff_wait()

@@ -10,6 +10,7 @@ import re
 import requests
 
 from .. import KintoException
+from ..protocol.failures import Redirected
 
 
 class UsageError(Exception):
@@ -41,6 +42,11 @@ def explain(exc: BaseException, args: argparse.Namespace) -> str:
     server = getattr(args, "server", "")
     bucket = getattr(args, "bucket", None)
     status = exc.status_code
+    if isinstance(exc, Redirected):
+        use = (f"use --server {exc.server_url} (or KINTO_SERVER_URL)" if exc.server_url
+               else "give the URL of its Kinto API (it usually ends with /v1) with --server")
+        where = f" to {exc.location}" if exc.location else ""
+        return (f"the server at {server} answers with a redirect ({status}{where}): {use}.")
     if status is None and exc.__cause__ is not None:
         return (f"cannot reach a Kinto server at {server} ({_reason(exc)}). Start a local one "
                 "with `kinto-orm serve`, or give yours with --server URL or KINTO_SERVER_URL.")

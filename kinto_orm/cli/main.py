@@ -344,6 +344,10 @@ def main(argv: list[str] | None = None) -> int:
     out = Output(quiet=getattr(args, "verbosity", None) == logging.CRITICAL)
     setup_logger(logger, args)
     logger.setLevel(getattr(args, "verbosity", None) or logging.WARNING)
+    # kinto-http's "Batch #N" line per batched request is logged at WARNING: shown by
+    # -v/-D only (the commands say what they did themselves).
+    logging.getLogger("kinto_orm.batch").setLevel(
+        logging.NOTSET if logger.level <= logging.INFO else logging.ERROR)
     handler, _ = COMMANDS[args.command]
     try:
         if args.command == "serve":

@@ -40,9 +40,15 @@ class OperationsBase:
     collection_name: str | None
     session: Any
     _server_info: Data | None
+    _server_settings: Data | None
     _records_timestamp: dict[str, str]
 
     # ------------------------------------------------------------------ helpers
+
+    def _cache_buster(self) -> int:
+        """The ``_expected`` value of ``get_changeset(bust_cache=True)``: a random number
+        (the client draws it, see ``Client._cache_buster``)."""
+        raise NotImplementedError
 
     @property
     def server_url(self) -> str:
@@ -258,6 +264,17 @@ class OperationsBase:
             response = yield Request("GET", "/")
             self._server_info = dict(response.json())
         return self._server_info
+
+    def _op_server_settings(self, /) -> Op[Data]:
+        """The ``settings`` of ``GET /v1/`` (``batch_max_requests``...), read once per
+        client by its first batch. Cached apart from :meth:`server_info`, as kinto-http
+        does: code (and tests) written for it count one ``GET /v1/`` for each."""
+        if self._server_settings is None:
+            response = yield Request("GET", "/")
+            body = response.json()
+            settings = body.get("settings") if isinstance(body, dict) else None
+            self._server_settings = dict(settings or {})
+        return self._server_settings
 
 
 __all__ = ["OperationsBase"]

@@ -3,10 +3,8 @@ helpers included): see ``base``."""
 
 from __future__ import annotations
 
-import random
 from typing import Any
 
-from ..capabilities import requires
 from ..errors import BucketNotFound, CollectionNotFound, Forbidden, NotFound, Unauthorized
 from ..protocol import Op
 from .base import _CREATE_HINT, Data, OperationsBase
@@ -285,8 +283,7 @@ class BucketOperations(OperationsBase):
         **kwargs: Any,
     ) -> Op[Data]:
         """The collection's changeset (remote-settings plugin)."""
-        expected = random.randint(999999000000, 999999999999) if bust_cache else 0
-        kwargs.setdefault("_expected", expected)
+        kwargs.setdefault("_expected", self._cache_buster() if bust_cache else 0)
         path = self.get_endpoint("changeset", bucket=bucket, collection=collection)
         return (yield from self._get(path, kwargs))
 
@@ -297,7 +294,6 @@ class BucketOperations(OperationsBase):
             data[comment[0]] = comment[1]
         return (yield from self._op_patch_collection(id=id, bucket=bucket, data=data, **kwargs))
 
-    @requires("signer")
     def _op_request_review(
         self, /, message: str, id: str | None = None, bucket: str | None = None, **kwargs: Any
     ) -> Op[Data]:
@@ -305,7 +301,6 @@ class BucketOperations(OperationsBase):
         kwargs.update(id=id, bucket=bucket)
         return (yield from self._review("to-review", ("last_editor_comment", message), kwargs))
 
-    @requires("signer")
     def _op_decline_changes(
         self, /, message: str, id: str | None = None, bucket: str | None = None, **kwargs: Any
     ) -> Op[Data]:
@@ -314,7 +309,6 @@ class BucketOperations(OperationsBase):
         comment = ("last_reviewer_comment", message)
         return (yield from self._review("work-in-progress", comment, kwargs))
 
-    @requires("signer")
     def _op_approve_changes(
         self, /, id: str | None = None, bucket: str | None = None, **kwargs: Any
     ) -> Op[Data]:
@@ -322,7 +316,6 @@ class BucketOperations(OperationsBase):
         kwargs.update(id=id, bucket=bucket)
         return (yield from self._review("to-sign", None, kwargs))
 
-    @requires("signer")
     def _op_rollback_changes(
         self, /, message: str, id: str | None = None, bucket: str | None = None, **kwargs: Any
     ) -> Op[Data]:

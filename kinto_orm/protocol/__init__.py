@@ -22,6 +22,7 @@ from .failures import (
     kinto_http_message,
     network_error,
     recovered_write,
+    redirect_error,
 )
 from .framing import (
     batch_request,
@@ -115,6 +116,7 @@ __all__ = [
     "origin",
     "quote_etag",
     "recovered_write",
+    "redirect_error",
     "request_op",
     "resume",
     "save_headers",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from typing import Any, TypeVar
+from urllib.parse import urljoin, urlsplit
 
 from .encoding import dumps
 from .errors import (
@@ -138,3 +139,69 @@ def recovered_write(request: Request, response: Response) -> Response | None:
     headers = Headers({"ETag": f'"{existing.get("last_modified")}"'})
     body = {"data": existing, "permissions": {}}
     return Response(200, headers, dumps(body), request, response.url, response.attempts)
+
+
+#: Answers that send the client elsewhere (304 Not Modified is not one).
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+class Redirected(KintoException):
+    """The server answered with a redirect, which kinto-orm does not follow.
+
+    ``location`` is where it redirects to; ``server_url`` the server URL to configure
+    instead (None when it cannot be told from the redirect).
+    """
+
+    location: str
+    server_url: str | None
+
+
+def redirect_error(response: Response, server_url: str) -> Redirected | None:
+    """The error for a redirect answer, naming the server URL to use; None for others.
+
+    Kinto answers a path without its ``/v1`` prefix with a 307 to ``/v1/...``, and a
+    proxy may send ``http://`` to ``https://`` (301). Redirects are never followed (a
+    write or its credentials would go to another URL than the one configured): the
+    client is told which ``server_url`` to use instead.
+    """
+    if response.status not in REDIRECTS:
+        return None
+    request = response.request
+    sent = response.url or server_url + request.path
+    location = response.headers.get("Location") or ""
+    target = urljoin(sent, location) if location else ""
+    use = suggested_server_url(server_url, request.path, target)
+    where = f" to {target}" if target else ""
+    advice = (
+        f"Use server_url={use!r}." if use
+        else "Use the URL of the server's Kinto API (it usually ends with /v1)."
+    )
+    message = (
+        f"The server at {server_url} answered {request.method} {urlsplit(sent).path} with "
+        f"a redirect ({response.status}{where}); kinto-orm does not follow redirects. "
+        + advice
+    )
+    error = Redirected(
+        message, request=request, response=response,
+        description=f"{request.describe()} - {response.status} redirect{where}. {advice}",
+    )
+    error.location, error.server_url = target, use
+    return error
+
+
+def suggested_server_url(server_url: str, path: str, target: str) -> str | None:
+    """The server URL a redirect to ``target`` points to: ``target`` less the request's
+    own ``path`` (``http://host/v1/buckets`` for ``/buckets`` -> ``http://host/v1``)."""
+    if not target or path.startswith(("http://", "https://")):
+        return None
+    parts = urlsplit(target)
+    target_path = parts.path
+    suffix = path.split("?", 1)[0]
+    if suffix != "/" and target_path.rstrip("/").endswith(suffix.rstrip("/")):
+        base = target_path.rstrip("/")[: len(target_path.rstrip("/")) - len(suffix.rstrip("/"))]
+    elif suffix == "/":
+        base = target_path
+    else:
+        return None
+    suggestion = parts._replace(path=base.rstrip("/"), query="", fragment="").geturl()
+    return suggestion if suggestion.rstrip("/") != server_url.rstrip("/") else None

@@ -87,7 +87,9 @@ def batch_responses(response: Response, chunk: Sequence[Request]) -> list[Respon
     answers = body.get("responses") if isinstance(body, dict) else None
     if not isinstance(answers, list) or len(answers) != len(chunk):
         raise response._unexpected(
-            f"expected {len(chunk)} responses, got {_snippet(response.content)}."
+            f"expected {len(chunk)} responses, got {_snippet(response.content)}: whether "
+            "the requests without an answer were applied is unknown. Kinto answers one "
+            "response per request (a mocked POST /batch must too)."
         )
     # Each sub-response keeps its part of the parsed answer: no bytes made per record.
     content = response.content

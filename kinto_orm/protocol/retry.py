@@ -9,7 +9,7 @@ import random
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from .headers import is_idempotent
@@ -33,6 +33,15 @@ def _seconds(value: str | None) -> float | None:
         return None
     return max(0.0, when.timestamp() - time.time())
 
+
+_READS = frozenset({"GET", "HEAD"})
+#: The default of ``RetryPolicy.read_retries``: kinto-http's ``retry_timeout`` tries
+#: every call twice.
+READ_RETRIES = 1
+
+
+def _read_retries() -> int:
+    return READ_RETRIES
 
 #: Kinto's errno for a storage transaction that lost a race (PostgreSQL backend).
 CONFLICT_ERRNO = 122
@@ -70,6 +79,7 @@ class RetryPolicy:
 
     retry: int = 0
     retry_after: float | None = None
+    read_retries: int = field(default_factory=_read_retries)
     conflict_retries: int = 10
     conflict_base: float = 0.05
     conflict_cap: float = 2.0
@@ -115,7 +125,17 @@ class RetryPolicy:
     def after_network_error(
         self, request: Request, attempt: int, conflicts: int = 0
     ) -> float | None:
-        if attempt - conflicts > self.retry or not is_idempotent(request):
+        """Seconds to wait before sending ``request`` again after no answer came (a lost
+        connection, a timeout), or None to give up.
+
+        A read (GET, HEAD) gets at least ``read_retries`` (1) retries, as kinto-http's
+        ``retry_timeout`` tries every call twice even with ``retry=0``: a keep-alive
+        connection the server had closed fails the first attempt of a request that
+        nothing else was wrong with. Other idempotent requests get ``retry`` retries;
+        the rest none.
+        """
+        budget = max(self.retry, self.read_retries) if request.method in _READS else self.retry
+        if attempt - conflicts > budget or not is_idempotent(request):
             return None
         return self._wait(None, attempt)
 

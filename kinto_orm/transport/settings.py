@@ -186,6 +186,9 @@ class TransportSettings:
             outcome.attempts = attempt
             self.note(outcome)
             if outcome.status < 400:
+                redirected = core.redirect_error(outcome, self.server_url)
+                if redirected is not None:
+                    raise redirected
                 return outcome
             if attempt > 1:  # did the answer of an earlier attempt get lost?
                 recovered = core.recovered_write(request, outcome)

@@ -90,29 +90,37 @@ def test_truncated_answer_to_a_write_is_a_kinto_exception(
 
 
 @transports()
-def test_truncated_batch_answer_does_not_stop_the_other_chunks(
+def test_truncated_batch_answer_stops_the_batch(
     is_async: bool, place: Place, proxy: FaultProxy
 ) -> None:
-    """60 saves = 3 chunks of 25; the answer to the first is cut (retry=0). The other
-    two chunks must still be sent; the first chunk's operations are reported by id."""
+    """60 saves = 3 chunks of 25; the answer to the first is cut (retry=0). As kinto-http,
+    the batch stops there: the other chunks are not sent, the error is raised, and the
+    batch's failures name every operation, the first chunk's as of unknown outcome."""
     proxy.set_plan([Rule(TRUNCATED, nth=[1], methods=["POST"], path="/batch$")])
+    batches: list[Any] = []
 
     def write(c: Any) -> None:
-        with c.batch():
+        batches.append(c.batch())
+        with batches[0]:
             for item in place.items(c, 60):
                 item.save()
 
     async def awrite(c: Any) -> None:
-        async with c.batch():
+        batches.append(c.batch())
+        async with batches[0]:
             for item in place.items(c, 60):
                 await item.asave()
 
     error = run(is_async, place, proxy, write, awrite, retry=0)
-    assert isinstance(error, KintoBatchException), repr(error)
-    reported = {e.request.path.rsplit("/", 1)[-1] for e in error.exceptions if e.request}
-    assert reported == {f"r{i:05d}" for i in range(25)}
-    assert len(proxy.events_for("POST", "/batch$")) == 3
-    assert len(place.server_records()) == 60
+    assert isinstance(error, KintoException), repr(error)
+    assert not isinstance(error, KintoBatchException)
+    failures = {e.request.path.rsplit("/", 1)[-1]: e for _, e in batches[0].failures
+                if e is not None and e.request is not None}
+    assert set(failures) == {f"r{i:05d}" for i in range(60)}
+    assert "outcome unknown" in failures["r00000"].description
+    assert "not sent" in failures["r00030"].description
+    assert len(proxy.events_for("POST", "/batch$")) == 1
+    assert len(place.server_records()) == 25  # the first chunk reached the server
 
 
 # ---------------------------------------------------------------------------- "not applied"
@@ -126,22 +134,26 @@ def test_batch_error_does_not_claim_an_applied_batch_was_not_applied(
     """Every POST /batch reaches the server, but no answer (or no readable answer) comes
     back. The records exist; the errors must not say they were not applied."""
     proxy.set_plan([Rule(fault, always=True, methods=["POST"], path="/batch$")])
+    batches: list[Any] = []
 
     def write(c: Any) -> None:
-        with c.batch():
+        batches.append(c.batch())
+        with batches[0]:
             for item in place.items(c, 3):
                 item.save()
 
     async def awrite(c: Any) -> None:
-        async with c.batch():
+        batches.append(c.batch())
+        async with batches[0]:
             for item in place.items(c, 3):
                 await item.asave()
 
     error = run(is_async, place, proxy, write, awrite, retry=1)
-    assert isinstance(error, KintoBatchException), repr(error)
-    assert len(error.exceptions) == 3
+    assert isinstance(error, KintoException), repr(error)
+    failures = [e for _, e in batches[0].failures if e is not None]
+    assert len(failures) == 3
     assert len(place.server_records()) == 3  # applied
-    for exc in error.exceptions:
+    for exc in failures:
         assert "not applied" not in exc.description, exc.description
 
 

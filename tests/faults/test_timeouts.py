@@ -189,9 +189,27 @@ def test_clone_with_timeout_shares_pool_and_hooks(silent_url: str) -> None:
         assert quick.bucket_name == "b"
         error, elapsed = failing_call(quick)
     assert isinstance(error.__cause__, requests.ReadTimeout) and elapsed < QUICK
-    (event,) = seen
-    assert event.status is None and isinstance(event.error, requests.ReadTimeout)
-    assert 0.2 < event.elapsed < QUICK
+    assert len(seen) == 2  # a read is tried twice after a timeout, even with retry=0
+    for event in seen:
+        assert event.status is None and isinstance(event.error, requests.ReadTimeout)
+        assert 0.2 < event.elapsed < QUICK
+
+
+def test_a_read_is_tried_twice_even_with_retry_0(silent_url: str) -> None:
+    """kinto-http's ``retry_timeout``: every read gets a second try after a network
+    error; ``policy.read_retries = 0`` turns it off."""
+    attempts: list[int] = []
+    with Client(silent_url, timeout=0.2) as client:
+        client.on("request", lambda e: attempts.append(e.attempt))
+        error, _ = failing_call(client)
+        assert attempts == [1, 2] and error.attempts == 2
+        client.session.policy.read_retries = 0
+        attempts.clear()
+        failing_call(client)
+        assert attempts == [1]
+        with pytest.raises(NetworkError):
+            client.create_bucket(id="b")  # a write: not retried with retry=0
+        assert attempts == [1, 1]
 
 
 def test_a_timed_out_get_is_retried(silent_url: str) -> None:

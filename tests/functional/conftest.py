@@ -251,3 +251,26 @@ def notes(raw: Raw, bid: str, cid: str) -> list[str]:
     """The ids of 25 notes seeded in the test's collection."""
     seed(raw, bid, cid, [{"id": f"n{i:02d}", "title": f"note {i}", "n": i} for i in range(25)])
     return [f"n{i:02d}" for i in range(25)]
+
+
+#: Tests of what one attempt of the transport does when the connection or the answer
+#: fails: there, kinto-http's second try of a read (``RetryPolicy.read_retries``) would
+#: hide the first attempt's outcome.
+_SINGLE_ATTEMPT_MODULES = frozenset({
+    "test_async_transport", "test_async_wire", "test_async_wire_edges",
+    "test_sync_transport", "test_sync_wire", "test_sync_wire_edges",
+})
+
+
+@pytest.fixture(autouse=True)
+def _one_attempt_per_read_in_wire_tests(request: pytest.FixtureRequest) -> Iterator[None]:
+    # Its own MonkeyPatch: taking the test's ``monkeypatch`` would set it up first, so
+    # undo the test's environment changes only after the other fixtures' teardown.
+    if request.module.__name__.rsplit(".", 1)[-1] not in _SINGLE_ATTEMPT_MODULES:
+        yield
+        return
+    from kinto_orm.protocol import retry
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(retry, "READ_RETRIES", 0)
+        yield

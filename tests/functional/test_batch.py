@@ -540,18 +540,25 @@ def test_async_with_on_a_sync_client_batch_is_a_type_error(client: Client, cid: 
 # ---------------------------------------------------------------------------- async
 
 
-def test_sync_with_on_an_async_client_batch_is_a_type_error(
+def test_kinto_http_spelling_with_await_on_an_async_client(
     kinto_server: Any, client: Client, raw: Raw, bid: str, cid: str
 ) -> None:
+    """kinto-http's ``with await aclient.batch() as batch:`` with awaited methods: sent
+    at the end of the block (blocking, as kinto-http's), and ``async with`` right after."""
     async def body(aclient: AsyncClient) -> None:
-        with pytest.raises(TypeError, match=r"async with aclient\.batch\(\)"), aclient.batch():
-            pass
-        # Not left half-open: an async batch works right after.
+        with await aclient.batch(collection=cid) as batch:
+            await batch.create_record(id="r1", data={"n": 1})
+            await batch.create_record(id="r2", data={"n": 2})
+            assert [r[:2] for r in batch.session.requests] == [
+                ("put", rec_path(bid, cid, "r1")), ("put", rec_path(bid, cid, "r2"))]
+            assert raw.status(rec_path(bid, cid, "r1")) == 404  # queued, not sent
+        assert [r["data"]["id"] for r in batch.results()] == ["r1", "r2"]
         async with aclient.batch(collection=cid) as batch:
-            await batch.create_record(id="r1", data={})
+            await batch.delete_record(id="r2")
 
     run_async(kinto_server, client, body)
     assert raw.status(rec_path(bid, cid, "r1")) == 200
+    assert raw.status(rec_path(bid, cid, "r2")) == 404
 
 
 def test_async_batch_queues_and_flushes(

@@ -1,5 +1,6 @@
 """Plugin features on a real Kinto started without the plugins: one clear
-MissingCapability naming the plugin, raised before any write is sent."""
+MissingCapability naming the plugin. kinto-http's methods send their request first (as
+kinto-http does: the server's 404 decides); the object API checks before sending."""
 
 from __future__ import annotations
 
@@ -43,45 +44,67 @@ def bare(bare_server: KintoServer) -> Iterator[tuple[Client, list[str]]]:
     client.close()
 
 
-CALLS: dict[str, tuple[str, Callable[[Client], Any]]] = {
-    "get_history": ("history", lambda c: c.get_history()),
-    "purge_history": ("history", lambda c: c.purge_history()),
-    "bucket.history()": ("history", lambda c: c.bucket(c.bucket_name).history().all()),
-    "history count": ("history", lambda c: c.bucket(c.bucket_name).history().count()),
-    "get_permissions": ("permissions_endpoint", lambda c: c.get_permissions()),
-    "client.permissions()": ("permissions_endpoint", lambda c: c.permissions().first()),
+#: kinto-http's methods: sent as kinto-http sends them; the server's 404 decides, then
+#: one GET /v1/ tells which plugin is missing. (name -> capability, call, what it sends)
+SENT_FIRST: dict[str, tuple[str, Callable[[Client], Any], list[str]]] = {
+    "get_history": ("history", lambda c: c.get_history(), ["GET /buckets/{b}/history"]),
+    "purge_history": ("history", lambda c: c.purge_history(), ["DELETE /buckets/{b}/history"]),
+    "get_permissions": ("permissions_endpoint", lambda c: c.get_permissions(),
+                        ["GET /permissions"]),
     "add_attachment": ("attachments",
                        lambda c: c.add_attachment(id="r1", filepath=io.BytesIO(b"x"),
-                                                  filename="x.txt")),
+                                                  filename="x.txt"),
+                       ["GET {r}/r1", "POST {r}/r1/attachment"]),
     "record.attach": ("attachments",
                       lambda c: c.collection(c.collection_name).record("r2")
-                      .attach(io.BytesIO(b"x"), mimetype="text/plain")),
-    "remove_attachment": ("attachments", lambda c: c.remove_attachment(id="r1")),
+                      .attach(io.BytesIO(b"x"), mimetype="text/plain"),
+                      ["GET {r}/r2", "POST {r}/r2/attachment"]),
+    "remove_attachment": ("attachments", lambda c: c.remove_attachment(id="r1"),
+                          ["DELETE {r}/r1/attachment"]),
+}
+#: The object API checks first and sends nothing the server cannot serve.
+CHECKED_FIRST: dict[str, tuple[str, Callable[[Client], Any]]] = {
+    "bucket.history()": ("history", lambda c: c.bucket(c.bucket_name).history().all()),
+    "history count": ("history", lambda c: c.bucket(c.bucket_name).history().count()),
+    "client.permissions()": ("permissions_endpoint", lambda c: c.permissions().first()),
     "download_attachment": ("attachments", lambda c: c.download_attachment(
         {"id": "r1", "attachment": {"location": "b/c/f.txt", "filename": "f.txt"}})),
-    "request_review": ("signer", lambda c: c.request_review("please")),
-    "approve_changes": ("signer", lambda c: c.approve_changes()),
     "records.at()": ("history", lambda c: c.records().at(1).all()),
 }
 
 
-@pytest.mark.parametrize("name", list(CALLS))
-def test_missing_plugin_raises_before_sending(name: str, bare: tuple[Client, list[str]]) -> None:
+@pytest.mark.parametrize("name", list(SENT_FIRST))
+def test_kinto_http_methods_send_first_and_explain_the_404(
+    name: str, bare: tuple[Client, list[str]]
+) -> None:
     client, sent = bare
-    capability, call = CALLS[name]
+    capability, call, expected = SENT_FIRST[name]
     with pytest.raises(MissingCapability) as caught:
         call(client)
     assert caught.value.capability == capability
     assert f"{capability!r} capability" in str(caught.value)
     assert isinstance(caught.value, KintoException)
-    assert sent == ["GET /"]  # only the server's description, never the call itself
+    assert caught.value.status_code == 404  # the server's answer, kept
+    records = f"/buckets/{client.bucket_name}/collections/{client.collection_name}/records"
+    assert sent == [line.format(b=client.bucket_name, r=records) for line in expected] + [
+        "GET /"  # read after the 404, to name the missing plugin
+    ]
     assert client.get_records() == []  # nothing was created by an attachment upload
-    assert client.get_collection()["data"].get("status") is None  # no review status
+
+
+@pytest.mark.parametrize("name", list(CHECKED_FIRST))
+def test_object_api_checks_before_sending(name: str, bare: tuple[Client, list[str]]) -> None:
+    client, sent = bare
+    capability, call = CHECKED_FIRST[name]
+    with pytest.raises(MissingCapability) as caught:
+        call(client)
+    assert caught.value.capability == capability
+    assert sent == ["GET /"]  # only the server's description, never the call itself
 
 
 def test_capabilities_are_read_once_per_client(bare: tuple[Client, list[str]]) -> None:
     client, sent = bare
-    for _, call in CALLS.values():
+    for _, call, *_ in [*SENT_FIRST.values(), *CHECKED_FIRST.values()]:
         with pytest.raises(MissingCapability):
             call(client)
     assert sent.count("GET /") == 1
@@ -93,8 +116,25 @@ def test_message_names_the_plugin(bare: tuple[Client, list[str]]) -> None:
         client.get_history()
     with pytest.raises(MissingCapability, match="kinto-attachment"):
         client.remove_attachment(id="r1")
-    with pytest.raises(MissingCapability, match="kinto-signer"):
-        client.request_review("x")
+
+
+def test_review_methods_patch_the_status_as_kinto_http_does(
+    bare: tuple[Client, list[str]]
+) -> None:
+    """Without kinto-signer, request_review() and friends PATCH the collection's status
+    (kinto-http's behaviour: a development setup on a plain Kinto keeps working)."""
+    client, sent = bare
+    cid = client.collection_name
+    path = f"/buckets/{client.bucket_name}/collections/{cid}"
+    assert client.request_review("please")["data"]["status"] == "to-review"
+    assert client.get_collection()["data"]["last_editor_comment"] == "please"
+    assert client.approve_changes()["data"]["status"] == "to-sign"
+    assert client.decline_changes("no")["data"]["status"] == "work-in-progress"
+    assert client.rollback_changes("undo")["data"]["status"] == "to-rollback"
+    assert "GET /" not in sent and sent.count(f"PATCH {path}") == 4
+    with pytest.raises(KintoException) as caught:  # the server's answer decides
+        client.request_review("x", id="missing")
+    assert caught.value.status_code == 404 and not isinstance(caught.value, MissingCapability)
 
 
 def test_bad_arguments_still_fail_before_any_request() -> None:
@@ -127,5 +167,4 @@ def test_with_the_plugins_nothing_is_refused(client: Client, cid: str) -> None:
     assert isinstance(client.get_history(), list)
     assert isinstance(client.get_permissions(), list)
     client.add_attachment(id="r1", filepath=io.BytesIO(b"x"), filename="x.txt", collection=cid)
-    with pytest.raises(MissingCapability, match="signer"):
-        client.request_review("x", id=cid)
+    assert client.request_review("x", id=cid)["data"]["status"] == "to-review"

@@ -11,7 +11,7 @@ from kinto_orm import MissingCapability, Record
 from kinto_orm.capabilities import requires
 from kinto_orm.grants import _pointer, permission_name
 from kinto_orm.history import HistoryUnavailable, rebuild
-from kinto_orm.protocol import Done, Request, Response, start
+from kinto_orm.protocol import Request, Response, start
 from kinto_orm.reconcile import (
     Desired,
     ReconcileFailure,
@@ -213,21 +213,32 @@ def _op_thing(client: Any, id: str) -> Any:
     return response.status
 
 
-def test_requires_checks_after_arguments_and_before_the_request() -> None:
+def test_requires_sends_first_and_explains_a_404_afterwards() -> None:
+    """kinto-http's methods send their request as kinto-http does: no GET /v1/ first;
+    only a 404 makes them read the capabilities (then MissingCapability, keeping the 404)."""
+    from kinto_orm.protocol import Headers, resume
+    from kinto_orm.protocol.errors import NotFound
+
     with pytest.raises(ValueError):
         start(_op_thing(Info({}), "a/b"))          # bad arguments first, nothing sent
-    with pytest.raises(MissingCapability, match="history plugin"):
-        start(_op_thing(Info({}), "a"))
-    op = _op_thing(Info({"history": {}}), "a")
+    op = _op_thing(Info(None), "a")
     step = start(op)
-    assert isinstance(step, Request) and step.path == "/things/a"
-    op2 = _op_thing(Info(None), "a")
-    first = start(op2)
-    assert isinstance(first, Request) and first.path == "/"  # the server's description
-    from kinto_orm.protocol import Headers, resume
-    answer = Response(200, Headers(), b'{"capabilities": {"history": {}}}', first)
-    nxt = resume(op2, answer)
-    assert isinstance(nxt, Request) and nxt.path == "/things/a"
-    assert isinstance(resume(op2, Response(200, Headers(), b"{}", nxt)), Done)
-    dry = start(_op_thing(Info({}, dry_mode=True), "a"))  # dry mode sends nothing: no check
-    assert isinstance(dry, Request) and dry.path == "/things/a"
+    assert isinstance(step, Request) and step.path == "/things/a"  # no probe
+    assert resume(op, Response(200, Headers(), b"{}", step)).value == 200  # type: ignore[union-attr]
+
+    op = _op_thing(Info(None), "a")
+    step = start(op)
+    assert isinstance(step, Request)
+    missing = NotFound("404 - {}", request=step, response=Response(404, Headers(), b"{}", step))
+    probe = resume(op, error=missing)
+    assert isinstance(probe, Request) and probe.path == "/"  # read after the 404
+    with pytest.raises(MissingCapability, match="history plugin") as caught:
+        resume(op, Response(200, Headers(), b'{"capabilities": {}}', probe))
+    assert caught.value.status_code == 404 and caught.value.__cause__ is missing
+
+    op = _op_thing(Info({"history": {}}), "a")      # the plugin is there: a real 404
+    step = start(op)
+    assert isinstance(step, Request)
+    with pytest.raises(NotFound) as real:
+        resume(op, error=missing)
+    assert not isinstance(real.value, MissingCapability)

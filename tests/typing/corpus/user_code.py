@@ -177,3 +177,19 @@ async def async_sync_and_permissions(aclient: AsyncClient) -> None:
     assert_type(await task.arevoke("write", "account:bob"), Task)
     assert_type(await aclient.records(Task).agrant("read", "account:bob"), BulkResult)
     assert_type(await aclient.records(Task).at(1).aall(), list[Task])
+
+
+async def kinto_http_async_batch(aclient: AsyncClient) -> None:
+    """kinto-http's spelling of an async batch (kinto-wizard's loader)."""
+    from kinto_orm.endpoints import MissingArgument
+
+    with await aclient.batch() as batch:
+        assert_type(batch, AsyncClient)
+        await batch.create_bucket(id="work", safe=False)
+        queued = batch.session.requests
+        assert_type(queued, list[tuple[str, str, dict[str, Any], dict[str, str] | None]])
+    assert_type(batch.results(), list[dict[str, Any]])
+    try:
+        await aclient.get_collection(bucket="work")
+    except MissingArgument as exc:
+        assert_type(exc.message, str | None)
