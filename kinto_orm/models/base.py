@@ -19,7 +19,9 @@ from .mapping import MappingAccess
 from .permissions import Permissions
 from .schema import read_back
 from .state import _LAZY_PERMISSIONS, _STATE, Binding, SharedState, _state_property, own_fields_set
-from .validation import checked_patch
+from .strict import check_attribute, check_keywords, field_for_alias
+from .tracking import changed_in_place, reapply, remember, track_fields, unsent
+from .validation import checked_patch, sent_data
 from .writes import incomplete, write_validator
 
 if TYPE_CHECKING:
@@ -73,6 +75,12 @@ class KintoObject(MappingAccess, ObjectAPI, BaseModel):
             """Read with ``Query.fields()``: only some fields came from the server."""
         @_partial.setter
         def _partial(self, value: bool) -> None: ...
+        @property
+        def _originals(self) -> dict[str, Any] | None:
+            """Copies of the mutable values read since the object was loaded
+            (see ``tracking.py``)."""
+        @_originals.setter
+        def _originals(self, value: dict[str, Any] | None) -> None: ...
 
     #: Kinto's name for this kind of object ("bucket", "collection", ...).
     kinto_kind: ClassVar[str] = ""
@@ -83,19 +91,61 @@ class KintoObject(MappingAccess, ObjectAPI, BaseModel):
 
     # ------------------------------------------------------------------ pydantic hooks
 
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        track_fields(cls)  # in-place changes of its list, dict, set and model fields
+
+    @property
+    def model_extra(self) -> dict[str, Any] | None:
+        """Pydantic's ``model_extra``: the extra fields, which may be changed in place."""
+        extra = self.__pydantic_extra__
+        for key, value in (extra or {}).items():
+            remember(self, key, value)
+        return extra
+
     if not TYPE_CHECKING:  # hidden from type checkers, so an unknown attribute is an error
+
+        def __init__(self, /, **data: Any) -> None:
+            check_keywords(type(self), data)  # a typed model: no unknown keyword
+            super().__init__(**data)
+
+        # Pydantic's own mark: not a custom __init__, so model_validate() and pages (the
+        # server's data, whose undeclared fields are kept) do not call it.
+        __init__.__pydantic_base_init__ = True
 
         def __setattr__(self, name: str, value: Any) -> None:
             if name in _STATE:
                 self._state()[name] = value
                 return
-            if name == "permissions":  # Pydantic does not see the property (see below)
-                _LAZY_PERMISSIONS._set(self, value)
-                return
-            own_fields_set(self)  # Pydantic adds ``name`` to it: not to the page's shared one
-            super().__setattr__(name, value)
-            if not name.startswith("_") and name not in ("permissions", "last_modified"):
-                self._mark_changed(name)
+            self._assign(name, value, item=False)
+
+        def __getattr__(self, name: str) -> Any:
+            value = super().__getattr__(name)  # an extra field (or a private attribute)
+            extra = self.__pydantic_extra__
+            if extra is not None and name in extra:
+                remember(self, name, value)
+            return value
+
+    def _assign(self, name: str, value: Any, item: bool) -> None:
+        """``obj.name = value`` (``item``: ``obj[name] = value``, which may add an extra
+        field to a typed model; an attribute may not, see ``strict.py``)."""
+        if name not in type(self).model_fields and not name.startswith("_"):
+            field = field_for_alias(type(self), name)  # coll.schema = {...}
+            if field is not None:
+                name = field
+            elif not item:
+                check_attribute(self, name)
+        if name in _STATE:
+            self._state()[name] = value
+            return
+        if name == "permissions":  # Pydantic does not see the property (see below)
+            _LAZY_PERMISSIONS._set(self, value)
+            return
+        own_fields_set(self)  # Pydantic adds ``name`` to it: not to the page's shared one
+        super().__setattr__(name, value)
+        if not name.startswith("_") and name not in ("permissions", "last_modified"):
+            self._mark_changed(name)
 
     @property
     def model_fields_set(self) -> set[str]:
@@ -220,12 +270,17 @@ class KintoObject(MappingAccess, ObjectAPI, BaseModel):
     def _mark_clean(self) -> None:
         state = self._state()
         state["_changed"] = None
+        state["_originals"] = None
         state["_partial"] = False
         state["_loaded_permissions"] = self._permissions_dict()
 
     def changes(self) -> dict[str, Any]:
-        """The data fields changed since the object was loaded (removed ones as None)."""
-        changed = self._changed or set()
+        """The data fields changed since the object was loaded (removed ones as None):
+        assigned, or changed in place (``todo.tags.append("x")``, see ``tracking.py``)."""
+        changed = set(self._changed or ())
+        changed.update(changed_in_place(self))
+        if not changed:
+            return {}
         data = self.to_data()
         out: dict[str, Any] = {}
         for name in changed:
@@ -237,9 +292,9 @@ class KintoObject(MappingAccess, ObjectAPI, BaseModel):
     def _permission_changes(self) -> dict[str, list[str]]:
         return permission_changes(self._loaded_permissions or {}, self._permissions_dict())
 
-    def _dirty_patch(self) -> PatchType | None:
-        """A patch with only what changed, or None when nothing did."""
-        return dirty_patch(self.changes(), self._permission_changes(), self.to_data())
+    def _dirty_patch(self, changes: dict[str, Any]) -> PatchType | None:
+        """A patch with only what changed (``changes``), or None when nothing did."""
+        return dirty_patch(changes, self._permission_changes(), self.to_data())
 
     # ------------------------------------------------------------------ place
 
@@ -336,7 +391,7 @@ class KintoObject(MappingAccess, ObjectAPI, BaseModel):
             body = yield from client._op_object_create(
                 self.path, data, perms, safe, if_not_exists
             )
-        self._after_write(client, body)
+        self._after_write(client, body, data)
         return self
 
     def _op_save(self, client: ClientLike, safe: bool) -> Op[Self]:
@@ -347,18 +402,22 @@ class KintoObject(MappingAccess, ObjectAPI, BaseModel):
                 "or refresh() it first."
             )
         perms = self._permissions_dict() or None
-        body = yield from client._op_object_save(
-            self.path, self._write_data(), perms, safe, self.last_modified
-        )
-        self._after_write(client, body)
+        data = self._write_data()
+        body = yield from client._op_object_save(self.path, data, perms, safe, self.last_modified)
+        self._after_write(client, body, data)
         return self
 
     def _op_patch(self, client: ClientLike, changes: Any, safe: bool) -> Op[Self]:
-        patch = self._dirty_patch() if changes is None else checked_patch(self, changes)
+        if changes is None:
+            sent = self.changes()
+            patch = self._dirty_patch(sent)
+        else:
+            patch = checked_patch(self, changes)
+            sent = sent_data(patch)
         if patch is None:
             return self
         body = yield from client._op_object_patch(self.path, patch, safe, self.last_modified)
-        self._after_write(client, body)
+        self._after_write(client, body, sent)
         return self
 
     def _op_delete(self, client: ClientLike, if_exists: bool, safe: bool) -> Op[Self]:
@@ -369,13 +428,23 @@ class KintoObject(MappingAccess, ObjectAPI, BaseModel):
 
     def _op_refresh(self, client: ClientLike) -> Op[Self]:
         body = yield from client._op_object_get(self.path)
-        self._after_write(client, body)
+        self._after_write(client, body, refresh=True)
         return self
 
-    def _after_write(self, client: ClientLike, body: dict[str, Any]) -> None:
+    def _after_write(
+        self, client: ClientLike, body: dict[str, Any], sent: dict[str, Any] | None = None,
+        refresh: bool = False,
+    ) -> None:
+        """Take the server's answer to a write that sent ``sent`` (data by Kinto's names;
+        None: no data), keeping the local changes it did not send (made meanwhile, or left
+        out of an explicit patch): they stay changes, to be sent. ``refresh`` takes the
+        server's state over everything."""
         binding = self._binding_for(client)
         if body:  # a dry-mode answer is {}: the instance stays as it is
+            pending = {} if refresh else unsent(self, sent)
             self._load(body, binding)
+            if pending:
+                reapply(self, pending)
         else:
             self._binding = binding
 
