@@ -57,10 +57,18 @@ def _checked_value(
 
 
 def _converted(annotation: Any, value: Any, where: str) -> Any:
+    """``value`` as ``annotation`` sends it; for a list field, one of its items is taken
+    too (Kinto compares an array field's items: ``tags__in=["a"]``)."""
     adapter = _adapter(annotation)
     try:
         checked = adapter.validate_python(value)
     except ValidationError as exc:
+        item = _item_type(annotation)
+        if item is not None:
+            try:
+                return _converted(item, value, where)
+            except TypeError:
+                pass
         message = exc.errors()[0]["msg"]
         raise TypeError(
             f"{where} is of type {_name(annotation)}: {value!r} does not fit it ({message})."
@@ -144,6 +152,7 @@ class FieldRef:
     ...)``; comparing it makes a :class:`Condition`."""
 
     __slots__ = ("_path",)
+    _path: tuple[str, ...]
 
     def __init__(self, path: tuple[str, ...]) -> None:
         object.__setattr__(self, "_path", path)

@@ -108,7 +108,9 @@ class KintoObject(MappingAccess, ObjectAPI, BaseModel):
 
         def __init__(self, /, **data: Any) -> None:
             check_keywords(type(self), data)  # a typed model: no unknown keyword
-            super().__init__(**data)
+            # What BaseModel.__init__ does, at the same depth of the stack: Pydantic finds
+            # the names of a model not fully defined yet in the caller's frame.
+            self.__pydantic_validator__.validate_python(data, self_instance=self)
 
         # Pydantic's own mark: not a custom __init__, so model_validate() and pages (the
         # server's data, whose undeclared fields are kept) do not call it.

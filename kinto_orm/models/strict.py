@@ -15,11 +15,13 @@ import difflib
 import functools
 from typing import Any
 
+from pydantic import BaseModel
+
 from .validation import is_typed
 
 
 @functools.lru_cache(maxsize=1024)
-def known_keys(model: type[Any]) -> frozenset[str] | None:
+def known_keys(model: type[BaseModel]) -> frozenset[str] | None:
     """Every keyword ``model``'s constructor accepts (field names, aliases), or None when
     it accepts any (not a typed model)."""
     if not is_typed(model):
@@ -40,7 +42,7 @@ def _hint(model: type[Any], name: str, keys: frozenset[str]) -> str:
     return f"{hint} Fields of {model.__name__}: {', '.join(names)}."
 
 
-def check_keywords(model: type[Any], data: dict[str, Any]) -> None:
+def check_keywords(model: type[BaseModel], data: dict[str, Any]) -> None:
     """Refuse (``TypeError``) a keyword that is none of typed ``model``'s fields."""
     keys = known_keys(model)
     if keys is None:
@@ -57,7 +59,7 @@ def check_keywords(model: type[Any], data: dict[str, Any]) -> None:
 def check_attribute(obj: Any, name: str) -> None:
     """Refuse (``AttributeError``) assigning ``name`` on an object of a typed model when it
     is none of its fields nor one of the extra fields it already holds."""
-    model = type(obj)
+    model: type[BaseModel] = type(obj)
     keys = known_keys(model)
     if keys is None or name in keys or name in (obj.__pydantic_extra__ or {}):
         return
@@ -67,7 +69,7 @@ def check_attribute(obj: Any, name: str) -> None:
     )
 
 
-def field_for_alias(model: type[Any], name: str) -> str | None:
+def field_for_alias(model: type[BaseModel], name: str) -> str | None:
     """The field whose alias is ``name`` (``schema`` -> ``schema_``), if ``name`` is not a
     field itself."""
     if name in model.model_fields:

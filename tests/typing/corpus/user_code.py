@@ -177,3 +177,14 @@ async def async_sync_and_permissions(aclient: AsyncClient) -> None:
     assert_type(await task.arevoke("write", "account:bob"), Task)
     assert_type(await aclient.records(Task).agrant("read", "account:bob"), BulkResult)
     assert_type(await aclient.records(Task).at(1).aall(), list[Task])
+
+
+def typed_filters(client: Client) -> None:
+    query = client.records(Task)
+    assert_type(query.where(lambda t: t.due >= datetime.date(2026, 1, 1)), Query[Task])
+    assert_type(
+        query.where(lambda t: t.status == Status.open, lambda t: t.title != "x").all(),
+        list[Task],
+    )
+    assert_type(query.where(lambda t: (t.estimate == 2.5) & (t.title > "m")), Query[Task])
+    assert_type(query.filter(status=Status.open, due__lt=datetime.date(2026, 1, 1)), Query[Task])
