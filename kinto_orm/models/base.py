@@ -11,7 +11,7 @@ from typing_extensions import Self
 
 from ..endpoints import endpoint
 from ..errors import UnboundError
-from ..patch_type import PatchType
+from ..patch_type import BasicPatch
 from ..protocol import Op, new_record_id
 from .api import ObjectAPI
 from .attributes import AttributeModel
@@ -20,7 +20,7 @@ from .mapping import MappingAccess
 from .permissions import Permissions
 from .schema import read_back
 from .state import _LAZY_PERMISSIONS, _STATE, Binding, _state_property
-from .tracking import changed_in_place, reapply, unsent
+from .tracking import changed_in_place, reapply, unsent, unsent_permissions
 from .validation import checked_patch, sent_data
 from .writes import incomplete, write_validator
 
@@ -215,10 +215,6 @@ class KintoObject(MappingAccess, ObjectAPI, AttributeModel):
     def _permission_changes(self) -> dict[str, list[str]]:
         return permission_changes(self._loaded_permissions or {}, self._permissions_dict())
 
-    def _dirty_patch(self, changes: dict[str, Any]) -> PatchType | None:
-        """A patch with only what changed (``changes``), or None when nothing did."""
-        return dirty_patch(changes, self._permission_changes(), self.to_data())
-
     # ------------------------------------------------------------------ place
 
     def bind(
@@ -314,7 +310,7 @@ class KintoObject(MappingAccess, ObjectAPI, AttributeModel):
             body = yield from client._op_object_create(
                 self.path, data, perms, safe, if_not_exists
             )
-        self._after_write(client, body, data)
+        self._after_write(client, body, data, perms or {})
         return self
 
     def _op_save(self, client: ClientLike, safe: bool) -> Op[Self]:
@@ -327,20 +323,21 @@ class KintoObject(MappingAccess, ObjectAPI, AttributeModel):
         perms = self._permissions_dict() or None
         data = self._write_data()
         body = yield from client._op_object_save(self.path, data, perms, safe, self.last_modified)
-        self._after_write(client, body, data)
+        self._after_write(client, body, data, perms or {})
         return self
 
     def _op_patch(self, client: ClientLike, changes: Any, safe: bool) -> Op[Self]:
         if changes is None:
-            sent = self.changes()
-            patch = self._dirty_patch(sent)
+            sent, sent_perms = self.changes(), self._permission_changes()
+            patch = dirty_patch(sent, sent_perms, self.to_data())
         else:
             patch = checked_patch(self, changes)
             sent = sent_data(patch)
+            sent_perms = (patch.permissions if isinstance(patch, BasicPatch) else None) or {}
         if patch is None:
             return self
         body = yield from client._op_object_patch(self.path, patch, safe, self.last_modified)
-        self._after_write(client, body, sent)
+        self._after_write(client, body, sent, sent_perms)
         return self
 
     def _op_delete(self, client: ClientLike, if_exists: bool, safe: bool) -> Op[Self]:
@@ -356,18 +353,21 @@ class KintoObject(MappingAccess, ObjectAPI, AttributeModel):
 
     def _after_write(
         self, client: ClientLike, body: dict[str, Any], sent: dict[str, Any] | None = None,
-        refresh: bool = False,
+        sent_perms: dict[str, list[str]] | None = None, refresh: bool = False,
     ) -> None:
-        """Take the server's answer to a write that sent ``sent`` (data by Kinto's names;
-        None: no data), keeping the local changes it did not send (made meanwhile, or left
-        out of an explicit patch): they stay changes, to be sent. ``refresh`` takes the
-        server's state over everything."""
+        """Take the server's answer to a write that sent ``sent`` (data by Kinto's names)
+        and ``sent_perms`` (None: no data, no permissions), keeping the local changes it
+        did not send (made meanwhile, or left out of an explicit patch): they stay
+        changes, to be sent. ``refresh`` takes the server's state over everything."""
         binding = self._binding_for(client)
         if body:  # a dry-mode answer is {}: the instance stays as it is
             pending = {} if refresh else unsent(self, sent)
+            perms = {} if refresh else unsent_permissions(self, sent_perms)
             self._load(body, binding)
             if pending:
                 reapply(self, pending)
+            if perms:
+                self.permissions = {**self._permissions_dict(), **perms}  # type: ignore[assignment]
         else:
             self._binding = binding
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from pydantic import BaseModel
+
 from .writes import IMMUTABLE_VALUES, immutable_annotation
 
 #: What "no value" means for an extra field that is not there.
@@ -153,6 +155,16 @@ def unsent(obj: Any, sent: dict[str, Any] | None) -> dict[str, Any]:
     return pending
 
 
+def unsent_permissions(obj: Any, sent: dict[str, list[str]] | None) -> dict[str, list[str]]:
+    """The permissions changed locally that a write did not send as they are now (``sent``:
+    those it sent, None when it sent none): what the server's answer must not overwrite."""
+    value = obj.__dict__.get("permissions")
+    if not isinstance(value, BaseModel):  # never read: as loaded, nothing changed
+        return {}
+    return {perm: principals for perm, principals in obj._permission_changes().items()
+            if sent is None or sent.get(perm) != principals}
+
+
 def reapply(obj: Any, pending: dict[str, Any]) -> None:
     """Put back the local changes :func:`unsent` found, after the server's answer was
     loaded, still to be sent (the very objects: references the user holds stay live)."""
@@ -171,5 +183,5 @@ def reapply(obj: Any, pending: dict[str, Any]) -> None:
                 extra[key] = value
         obj._mark_changed(name or key)
 
-__all__ = ["MISSING", "TrackedField", "changed_in_place", "reapply", "remember", "track_fields",
-           "unsent"]
+__all__ = ["MISSING", "TrackedField", "changed_in_place", "reapply", "remember", "snapshot",
+           "track_fields", "unsent", "unsent_permissions"]

@@ -188,3 +188,17 @@ def test_bulk_save_of_changed_objects(client: Client, raw: Raw, bid: str, cid: s
     assert query.bulk_save(books).ok
     assert stored(raw, bid, cid, "b2")["tags"] == ["a", "bulk"]
     assert all(book.changes() == {} for book in books)
+
+
+def test_an_answer_keeps_permissions_not_sent(
+    client: Client, raw: Raw, bid: str, cid: str
+) -> None:
+    seed_book(raw, bid, cid)
+    book = client.records(Book, collection=cid).get("b1")
+    book.permissions.read = ["system.Everyone"]
+    book.patch({"pages": 5})  # data only
+    assert raw.body(rec_path(bid, cid, "b1"))["permissions"].get("read") is None
+    assert book.permissions.read == ["system.Everyone"] and book.pages == 5
+    book.patch()
+    assert raw.body(rec_path(bid, cid, "b1"))["permissions"]["read"] == ["system.Everyone"]
+    assert book._permission_changes() == {}
