@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Generic, TypeVar
@@ -14,9 +14,10 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from . import protocol as core
 from .endpoints import endpoint
+from .errors import KintoException
 from .models.base import KintoObject
 from .models.state import Binding, share_state
-from .protocol import Response
+from .protocol import Request, Response
 
 T = TypeVar("T", bound=KintoObject)
 
@@ -106,6 +107,39 @@ def _partial_object(model: type[KintoObject], raw: dict[str, Any], binding: Bind
     obj._binding = binding
     obj._changed = None
     return obj
+
+
+def head_request(
+    path: str, params: dict[str, str]
+) -> Generator[Request, Response | None, Response]:
+    """A HEAD of a list. Its error has no body, so nothing says what is missing: a GET of
+    the list then asks, and its error, which names the missing bucket or collection
+    (``details``), is raised instead."""
+    try:
+        response = yield Request("HEAD", path, params=params)
+    except KintoException as exc:
+        if exc.status_code not in (403, 404) or exc.details:
+            raise
+        try:
+            yield Request("GET", path, params={"_limit": "1"})
+        except KintoException as named:
+            raise named from exc
+        raise
+    assert response is not None
+    return response
+
+
+def read_object(source: Source, body: dict[str, Any], id: str) -> Any:
+    """The object ``id`` of ``source`` from its GET answer; one that does not fit the
+    model raises ``ValueError`` naming it and the model, as a page's do."""
+    try:
+        return source.model.from_kinto(body, source.binding)
+    except ValidationError as exc:
+        raise ValueError(
+            f"Object {id!r} of {source.path} does not fit {source.model.__name__}: "
+            f"{exc}\nRead it with the untyped model (client.records(Record, ...)"
+            ".get(id)) to see its data, or fix the record or the model."
+        ) from exc
 
 
 @dataclass

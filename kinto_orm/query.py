@@ -16,8 +16,6 @@ from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterat
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
-from pydantic import ValidationError
-
 from . import protocol as core
 from .bulk import BulkMixin
 from .capabilities import require
@@ -32,7 +30,9 @@ from .pages import (
     InvalidItem,
     Page,
     Source,
+    head_request,
     parse_page,
+    read_object,
 )
 from .protocol import Request, Response
 from .typed_lookups import expression_lookups, typed_lookups
@@ -45,24 +45,6 @@ T = TypeVar("T", bound=KintoObject)
 OnInvalid = Literal["raise", "skip", "collect"]
 
 # ---------------------------------------------------------------------------- query
-
-
-def _head(path: str, params: dict[str, str]) -> Generator[Request, Response | None, Response]:
-    """A HEAD of a list. Its error has no body, so nothing says what is missing: a GET of
-    the list then asks, and its error, which names the missing bucket or collection
-    (``details``), is raised instead."""
-    try:
-        response = yield Request("HEAD", path, params=params)
-    except KintoException as exc:
-        if exc.status_code not in (403, 404) or exc.details:
-            raise
-        try:
-            yield Request("GET", path, params={"_limit": "1"})
-        except KintoException as named:
-            raise named from exc
-        raise
-    assert response is not None
-    return response
 
 
 @dataclass
@@ -372,15 +354,8 @@ class Query(BulkMixin, FramesMixin, Generic[T]):
                 if exc.status_code == 404 and source is not self._sources[-1]:
                     continue
                 raise
-            try:
-                result = source.model.from_kinto(body, source.binding)
-            except ValidationError as exc:
-                raise ValueError(
-                    f"Object {id!r} of {source.path} does not fit {source.model.__name__}: "
-                    f"{exc}\nRead it with the untyped model (client.records(Record, ...)"
-                    ".get(id)) to see its data, or fix the record or the model."
-                ) from exc
-            return result  # type: ignore[return-value]
+            result: T = read_object(source, body, id)
+            return result
         raise ValueError("This query reads nothing, so get() cannot find anything.")
 
     def _op_count(self) -> core.Op[int]:
@@ -389,7 +364,7 @@ class Query(BulkMixin, FramesMixin, Generic[T]):
         for source in self._sources:
             params = {k: v for k, v in self._params(None).items() if not k.startswith("_")}
             params.update({k: v for k, v in self._state.filters.items() if k.startswith("_")})
-            response = yield from _head(source.path, params)
+            response = yield from head_request(source.path, params)
             counted = response.headers.get("Total-Objects")
             if counted is None:  # e.g. the history endpoint: count page by page
                 listed = yield from self._client._paginated(
@@ -428,7 +403,7 @@ class Query(BulkMixin, FramesMixin, Generic[T]):
         yield from self._op_capabilities()
         stamps = []
         for source in self._sources:
-            response = yield from _head(source.path, {})
+            response = yield from head_request(source.path, {})
             stamps.append(core.etag_value(response.headers) or 0)
         return max(stamps, default=0)
 
