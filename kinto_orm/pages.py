@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import re
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -112,9 +113,9 @@ def _partial_object(model: type[KintoObject], raw: dict[str, Any], binding: Bind
 def head_request(
     path: str, params: dict[str, str]
 ) -> Generator[Request, Response | None, Response]:
-    """A HEAD of a list. Its error has no body, so nothing says what is missing: a GET of
-    the list then asks, and its error, which names the missing bucket or collection
-    (``details``), is raised instead."""
+    """A HEAD of a list. Its error answer has no body, so nothing would say what is
+    missing: a GET of the list then asks, and the error raised names the missing bucket or
+    collection (as the CLI's hints do), with the GET's ``details``."""
     try:
         response = yield Request("HEAD", path, params=params)
     except KintoException as exc:
@@ -123,10 +124,33 @@ def head_request(
         try:
             yield Request("GET", path, params={"_limit": "1"})
         except KintoException as named:
-            raise named from exc
+            raise _named(exc, named, path) from exc
         raise
     assert response is not None
     return response
+
+
+def _named(head: KintoException, get: KintoException, path: str) -> KintoException:
+    """``head``'s error, saying what is missing (from ``get``'s answer)."""
+    found = re.match(r"^/buckets/([^/]+)", path)
+    bucket = found.group(1) if found else None
+    details = get.details if isinstance(get.details, dict) else {}
+    kind, oid = details.get("resource_name"), details.get("id")
+    if kind and oid:
+        where = f" in bucket {bucket!r}" if bucket and kind != "bucket" else ""
+        sentence = f"{kind} {oid!r} does not exist{where}"
+    elif head.status_code == 403 and bucket:
+        sentence = (f"bucket {bucket!r} does not exist, or these credentials may not read it "
+                    "(Kinto answers 403 for both)")
+    else:
+        sentence = get.description
+    status = head.status_code
+    request = head.request
+    described = f"{request.describe()} - " if request is not None else ""
+    return type(head)(
+        f"{status} - {sentence}", request=request, response=head.response, errno=get.errno,
+        details=get.details, description=f"{described}{status} {sentence}",
+    )
 
 
 def read_object(source: Source, body: dict[str, Any], id: str) -> Any:

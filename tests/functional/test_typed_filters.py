@@ -10,7 +10,7 @@ import enum
 import pytest
 from pydantic import BaseModel
 
-from kinto_orm import BulkResult, Client, NotFound, Record
+from kinto_orm import BulkResult, Client, KintoException, NotFound, Record
 
 from .conftest import Raw, rec_path, seed
 
@@ -119,10 +119,15 @@ def test_get_of_a_record_that_does_not_fit_names_it(
 def test_head_errors_name_what_is_missing(client: Client, bid: str) -> None:
     with pytest.raises(NotFound) as info:
         client.records(Book, collection="nonexistent").count()
-    assert "nonexistent" in str(info.value) and "collection" in str(info.value)
-    with pytest.raises(NotFound) as info:
+    assert str(info.value).endswith(
+        f"404 - collection 'nonexistent' does not exist in bucket '{bid}'"
+    )
+    assert str(info.value).startswith("HEAD ")
+    assert info.value.details == {"id": "nonexistent", "resource_name": "collection"}
+    with pytest.raises(NotFound, match="collection 'nonexistent' does not exist"):
         client.records(Book, collection="nonexistent").timestamp()
-    assert "nonexistent" in str(info.value)
+    with pytest.raises(KintoException, match="bucket 'nobucket' does not exist"):
+        client.records(Book, bucket="nobucket", collection="c").count()
 
 
 def test_documented_types_import_from_the_package() -> None:
