@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, ValidationError
 from typing_extensions import Self
 
 from ..endpoints import endpoint
@@ -348,7 +348,12 @@ class KintoObject(MappingAccess, ObjectAPI, AttributeModel):
 
     def _op_refresh(self, client: ClientLike) -> Op[Self]:
         body = yield from client._op_object_get(self.path)
-        self._after_write(client, body, refresh=True)
+        try:
+            self._after_write(client, body, refresh=True)
+        except ValidationError as exc:  # named, as a query's reads name it
+            raise ValueError(
+                f"Object {self.id!r} at {self.path} does not fit {type(self).__name__}: {exc}"
+            ) from exc
         return self
 
     def _after_write(

@@ -132,3 +132,14 @@ def test_head_errors_name_what_is_missing(client: Client, bid: str) -> None:
 
 def test_documented_types_import_from_the_package() -> None:
     assert BulkResult.__name__ == "BulkResult"
+
+
+def test_refresh_of_a_record_that_does_not_fit_names_it(
+    client: Client, raw: Raw, bid: str, cid: str
+) -> None:
+    raw.put(rec_path(bid, cid, "b9"), {"title": "x", "pages": 1})
+    book = client.records(Book, collection=cid).get("b9")
+    raw.put(rec_path(bid, cid, "b9"), {"title": "x", "pages": "many"})
+    with pytest.raises(ValueError, match=r"Object 'b9' at .* does not fit Book"):
+        book.refresh()
+    assert book.pages == 1
