@@ -11,6 +11,8 @@ for the Kinto HTTP storage server.
 
 from ._version import __version__
 from .auth import BearerTokenAuth, BrowserOAuth, TokenAuth
+from .batch import Batch
+from .bulk_runner import BulkFailure, BulkResult
 from .capabilities import MissingCapability
 from .client import AsyncClient, BaseClient, Client
 from .endpoints import Endpoints
@@ -23,61 +25,94 @@ from .errors import (
     KintoBatchException,
     KintoError,
     KintoException,
+    NetworkError,
+    NetworkTimeout,
     NotFound,
     PreconditionFailed,
     ServerError,
     Unauthorized,
     UnboundError,
 )
+from .events import BackoffEvent, DeprecatedEvent, Hooks, RequestEvent, ResponseEvent, RetryEvent
+from .history import HistoryUnavailable, Snapshot
+from .lock import Lock, LockTimeout
 from .models import (
     Attachment,
     Bucket,
     Collection,
     Group,
     HistoryEntry,
+    PermissionEntry,
     Permissions,
     Record,
     ServerInfo,
+    ServerSettings,
+    UserInfo,
 )
-from .pages import Page
+from .pages import InvalidItem, Page
+from .patch_type import BasicPatch, JSONPatch, MergePatch, PatchType
 from .query import Query
-from .reconcile import ReconcileReport
+from .reconcile import ReconcileFailure, ReconcileReport
 from .session import Session, create_session
 
 __all__ = [
     "AsyncClient",
     "Attachment",
+    "BackoffEvent",
     "BadRequest",
     "BaseClient",
+    "BasicPatch",
+    "Batch",
     "BatchError",
     "BearerTokenAuth",
     "BrowserOAuth",
     "Bucket",
     "BucketNotFound",
+    "BulkFailure",
+    "BulkResult",
     "Client",
     "Collection",
     "CollectionNotFound",
+    "DeprecatedEvent",
     "Endpoints",
     "Forbidden",
     "Group",
     "HistoryEntry",
+    "HistoryUnavailable",
+    "Hooks",
+    "InvalidItem",
+    "JSONPatch",
     "KintoBatchException",
     "KintoError",
     "KintoException",
+    "Lock",
+    "LockTimeout",
+    "MergePatch",
     "MissingCapability",
+    "NetworkError",
+    "NetworkTimeout",
     "NotFound",
     "Page",
+    "PatchType",
+    "PermissionEntry",
     "Permissions",
     "PreconditionFailed",
     "Query",
+    "ReconcileFailure",
     "ReconcileReport",
     "Record",
+    "RequestEvent",
+    "ResponseEvent",
+    "RetryEvent",
     "ServerError",
     "ServerInfo",
+    "ServerSettings",
     "Session",
+    "Snapshot",
     "TokenAuth",
     "Unauthorized",
     "UnboundError",
+    "UserInfo",
     "__version__",
     "create_session",
 ]

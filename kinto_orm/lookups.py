@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime
+import enum
 import json
 import uuid
 from collections.abc import Sequence
@@ -41,6 +42,8 @@ FOREIGN_LOOKUPS = frozenset(
 def encode_value(value: Any) -> str:
     """One filter value as Kinto reads it (Kinto parses values as JSON when it can, so a
     string that looks like JSON, e.g. ``"42"``, is sent quoted to stay a string)."""
+    if isinstance(value, enum.Enum):  # as the models send it: its value
+        return encode_value(value.value)
     if isinstance(value, bool) or value is None:
         return json.dumps(value)
     if isinstance(value, (int, float)):
@@ -55,7 +58,7 @@ def encode_value(value: Any) -> str:
         return json.dumps(value)  # it would be read as JSON: quote it to stay a string
     raise TypeError(
         f"Cannot filter on a {type(value).__name__} value ({value!r}); use str, int, float, "
-        "bool, None, a date, or a list with __in / __contains."
+        "bool, None, a date, an enum member, or a list with __in / __contains."
     )
 
 

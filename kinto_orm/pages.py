@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import contextlib
 import gc
-from collections.abc import Iterator
+import re
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Generic, TypeVar
@@ -14,9 +15,10 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from . import protocol as core
 from .endpoints import endpoint
+from .errors import KintoException
 from .models.base import KintoObject
 from .models.state import Binding, share_state
-from .protocol import Response
+from .protocol import Request, Response
 
 T = TypeVar("T", bound=KintoObject)
 
@@ -106,6 +108,62 @@ def _partial_object(model: type[KintoObject], raw: dict[str, Any], binding: Bind
     obj._binding = binding
     obj._changed = None
     return obj
+
+
+def head_request(
+    path: str, params: dict[str, str]
+) -> Generator[Request, Response | None, Response]:
+    """A HEAD of a list. Its error answer has no body, so nothing would say what is
+    missing: a GET of the list then asks, and the error raised names the missing bucket or
+    collection (as the CLI's hints do), with the GET's ``details``."""
+    try:
+        response = yield Request("HEAD", path, params=params)
+    except KintoException as exc:
+        if exc.status_code not in (403, 404) or exc.details:
+            raise
+        try:
+            yield Request("GET", path, params={"_limit": "1"})
+        except KintoException as named:
+            raise _named(exc, named, path) from exc
+        raise
+    assert response is not None
+    return response
+
+
+def _named(head: KintoException, get: KintoException, path: str) -> KintoException:
+    """``head``'s error, saying what is missing (from ``get``'s answer)."""
+    found = re.match(r"^/buckets/([^/]+)", path)
+    bucket = found.group(1) if found else None
+    details = get.details if isinstance(get.details, dict) else {}
+    kind, oid = details.get("resource_name"), details.get("id")
+    if kind and oid:
+        where = f" in bucket {bucket!r}" if bucket and kind != "bucket" else ""
+        sentence = f"{kind} {oid!r} does not exist{where}"
+    elif head.status_code == 403 and bucket:
+        sentence = (f"bucket {bucket!r} does not exist, or these credentials may not read it "
+                    "(Kinto answers 403 for both)")
+    else:
+        sentence = get.description
+    status = head.status_code
+    request = head.request
+    described = f"{request.describe()} - " if request is not None else ""
+    return type(head)(
+        f"{status} - {sentence}", request=request, response=head.response, errno=get.errno,
+        details=get.details, description=f"{described}{status} {sentence}",
+    )
+
+
+def read_object(source: Source, body: dict[str, Any], id: str) -> Any:
+    """The object ``id`` of ``source`` from its GET answer; one that does not fit the
+    model raises ``ValueError`` naming it and the model, as a page's do."""
+    try:
+        return source.model.from_kinto(body, source.binding)
+    except ValidationError as exc:
+        raise ValueError(
+            f"Object {id!r} of {source.path} does not fit {source.model.__name__}: "
+            f"{exc}\nRead it with the untyped model (client.records(Record, ...)"
+            ".get(id)) to see its data, or fix the record or the model."
+        ) from exc
 
 
 @dataclass

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import AsyncIterator, Generator, Iterable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
@@ -23,16 +23,19 @@ from .dataframes import FramesMixin
 from .endpoints import check_id
 from .errors import KintoException
 from .history import Snapshot
-from .lookups import LOOKUPS, _merge, parse_key
+from .lookups import LOOKUPS, _merge
 from .models.base import KintoObject
 from .models.validation import check_path, is_typed
 from .pages import (
     InvalidItem,
     Page,
     Source,
+    head_request,
     parse_page,
+    read_object,
 )
 from .protocol import Request, Response
+from .typed_lookups import expression_lookups, typed_lookups
 
 if TYPE_CHECKING:
 
@@ -87,15 +90,34 @@ class Query(BulkMixin, FramesMixin, Generic[T]):
         Lookups: ``f`` (equal), ``f__ne``, ``f__lt``, ``f__lte``, ``f__gt``, ``f__gte``,
         ``f__in``, ``f__not_in``, ``f__like``, ``f__has``, ``f__contains``,
         ``f__contains_any``; ``a__b`` (or ``"a.b"``) is the nested field ``a.b``. On a
-        typed model, a name that is not one of its fields raises ``ValueError``.
+        typed model, a name that is not one of its fields raises ``ValueError``, and a
+        value its field's type does not accept ``TypeError`` (values are sent as the model
+        sends them: an enum member as its value, a date as ISO text).
         """
-        self._check_lookups(lookups, "filter")
+        lookups = self._check_lookups(lookups, "filter")
         return self._with(filters=_merge(self._state.filters, lookups, negate=False))
 
     def exclude(self, **lookups: Any) -> Query[T]:
         """Drop objects matching a lookup: ``exclude(tag__in=["x"], done=True)``."""
-        self._check_lookups(lookups, "exclude")
+        lookups = self._check_lookups(lookups, "exclude")
         return self._with(filters=_merge(self._state.filters, lookups, negate=True))
+
+    def where(self, *conditions: Callable[[T], bool]) -> Query[T]:
+        """Keep objects matching every condition, each a comparison of the model's fields
+        that type checkers check (a misspelled field, a value of the wrong type):
+
+        >>> client.records(Book).where(lambda b: b.pages >= 100, lambda b: b.genre == Genre.SF)
+
+        Comparisons: ``==``, ``!=``, ``<``, ``<=``, ``>``, ``>=``, on fields and nested
+        fields (``b.pub.city == "Paris"``), joined with ``&``. Other lookups (``__in``,
+        ``__like``...) go to :meth:`filter`. Values are checked as :meth:`filter` checks
+        them.
+        """
+        lookups: dict[str, Any] = {}
+        for condition in conditions:
+            lookups.update(expression_lookups(condition))
+        lookups = self._check_lookups(lookups, "where")
+        return self._with(filters=_merge(self._state.filters, lookups, negate=False))
 
     def sort(self, *fields: str) -> Query[T]:
         """Order by fields, ``-`` for descending: ``sort("-priority", "title")``."""
@@ -129,13 +151,13 @@ class Query(BulkMixin, FramesMixin, Generic[T]):
         model = models.pop()
         return model if is_typed(model) else None
 
-    def _check_lookups(self, lookups: dict[str, Any], usage: str) -> None:
+    def _check_lookups(self, lookups: dict[str, Any], usage: str) -> dict[str, Any]:
+        """``lookups`` checked against the typed model (names and values), its values
+        converted as the model sends them; as they are on an untyped model."""
         model = self._typed_model()
         if model is None:
-            return
-        for key in lookups:
-            parts, _ = parse_key(key)
-            check_path(model, tuple(parts), f"{usage}({key}=...)", tuple(LOOKUPS))
+            return lookups
+        return typed_lookups(model, lookups, usage)
 
     def _check_names(self, names: Iterable[str], usage: str) -> None:
         model = self._typed_model()
@@ -332,8 +354,8 @@ class Query(BulkMixin, FramesMixin, Generic[T]):
                 if exc.status_code == 404 and source is not self._sources[-1]:
                     continue
                 raise
-            result = source.model.from_kinto(body, source.binding)
-            return result  # type: ignore[return-value]
+            result: T = read_object(source, body, id)
+            return result
         raise ValueError("This query reads nothing, so get() cannot find anything.")
 
     def _op_count(self) -> core.Op[int]:
@@ -342,7 +364,7 @@ class Query(BulkMixin, FramesMixin, Generic[T]):
         for source in self._sources:
             params = {k: v for k, v in self._params(None).items() if not k.startswith("_")}
             params.update({k: v for k, v in self._state.filters.items() if k.startswith("_")})
-            response = yield Request("HEAD", source.path, params=params)
+            response = yield from head_request(source.path, params)
             counted = response.headers.get("Total-Objects")
             if counted is None:  # e.g. the history endpoint: count page by page
                 listed = yield from self._client._paginated(
@@ -381,7 +403,7 @@ class Query(BulkMixin, FramesMixin, Generic[T]):
         yield from self._op_capabilities()
         stamps = []
         for source in self._sources:
-            response = yield Request("HEAD", source.path)
+            response = yield from head_request(source.path, {})
             stamps.append(core.etag_value(response.headers) or 0)
         return max(stamps, default=0)
 

@@ -6,27 +6,29 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import ConfigDict, Field, ValidationError
 from typing_extensions import Self
 
 from ..endpoints import endpoint
 from ..errors import UnboundError
-from ..patch_type import PatchType
+from ..patch_type import BasicPatch
 from ..protocol import Op, new_record_id
 from .api import ObjectAPI
+from .attributes import AttributeModel
 from .changes import dirty_patch, permission_changes
 from .mapping import MappingAccess
 from .permissions import Permissions
 from .schema import read_back
-from .state import _LAZY_PERMISSIONS, _STATE, Binding, SharedState, _state_property, own_fields_set
-from .validation import checked_patch
+from .state import _LAZY_PERMISSIONS, _STATE, Binding, _state_property
+from .tracking import changed_in_place, reapply, unsent, unsent_permissions
+from .validation import checked_patch, sent_data
 from .writes import incomplete, write_validator
 
 if TYPE_CHECKING:
     from .._client_like import ClientLike
 
 
-class KintoObject(MappingAccess, ObjectAPI, BaseModel):
+class KintoObject(MappingAccess, ObjectAPI, AttributeModel):
     """Base of :class:`Bucket`, :class:`Group`, :class:`Collection` and :class:`Record`.
 
     Data fields are model fields (typed) or extra fields (kept as they come: Kinto is
@@ -73,6 +75,12 @@ class KintoObject(MappingAccess, ObjectAPI, BaseModel):
             """Read with ``Query.fields()``: only some fields came from the server."""
         @_partial.setter
         def _partial(self, value: bool) -> None: ...
+        @property
+        def _originals(self) -> dict[str, Any] | None:
+            """Copies of the mutable values read since the object was loaded
+            (see ``tracking.py``)."""
+        @_originals.setter
+        def _originals(self, value: dict[str, Any] | None) -> None: ...
 
     #: Kinto's name for this kind of object ("bucket", "collection", ...).
     kinto_kind: ClassVar[str] = ""
@@ -80,41 +88,6 @@ class KintoObject(MappingAccess, ObjectAPI, BaseModel):
     _id_key: ClassVar[str] = "id"
     #: Fields left out of the sent data when they are None.
     _omit_when_none: ClassVar[frozenset[str]] = frozenset()
-
-    # ------------------------------------------------------------------ pydantic hooks
-
-    if not TYPE_CHECKING:  # hidden from type checkers, so an unknown attribute is an error
-
-        def __setattr__(self, name: str, value: Any) -> None:
-            if name in _STATE:
-                self._state()[name] = value
-                return
-            if name == "permissions":  # Pydantic does not see the property (see below)
-                _LAZY_PERMISSIONS._set(self, value)
-                return
-            own_fields_set(self)  # Pydantic adds ``name`` to it: not to the page's shared one
-            super().__setattr__(name, value)
-            if not name.startswith("_") and name not in ("permissions", "last_modified"):
-                self._mark_changed(name)
-
-    @property
-    def model_fields_set(self) -> set[str]:
-        """Pydantic's ``model_fields_set``, this object's own (see ``SharedFieldsSet``)."""
-        return own_fields_set(self)
-
-    def _state(self) -> dict[str, Any]:
-        """This object's own state, to write into (a page's shared state is copied)."""
-        private = self.__pydantic_private__
-        if private is None or type(private) is SharedState:
-            private = {} if private is None else dict(private)
-            object.__setattr__(self, "__pydantic_private__", private)
-        return private
-
-    def _mark_changed(self, name: str) -> None:
-        state = self._state()
-        if state.get("_changed") is None:
-            state["_changed"] = set()
-        state["_changed"].add(name)
 
     @classmethod
     def _field_name(cls, key: str) -> str | None:
@@ -220,12 +193,17 @@ class KintoObject(MappingAccess, ObjectAPI, BaseModel):
     def _mark_clean(self) -> None:
         state = self._state()
         state["_changed"] = None
+        state["_originals"] = None
         state["_partial"] = False
         state["_loaded_permissions"] = self._permissions_dict()
 
     def changes(self) -> dict[str, Any]:
-        """The data fields changed since the object was loaded (removed ones as None)."""
-        changed = self._changed or set()
+        """The data fields changed since the object was loaded (removed ones as None):
+        assigned, or changed in place (``todo.tags.append("x")``, see ``tracking.py``)."""
+        changed = set(self._changed or ())
+        changed.update(changed_in_place(self))
+        if not changed:
+            return {}
         data = self.to_data()
         out: dict[str, Any] = {}
         for name in changed:
@@ -236,10 +214,6 @@ class KintoObject(MappingAccess, ObjectAPI, BaseModel):
 
     def _permission_changes(self) -> dict[str, list[str]]:
         return permission_changes(self._loaded_permissions or {}, self._permissions_dict())
-
-    def _dirty_patch(self) -> PatchType | None:
-        """A patch with only what changed, or None when nothing did."""
-        return dirty_patch(self.changes(), self._permission_changes(), self.to_data())
 
     # ------------------------------------------------------------------ place
 
@@ -336,7 +310,7 @@ class KintoObject(MappingAccess, ObjectAPI, BaseModel):
             body = yield from client._op_object_create(
                 self.path, data, perms, safe, if_not_exists
             )
-        self._after_write(client, body)
+        self._after_write(client, body, data, perms or {})
         return self
 
     def _op_save(self, client: ClientLike, safe: bool) -> Op[Self]:
@@ -347,18 +321,23 @@ class KintoObject(MappingAccess, ObjectAPI, BaseModel):
                 "or refresh() it first."
             )
         perms = self._permissions_dict() or None
-        body = yield from client._op_object_save(
-            self.path, self._write_data(), perms, safe, self.last_modified
-        )
-        self._after_write(client, body)
+        data = self._write_data()
+        body = yield from client._op_object_save(self.path, data, perms, safe, self.last_modified)
+        self._after_write(client, body, data, perms or {})
         return self
 
     def _op_patch(self, client: ClientLike, changes: Any, safe: bool) -> Op[Self]:
-        patch = self._dirty_patch() if changes is None else checked_patch(self, changes)
+        if changes is None:
+            sent, sent_perms = self.changes(), self._permission_changes()
+            patch = dirty_patch(sent, sent_perms, self.to_data())
+        else:
+            patch = checked_patch(self, changes)
+            sent = sent_data(patch)
+            sent_perms = (patch.permissions if isinstance(patch, BasicPatch) else None) or {}
         if patch is None:
             return self
         body = yield from client._op_object_patch(self.path, patch, safe, self.last_modified)
-        self._after_write(client, body)
+        self._after_write(client, body, sent, sent_perms)
         return self
 
     def _op_delete(self, client: ClientLike, if_exists: bool, safe: bool) -> Op[Self]:
@@ -369,13 +348,31 @@ class KintoObject(MappingAccess, ObjectAPI, BaseModel):
 
     def _op_refresh(self, client: ClientLike) -> Op[Self]:
         body = yield from client._op_object_get(self.path)
-        self._after_write(client, body)
+        try:
+            self._after_write(client, body, refresh=True)
+        except ValidationError as exc:  # named, as a query's reads name it
+            raise ValueError(
+                f"Object {self.id!r} at {self.path} does not fit {type(self).__name__}: {exc}"
+            ) from exc
         return self
 
-    def _after_write(self, client: ClientLike, body: dict[str, Any]) -> None:
+    def _after_write(
+        self, client: ClientLike, body: dict[str, Any], sent: dict[str, Any] | None = None,
+        sent_perms: dict[str, list[str]] | None = None, refresh: bool = False,
+    ) -> None:
+        """Take the server's answer to a write that sent ``sent`` (data by Kinto's names)
+        and ``sent_perms`` (None: no data, no permissions), keeping the local changes it
+        did not send (made meanwhile, or left out of an explicit patch): they stay
+        changes, to be sent. ``refresh`` takes the server's state over everything."""
         binding = self._binding_for(client)
         if body:  # a dry-mode answer is {}: the instance stays as it is
+            pending = {} if refresh else unsent(self, sent)
+            perms = {} if refresh else unsent_permissions(self, sent_perms)
             self._load(body, binding)
+            if pending:
+                reapply(self, pending)
+            if perms:
+                self.permissions = {**self._permissions_dict(), **perms}  # type: ignore[assignment]
         else:
             self._binding = binding
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .tracking import remember
+
 
 class MappingAccess:
     """A mixin of :class:`KintoObject`: its fields and extra fields by Kinto's names."""
@@ -17,6 +19,8 @@ class MappingAccess:
 
         def _mark_changed(self, name: str) -> None: ...
 
+        def _assign(self, name: str, value: Any, item: bool) -> None: ...
+
         def to_data(self, include_meta: bool = False) -> dict[str, Any]: ...
 
     def __getitem__(self, key: str) -> Any:
@@ -25,11 +29,13 @@ class MappingAccess:
             return getattr(self, name)
         extra = self.__pydantic_extra__ or {}
         if key in extra:
-            return extra[key]
+            value = extra[key]
+            remember(self, key, value)  # it may be changed in place: rec["info"]["b"] = 2
+            return value
         raise KeyError(key)
 
     def __setitem__(self, key: str, value: Any) -> None:
-        setattr(self, self._field_name(key) or key, value)
+        self._assign(self._field_name(key) or key, value, item=True)
 
     def __delitem__(self, key: str) -> None:
         extra = self.__pydantic_extra__ or {}

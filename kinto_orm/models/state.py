@@ -130,8 +130,8 @@ _LAZY_PERMISSIONS = _LazyPermissions()
 
 #: Per-instance state and its defaults (read through the properties below).
 _STATE: dict[str, Any] = {
-    "_binding": None, "_changed": None, "_loaded_permissions": None, "_partial": False,
-    "_unchecked": False,
+    "_binding": None, "_changed": None, "_loaded_permissions": None, "_originals": None,
+    "_partial": False, "_unchecked": False,
 }
 
 

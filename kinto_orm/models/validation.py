@@ -54,6 +54,23 @@ def checked_patch(obj: BaseModel, changes: Any) -> Any:
     )
 
 
+def sent_data(patch: Any) -> dict[str, Any]:
+    """The data fields an explicit patch sends, by Kinto's names: their values (None for
+    a removal); for a JSON Patch, those its operations set on ``/data/<field>``."""
+    if isinstance(patch, dict):
+        return patch
+    if isinstance(patch, BasicPatch):
+        return patch.data or {}
+    out: dict[str, Any] = {}
+    if isinstance(patch, JSONPatch):
+        for op in patch.operations:
+            path = op.get("path") if isinstance(op, dict) else None
+            if isinstance(path, str) and path.startswith("/data/"):
+                key = path[len("/data/"):].split("/")[0].replace("~1", "/").replace("~0", "~")
+                out[key] = op.get("value")
+    return out
+
+
 def _checked_data(
     obj: BaseModel, data: dict[str, Any] | None, *, merge: bool
 ) -> dict[str, Any] | None:
@@ -191,6 +208,24 @@ def check_path(
             if nested is False:
                 raise ValueError(_not_nested(model, parts, depth, usage, annotation, lookups))
             current = nested
+
+
+def field_annotation(model: type[BaseModel], parts: tuple[str, ...]) -> Any:
+    """The type of the (dotted) field ``parts`` of ``model``, or None where its keys are
+    free (a dict, ``Any``): what a filter's value is checked against."""
+    current: Any = model
+    annotation: Any = None
+    for depth, part in enumerate(parts):
+        if current is None:
+            return None
+        annotation = _fields_by_name(current).get(part)
+        if annotation is None:
+            return None
+        if depth + 1 < len(parts):
+            current = _nested(annotation)
+            if current is False:
+                return None
+    return annotation
 
 
 def _fields_by_name(model: type[BaseModel]) -> dict[str, Any]:

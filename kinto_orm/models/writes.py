@@ -25,6 +25,8 @@ from ..protocol import new_record_id
 
 _IMMUTABLE = (str, int, float, bool, bytes, decimal.Decimal, uuid.UUID, datetime.date,
               datetime.time, datetime.timedelta, enum.Enum)
+#: Values that cannot change in place (``isinstance`` check of one value).
+IMMUTABLE_VALUES = _IMMUTABLE
 
 #: Nested schemas whose validators see their own fields, not the outer model's.
 _OWN_SCOPE = frozenset({"model", "dataclass", "typed-dict"})
@@ -94,6 +96,11 @@ def assignments_suffice(model: type[BaseModel]) -> bool:
     """Whether validated assignments alone keep an instance of ``model`` valid: every data
     field can only hold immutable values (str, numbers, dates, enums, tuples of them...)."""
     return write_validator(model) is None
+
+
+def immutable_annotation(annotation: Any) -> bool:
+    """Whether a field of this type can only hold values that cannot change in place."""
+    return _immutable(annotation)
 
 
 def _immutable(annotation: Any) -> bool:
@@ -187,4 +194,5 @@ def _reads_other_fields(node: Any, by_ref: dict[str, Any], seen: set[str]) -> bo
                if key != "metadata")
 
 
-__all__ = ["assignments_suffice", "incomplete", "write_validator"]
+__all__ = ["IMMUTABLE_VALUES", "assignments_suffice", "immutable_annotation", "incomplete",
+           "write_validator"]

@@ -186,8 +186,9 @@ def test_typed_validation_error_on_server_data(
 ) -> None:
     Todo = make_todo(bid, cid)
     raw.put(rec_path(bid, cid, "t1"), {"title": "x", "priority": "high"})
-    with pytest.raises(pydantic.ValidationError):
-        client.records(Todo).get("t1")
+    with pytest.raises(ValueError, match=r"Object 't1' of .* does not fit Todo") as info:
+        client.records(Todo).get("t1")  # names the record and the model, as all() does
+    assert isinstance(info.value.__cause__, pydantic.ValidationError)
     with pytest.raises(pydantic.ValidationError):
         Todo(id="t2", title="x", priority="high")
 

@@ -193,3 +193,14 @@ async def kinto_http_async_batch(aclient: AsyncClient) -> None:
         await aclient.get_collection(bucket="work")
     except MissingArgument as exc:
         assert_type(exc.message, str | None)
+
+
+def typed_filters(client: Client) -> None:
+    query = client.records(Task)
+    assert_type(query.where(lambda t: t.due >= datetime.date(2026, 1, 1)), Query[Task])
+    assert_type(
+        query.where(lambda t: t.status == Status.open, lambda t: t.title != "x").all(),
+        list[Task],
+    )
+    assert_type(query.where(lambda t: (t.estimate == 2.5) & (t.title > "m")), Query[Task])
+    assert_type(query.filter(status=Status.open, due__lt=datetime.date(2026, 1, 1)), Query[Task])

@@ -25,4 +25,9 @@ def mistakes(client: Client) -> None:
     when: datetime.datetime = client.records(Task).first()  # expect-error: optional result
     count: str = client.records(Task).count()  # expect-error: count() is an int
     task.sav()  # expect-error: misspelled method
+    tasks = client.records(Task)
+    tasks.where(lambda t: t.titel == "x")  # expect-error: misspelled field in a filter
+    tasks.where(lambda t: t.due >= "soon")  # expect-error: wrong type in a filter
+    tasks.where(lambda t: t.title == 3)  # expect-error: a comparison that is never true
+    tasks.where(lambda t: t.done, lambda t: t.title > "m")  # fine: not flagged
     print(n, when, count)
