@@ -42,6 +42,7 @@ from .models import (
 from .pages import Page
 from .query import Query
 from .reconcile import ReconcileReport
+from .replicas import Conflict, Replica, SyncReport
 from .session import Session, create_session
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "Client",
     "Collection",
     "CollectionNotFound",
+    "Conflict",
     "Endpoints",
     "Forbidden",
     "Group",
@@ -72,9 +74,11 @@ __all__ = [
     "Query",
     "ReconcileReport",
     "Record",
+    "Replica",
     "ServerError",
     "ServerInfo",
     "Session",
+    "SyncReport",
     "TokenAuth",
     "Unauthorized",
     "UnboundError",
