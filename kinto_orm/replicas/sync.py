@@ -6,7 +6,9 @@ copied into SQLite by SQLite itself (``json_each`` over the page's bytes: no Pyt
 per record), all pages in one transaction that ends by storing the new timestamp. The new
 timestamp is the list ETag of the *first* page, taken before any record was read: a
 record changed on the server while later pages load has a newer ``last_modified`` than
-that, so the next pull asks for it again (as kinto.js does). An interrupted pull (lost
+that, so the next pull asks for it again (as kinto.js does). With conflicts left
+(``"manual"``) the timestamp stays where it was, as kinto.js keeps it: the next pull
+sees those server versions again. An interrupted pull (lost
 connection, killed process) rolls back whole: the file stays at its last complete state,
 and the next pull starts again from the same timestamp.
 
@@ -71,6 +73,7 @@ def pull_op(
     params = {"_since": core.quote_etag(since)} if since is not None else {}
     request: Request | None = Request("GET", path, params=params)
     first_etag: int | None = None
+    conflicts = len(report.conflicts)
     # Rolled back whole if the pull stops part way: an error, or the op closed unfinished.
     with store.transaction():
         while request is not None:
@@ -80,7 +83,9 @@ def pull_op(
             _apply_page(store, response, strategy, make, report)
             request = core.next_page_request(response, server_url)
             del response
-        if first_etag is not None:
+        # Conflicts left (manual): the timestamp stays, so that the next pull brings
+        # their server versions again (the others are not reported twice).
+        if first_etag is not None and len(report.conflicts) == conflicts:
             store.set_timestamp(first_etag)
 
 

@@ -294,6 +294,9 @@ def test_manual_conflicts_are_reported_and_nothing_is_overwritten(
     assert report.published == ["t0001"]  # the change without conflict went out
     assert server_state(raw, bid, cid)["t0000"]["title"] == "server"
     assert replica.get("t0000").title == "local"
+    again = replica.pull()  # the timestamp stayed: the conflict is seen again, nothing else
+    assert [c.id for c in again.conflicts] == ["t0000"]
+    assert (again.created, again.updated, again.deleted) == ([], [], [])
     replica.resolve(conflict, Todo(id="t0000", title="merged"))
     report = replica.synchronize()
     assert report.ok and report.published == ["t0000"]
