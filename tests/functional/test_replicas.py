@@ -39,18 +39,20 @@ class Wire:
     def __init__(self, client: Client) -> None:
         self.requests: list[Any] = []
         self.records = 0
+        self.bytes = 0
         client.on("response", self._seen)
 
     def _seen(self, event: Any) -> None:
         self.requests.append(event.request)
         response = event.response
         if response is not None and event.request.method == "GET" and response.content:
+            self.bytes += len(response.content)
             body = json.loads(response.content)
             if isinstance(body.get("data"), list):
                 self.records += len(body["data"])
 
     def reset(self) -> None:
-        self.requests, self.records = [], 0
+        self.requests, self.records, self.bytes = [], 0, 0
 
 
 def server_state(raw: Raw, bid: str, cid: str) -> dict[str, dict[str, Any]]:
