@@ -118,7 +118,7 @@ class LocalQuery(Generic[T]):
     def all(self) -> list[T]:
         """Every matching record, in a list."""
         sql, params = self._select("data")
-        texts = [text for (text,) in self._store.db.execute(sql, params)]
+        texts = [text for (text,) in self._store.reader.execute(sql, params)]
         items: list[T] = self._make(texts)
         return items
 
@@ -140,7 +140,7 @@ class LocalQuery(Generic[T]):
     def count(self) -> int:
         """How many records match (capped by :meth:`limit`)."""
         sql, params = self._select("count(*)")
-        total: int = self._store.db.execute(sql, params).fetchone()[0]
+        total: int = self._store.reader.execute(sql, params).fetchone()[0]
         return total if self._limit is None else min(total, self._limit)
 
     def exists(self) -> bool:

@@ -79,6 +79,12 @@ class Store:
             "last_modified INTEGER, deleted INTEGER)"
         )
         self._check_identity(server, collection)
+        # Queries read through a connection of their own: they see the last committed
+        # state, not the pages of a pull under way (an async pull between two pages).
+        # A database in memory exists only for its one connection.
+        self.reader = self.db
+        if self.path != ":memory:":
+            self.reader = sqlite3.connect(self.path, isolation_level=None, timeout=30)
 
     def _check_identity(self, server: str, collection: str) -> None:
         """Refuse a file that replicates another collection (or another server)."""
@@ -102,6 +108,8 @@ class Store:
             )
 
     def close(self) -> None:
+        if self.reader is not self.db:
+            self.reader.close()
         self.db.close()
 
     # ------------------------------------------------------------------ transactions
@@ -109,6 +117,11 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
         """One write transaction: committed at the end of the block, rolled back on error."""
+        if self.db.in_transaction:
+            raise RuntimeError(
+                f"A pull or push is under way on the replica {self.path}: write to it after "
+                "that ends (one writer at a time)."
+            )
         self.db.execute("BEGIN IMMEDIATE")
         try:
             yield self.db

@@ -182,11 +182,16 @@ def test_a_reader_process_sees_a_whole_state_during_a_pull(
     def read_between_pages(request: Any) -> Any:
         seen.append(subprocess.run([sys.executable, "-c", _READER, str(file)],
                                    capture_output=True, text=True, check=True).stdout.strip())
+        in_process.append(replica.records().count())  # its own queries too
+        with pytest.raises(RuntimeError, match="under way"):
+            replica.save(Todo(title="meanwhile"))
         return send(request)
 
+    in_process: list[int] = []
     monkeypatch.setattr(client.session, "send", read_between_pages)
     replica.pull()
     assert seen == ["0 None"] * 3  # three pages: before each, still the empty replica
+    assert in_process == [0, 0, 0]
     out = subprocess.run([sys.executable, "-c", _READER, str(file)], capture_output=True,
                          text=True, check=True).stdout.split()
     assert out == ["25", str(replica.timestamp)]
