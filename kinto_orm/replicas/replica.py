@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from pydantic import TypeAdapter
 
 from .. import protocol as core
+from ..endpoints import check_id
 from ..errors import NotFound
 from ..models.base import KintoObject
 from ..models.state import Binding, share_state
@@ -111,6 +112,7 @@ class Replica(Generic[T]):
         if obj.id is None:
             obj.id = core.new_record_id()
             data["id"] = obj.id
+        check_id(obj.id)
         with self._store.transaction():
             row = self._store.row(obj.id)
             if row is None:

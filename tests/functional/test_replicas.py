@@ -395,3 +395,21 @@ def test_the_file_is_plain_sqlite(client: Client, raw: Raw, bid: str, cid: str,
     assert stored == [("t0000", "synced", "task 0"), ("t0001", "synced", "task 1"),
                       ("t0002", "synced", "task 2")]
     db.close()
+
+
+def test_a_refused_write_is_reported_and_the_others_go_out(
+    client: Client, raw: Raw, bid: str, cid: str, tmp_path: Path
+) -> None:
+    schema = {"type": "object", "properties": {"title": {"type": "string"}}}
+    raw.put(f"/buckets/{bid}/collections/{cid}", {"schema": schema})
+    with client.records(Record, collection=cid).replica(":memory:") as replica:
+        replica.save(Record(id="good", title="fine"))
+        replica.save(Record(id="bad", title=5))
+        report = replica.push()
+        assert report.published == ["good"] and not report.ok
+        assert [rid for rid, _ in report.errors] == ["bad"]
+        assert getattr(report.errors[0][1], "status_code", None) == 400
+        assert replica.pending() == {"bad": "created"}  # kept, to fix and push again
+        with pytest.raises(ValueError):
+            replica.save(Record(id="no/slash", title="x"))
+    assert set(server_state(raw, bid, cid)) == {"good"}
