@@ -17,7 +17,9 @@ alternating order, median of ``--rounds``:
   first 10 typed objects), then its ``count()``, then ``all()`` (every match as a typed
   object: a tenth of the records per priority level, 20% of them here).
 
-Wall times (the local query is CPU in this process; the round trip waits on the server).
+Wall times, and the client's CPU time (the local query is CPU in this process; the round
+trip mostly waits on the server, another process). The machine is shared: the CPU column
+moves less with other people's jobs.
 """
 
 from __future__ import annotations
@@ -68,13 +70,11 @@ def grow(db_path: Path, records: int, seed_count: int) -> None:
     db.close()
 
 
-def median_ms(run: Callable[[], object], rounds: int) -> float:
-    times = []
-    for _ in range(rounds):
-        started = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times) * 1000
+def timed_ms(run: Callable[[], object]) -> tuple[float, float]:
+    """Wall and CPU milliseconds of one call."""
+    wall, cpu = time.perf_counter(), time.process_time()
+    run()
+    return (time.perf_counter() - wall) * 1000, (time.process_time() - cpu) * 1000
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,21 +100,22 @@ def main(argv: list[str] | None = None) -> int:
         matched = len(local.all())
         if args.records == args.seed:  # (the copies change what comes first)
             assert [t.id for t in local.limit(10).all()] == [t.id for t in remote.all()]
-        results: dict[str, list[float]] = {
-            "round trip": [], "local first 10": [], "local count()": [], "local all()": []}
-        for _ in range(args.rounds):
-            results["round trip"].append(median_ms(remote.all, 1))
-            results["local first 10"].append(median_ms(local.limit(10).all, 1))
-            results["local count()"].append(median_ms(local.count, 1))
-            results["local all()"].append(median_ms(local.all, 1))
+        runs = {"round trip": remote.all, "local first 10": local.limit(10).all,
+                "local count()": local.count, "local all()": local.all}
+        results: dict[str, list[tuple[float, float]]] = {name: [] for name in runs}
+        for round_ in range(args.rounds):  # the order alternates
+            order = list(runs) if round_ % 2 == 0 else list(reversed(runs))
+            for name in order:
+                results[name].append(timed_ms(runs[name]))
         replica.close()
-    trip = statistics.median(results["round trip"])
+    trip = statistics.median(wall for wall, _ in results["round trip"])
     print(f"replica: first pull of {args.seed:,} records {pulled * 1000:.0f} ms; file grown "
           f"to {args.records:,} records; the query matches {matched:,}")
-    print(f"{'':<16}{'median ms':>10}{'x round trip':>14}")
+    print(f"{'':<16}{'wall ms':>9}{'client CPU ms':>15}{'x round trip':>14}  (medians)")
     for name, values in results.items():
-        value = statistics.median(values)
-        print(f"{name:<16}{value:>10.1f}{value / trip:>14.2f}")
+        wall = statistics.median(w for w, _ in values)
+        cpu = statistics.median(c for _, c in values)
+        print(f"{name:<16}{wall:>9.1f}{cpu:>15.1f}{wall / trip:>14.2f}")
     return 0
 
 
