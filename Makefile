@@ -70,9 +70,11 @@ cassettes: $(STAMP)
 
 ## kinto-orm vs kinto-http, wall clock, on a memory and a PostgreSQL Kinto (27 min on 2
 ## shared CPUs at load average 9-14); writes docs/img/performance.png. Options:
+## then local replica queries against one round trip (benchmarks/replica.py --help).
 ## make bench BENCH_ARGS="--scale 0.1 --repeat 1"; all: .venv/bin/python benchmarks/run.py --help
 bench: $(STAMP)
 	$(PY) benchmarks/run.py $(BENCH_ARGS)
+	$(PY) benchmarks/replica.py
 
 ## issue 19's targets as client-CPU ratios, clients interleaved (3 min at load average 10);
 ## exits with status 1 when one is missed

@@ -53,6 +53,7 @@ from .pages import InvalidItem, Page
 from .patch_type import BasicPatch, JSONPatch, MergePatch, PatchType
 from .query import Query
 from .reconcile import ReconcileFailure, ReconcileReport
+from .replicas import Conflict, Replica, SyncReport
 from .session import Session, create_session
 
 __all__ = [
@@ -73,6 +74,7 @@ __all__ = [
     "Client",
     "Collection",
     "CollectionNotFound",
+    "Conflict",
     "DeprecatedEvent",
     "Endpoints",
     "Forbidden",
@@ -101,6 +103,7 @@ __all__ = [
     "ReconcileFailure",
     "ReconcileReport",
     "Record",
+    "Replica",
     "RequestEvent",
     "ResponseEvent",
     "RetryEvent",
@@ -109,6 +112,7 @@ __all__ = [
     "ServerSettings",
     "Session",
     "Snapshot",
+    "SyncReport",
     "TokenAuth",
     "Unauthorized",
     "UnboundError",

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import os
 from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
@@ -35,6 +36,7 @@ from .pages import (
     read_object,
 )
 from .protocol import Request, Response
+from .replicas import Replica
 from .typed_lookups import expression_lookups, typed_lookups
 
 if TYPE_CHECKING:
@@ -415,6 +417,25 @@ class Query(BulkMixin, FramesMixin, Generic[T]):
             capability = getattr(source.model, "kinto_capability", None)
             if capability:
                 yield from require(self._client, capability, f"Listing {source.path}")
+
+    # ------------------------------------------------------------------ replicas
+
+    def replica(self, path: str | os.PathLike[str]) -> Replica[T]:
+        """A local copy of this collection in the SQLite file ``path`` (``":memory:"``
+        for one kept in memory), synced with ``pull()``/``push()``/``synchronize()``
+        and queried with ``records()`` without the network. See ``docs/replicas.md``.
+
+        >>> replica = client.records(Todo).replica("todos.sqlite")
+        >>> replica.pull()
+        """
+        source = self._sources[0] if len(self._sources) == 1 else None
+        if source is None or source.model.kinto_kind != "record":
+            raise TypeError("replica() keeps a collection's records: use it on client.records().")
+        if self._state.filters or self._state.fields or self._state.limit is not None:
+            raise ValueError("replica() copies the whole collection: call it on "
+                             "client.records(Model) itself, and filter replica.records().")
+        return Replica(self._client, source.model, source.path, source.binding,  # type: ignore[arg-type]
+                       path)
 
     # ------------------------------------------------------------------ history
 

@@ -8,6 +8,7 @@
     kinto-orm load blog.yaml               re-apply a dump (only what differs)
     kinto-orm history -b blog              what changed, newest first
     kinto-orm codegen -b blog -c posts     a typed Record subclass from the server schema
+    kinto-orm pull -b blog -c posts F.db   the collection in a local SQLite replica
     kinto-orm serve                        a local Kinto for development
 
 Server options (``-s/--server``, ``-a/--auth``, ...) default to ``KINTO_SERVER_URL`` and
@@ -31,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from .. import Client, KintoException, Record, __version__
 from ..cli_utils import add_parser_options, create_client_from_args, setup_logger
 from ..endpoints import check_id
-from . import codegen
+from . import codegen, pull
 from .dump import cmd_dump, cmd_load, records_of
 from .files import atomic_output, count_lines, file_format, need, read_rows
 from .hints import CliError, UsageError
@@ -269,6 +270,7 @@ COMMANDS: dict[str, tuple[Callable[..., int], str]] = {
     "load": (cmd_load, "Re-apply a dump file: write only what differs (kinto-wizard style)."),
     "history": (cmd_history, "Show a bucket's history (history plugin), newest first."),
     "codegen": (cmd_codegen, "Print a typed Record subclass from a collection's schema."),
+    "pull": (pull.cmd_pull, pull.SUMMARY),
     "serve": (cmd_serve, "Run a local Kinto (memory or PostgreSQL) for development."),
 }
 
@@ -325,6 +327,8 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("--limit", type=int, default=50, help="How many entries (50).")
             sub.add_argument("--resource-name", default=None, choices=HISTORY_RESOURCES,
                              help="Only the entries of this kind of object.")
+        if name == "pull":
+            pull.add_options(sub)
         if name == "codegen":
             sub.add_argument("--class-name", default=None, help="Name of the generated class.")
     return parser

@@ -25,6 +25,11 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
                            "north-01 is now -3.25 C", "wrote 20 rainy readings"]),
         ("conflicts.py", ["conflict: the server has", "final: title='Kinto 26 is out'",
                           "a blind save of an existing record is refused"]),
+        ("offline_replica.py", ["first pull: 200 inspections", "todo left: 197",
+                                "conflict on site-0: 'checked' / 'call the owner'",
+                                "synchronized: 3 sent, ok=True",
+                                "site-0 on the server: 'call the owner; checked'",
+                                "local records: 199"]),
     ],
 )
 def test_example_runs(script: str, expected: list[str], kinto_backend: str) -> None:

@@ -15,6 +15,7 @@ from kinto_orm import (
     Bucket,
     Client,
     Collection,
+    Conflict,
     Group,
     KintoBatchException,
     KintoException,
@@ -23,6 +24,8 @@ from kinto_orm import (
     PreconditionFailed,
     Query,
     Record,
+    Replica,
+    SyncReport,
 )
 from kinto_orm.bulk import BulkResult
 from kinto_orm.models.extra import ServerInfo
@@ -204,3 +207,30 @@ def typed_filters(client: Client) -> None:
     )
     assert_type(query.where(lambda t: (t.estimate == 2.5) & (t.title > "m")), Query[Task])
     assert_type(query.filter(status=Status.open, due__lt=datetime.date(2026, 1, 1)), Query[Task])
+
+
+def replica_usage(client: Client) -> None:
+    replica = client.records(Task).replica("tasks.sqlite")
+    assert_type(replica, Replica[Task])
+    report = replica.synchronize(strategy="server_wins")
+    assert_type(report, SyncReport[Task])
+    assert_type(report.conflicts, list[Conflict[Task]])
+    for conflict in replica.pull().conflicts:
+        assert_type(conflict.local, Task | None)
+        if conflict.remote is not None:
+            replica.resolve(conflict, conflict.remote)
+    assert_type(replica.records().filter(status=Status.open).sort("-due").all(), list[Task])
+    assert_type(replica.records().exclude(title="x").first(), Task | None)
+    assert_type(replica.records().count(), int)
+    assert_type(replica.get("t1"), Task)
+    assert_type(replica.timestamp, int | None)
+    assert_type(replica.save(Task(title="offline", due=datetime.date(2024, 1, 1))), Task)
+    replica.delete("t1")
+    assert_type(replica.push().published, list[str])
+
+
+async def async_replica_usage(aclient: AsyncClient) -> None:
+    replica = aclient.records(Task).replica(":memory:")
+    assert_type(await replica.apull(), SyncReport[Task])
+    assert_type(await replica.apush("client_wins"), SyncReport[Task])
+    assert_type((await replica.asynchronize()).ok, bool)
