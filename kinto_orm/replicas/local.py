@@ -14,9 +14,10 @@ from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
 from ..errors import NotFound
-from ..lookups import LOOKUPS, lookup, parse_key
+from ..lookups import LOOKUPS, lookup
 from ..models.base import KintoObject
 from ..models.validation import check_path, is_typed
+from ..typed_lookups import typed_lookups
 from .sql import order_by, where
 from .store import Store
 
@@ -70,12 +71,12 @@ class LocalQuery(Generic[T]):
     def filter(self, **lookups: Any) -> LocalQuery[T]:
         """Keep records matching every lookup: ``filter(done=False, priority__gte=3)``
         (the lookups of ``Query.filter``)."""
-        self._check_lookups(lookups, "filter")
+        lookups = self._check_lookups(lookups, "filter")
         return self._with(_filters=merge_lookups(self._filters, lookups, negate=False))
 
     def exclude(self, **lookups: Any) -> LocalQuery[T]:
         """Drop records matching a lookup: ``exclude(tag__in=["x"], done=True)``."""
-        self._check_lookups(lookups, "exclude")
+        lookups = self._check_lookups(lookups, "exclude")
         return self._with(_filters=merge_lookups(self._filters, lookups, negate=True))
 
     def sort(self, *fields: str) -> LocalQuery[T]:
@@ -97,12 +98,12 @@ class LocalQuery(Generic[T]):
             raise ValueError(f"limit must be a non-negative integer, got {count!r}.")
         return self._with(_limit=count)
 
-    def _check_lookups(self, lookups: dict[str, Any], usage: str) -> None:
+    def _check_lookups(self, lookups: dict[str, Any], usage: str) -> dict[str, Any]:
+        """As ``Query`` checks them: names and values against a typed model, values
+        converted as the model sends them (enum members, dates...)."""
         if not is_typed(self._model):
-            return
-        for key in lookups:
-            parts, _ = parse_key(key)
-            check_path(self._model, tuple(parts), f"{usage}({key}=...)", tuple(LOOKUPS))
+            return lookups
+        return typed_lookups(self._model, lookups, usage)
 
     # ------------------------------------------------------------------ reading
 

@@ -129,6 +129,8 @@ def test_typed_results_and_terminals(shared: Any) -> None:
     lambda q: q.sort("nope"),
     lambda q: q.filter(n=3, n__eq=4),
     lambda q: q.filter(n__in=3),
+    lambda q: q.filter(n__gte="many"),
+    lambda q: q.exclude(due__lt="not a date"),
 ])
 def test_same_errors_as_query(shared: Any, build: Any) -> None:
     client, cid, _ = shared
@@ -138,6 +140,19 @@ def test_same_errors_as_query(shared: Any, build: Any) -> None:
         with pytest.raises(type(on_server.value)) as locally:
             build(replica.records())
         assert str(locally.value) == str(on_server.value)
+
+
+def test_values_converted_as_query_converts_them(shared: Any) -> None:
+    """Values the model accepts are sent as the model sends them, on the server and in
+    the replica alike (a date object, a numeric string for an int)."""
+    client, cid, _ = shared
+    server = client.records(Item, collection=cid)
+    with server.replica(":memory:") as replica:
+        replica.pull()
+        for lookups in ({"due__lt": datetime.date(2026, 1, 10)}, {"n__gte": "21"}):
+            expected = sorted(item.id or "" for item in server.filter(**lookups))
+            local = sorted(item.id or "" for item in replica.records().filter(**lookups))
+            assert local == expected and expected, lookups
 
 
 def test_async_twins(kinto_server: Any, client: Client, raw: Raw, bid: str, cid: str) -> None:
