@@ -16,7 +16,7 @@ import pandas as pd
 import polars as pl
 import pyarrow as pa
 import pytest
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from typing_extensions import assert_type
 
 from kinto_orm import AsyncClient, Client, Record, dataframes
@@ -217,3 +217,79 @@ def test_a_missing_extra_names_the_install(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setitem(sys.modules, "polars", None)
     with pytest.raises(ImportError, match=r'pip install "kinto-orm\[polars\]"'):
         query.to_polars()
+
+
+# ---------------------------------------------------------------------------- validation
+
+
+@pytest.fixture
+def mixed(query: Any, raw: Raw, bid: str, cid: str) -> Any:
+    """The 23 rows plus two records that do not fit ``Row``."""
+    good = {key: value for key, value in rows(1)[0].items() if key != "id"}
+    raw.put(rec_path(bid, cid, "bad1"), {**good, "count": "many"})
+    raw.put(rec_path(bid, cid, "bad2"), {**good, "due": "someday"})
+    return query
+
+
+def test_a_record_that_does_not_fit_is_named(mixed: Any) -> None:
+    for read in (lambda q: q.to_arrow(), lambda q: q.to_pandas(), lambda q: q.to_polars()):
+        with pytest.raises(ValueError, match=r"(?s)'bad1'.*does not fit Row.*on_invalid"):
+            read(mixed.sort("id"))
+
+
+def test_on_invalid_skip_and_collect(mixed: Any) -> None:
+    assert mixed.on_invalid("skip").to_arrow().num_rows == 23
+    collecting = mixed.on_invalid("collect").sort("id")
+    frame = collecting.to_polars()
+    assert frame.height == 23 and "bad1" not in frame["id"].to_list()
+    assert sorted(item.id for item in collecting.invalid) == ["bad1", "bad2"]
+    assert "count" in str(collecting.invalid[0].error)
+
+
+def test_async_on_invalid(kinto_server: Any, client: Client, mixed: Any, bid: str,
+                          cid: str) -> None:
+    async def main() -> tuple[Any, Any]:
+        async with AsyncClient(kinto_server.url, auth=client.session.auth) as aclient:
+            aquery = aclient.records(Row, bucket=bid, collection=cid).sort("id")
+            with pytest.raises(ValueError, match=r"'bad1'.*does not fit Row"):
+                await aquery.ato_arrow()
+            collecting = aquery.on_invalid("collect")
+            frame = await collecting.ato_pandas()
+            return frame, collecting.invalid
+
+    frame, invalid = asyncio.run(main())
+    assert len(frame) == 23 and sorted(item.id for item in invalid) == ["bad1", "bad2"]
+
+
+class Checked(Record):
+    """A model whose validation changes values: the columns hold what the model made."""
+
+    title: str
+    count: int = Field(ge=0)
+    label: str = "none"
+
+    @field_validator("title")
+    @classmethod
+    def shout(cls, value: str) -> str:
+        return value.upper()
+
+
+def test_columns_hold_the_models_values(client: Client, raw: Raw, bid: str,
+                                        cid: str) -> None:
+    raw.put(rec_path(bid, cid, "a"), {"title": "first", "count": "3"})  # lax: "3" -> 3
+    raw.put(rec_path(bid, cid, "b"), {"title": "second", "count": -1})  # ge=0: invalid
+    query = client.records(Checked, bucket=bid, collection=cid).on_invalid("collect")
+    table = query.to_arrow(extras="drop")
+    assert table.to_pylist() == [
+        {"id": "a", "last_modified": table.column("last_modified")[0].as_py(),
+         "title": "FIRST", "count": 3, "label": "none"}]
+    assert [item.id for item in query.invalid] == ["b"]
+    assert table.to_pylist()[0] == {**next(iter(query)).to_data(include_meta=True)}
+
+
+def test_page_table_of_one_page(query: Any) -> None:
+    page = next(iter(query.sort("count").pages()))
+    table = dataframes.page_table(page.items, dataframes.arrow_schema(Row))
+    assert table.equals(query.sort("count").limit(10).to_arrow())
+    with pytest.raises(ValueError, match="arrow_schema"):
+        dataframes.page_table(page.items, dataframes.arrow_schema(Checked))
