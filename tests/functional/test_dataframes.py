@@ -132,6 +132,9 @@ def test_to_pandas_nullable_dtypes(query: Any) -> None:
     assert dtypes["color"] == "category" and dtypes["at"] == "datetime64[us, UTC]"
     assert dtypes["title"].startswith("str")
     assert frame["rank"].isna().sum() == 8 and frame.loc[1, "due"] == datetime.date(2026, 3, 2)
+    assert dtypes["tags"] == "list<item: string>[pyarrow]" and dtypes["place"].startswith("struct")
+    assert list(frame.loc[1, "tags"]) == ["a", "1"]
+    assert frame.loc[1, "place"] == {"city": "Paris", "zip": 75001}
     arrow_backed = query.to_pandas(dtype_backend="pyarrow")
     assert str(arrow_backed.dtypes["due"]) == "date32[day][pyarrow]"
 
@@ -187,6 +190,7 @@ def test_bulk_save_of_a_dataframe_validates_each_row(client: Client, bid: str, c
     result = query.bulk_save(frame, progress=lambda done, total: seen.append((done, total)))
     assert result.done == 2 and result.failed_ids == ["c", "d"]
     assert "title" in str(result.failed[0].error) or "title" in str(result.failed[1].error)
+    assert all(isinstance(failure.item, dict) for failure in result.failed)  # the rows
     assert seen[-1] == (4, 4)  # the frame's length is the total
     stored = {r["id"]: r for r in raw.all(rec_path(bid, cid))}
     assert set(stored) == {"a", "b"}  # the invalid rows were not sent
@@ -293,3 +297,20 @@ def test_page_table_of_one_page(query: Any) -> None:
     assert table.equals(query.sort("count").limit(10).to_arrow())
     with pytest.raises(ValueError, match="arrow_schema"):
         dataframes.page_table(page.items, dataframes.arrow_schema(Checked))
+
+
+def test_abulk_save_of_an_arrow_table(kinto_server: Any, client: Client, bid: str,
+                                      cid: str, raw: Raw) -> None:
+    table = pa.Table.from_pylist([{**row, "due": datetime.date.fromisoformat(row["due"])}
+                                  for row in rows(12)])
+    table = table.set_column(2, "count", pa.array([*range(11), None], pa.int64()))
+
+    async def main() -> Any:
+        async with AsyncClient(kinto_server.url, auth=client.session.auth) as aclient:
+            return await aclient.records(Row, bucket=bid, collection=cid).abulk_save(table)
+
+    result = asyncio.run(main())
+    assert result.done == 11 and result.failed_ids == ["r11"]  # count is required
+    stored = {r["id"]: r for r in raw.all(rec_path(bid, cid))}
+    assert stored["r03"]["due"] == "2026-03-04" and stored["r05"]["note"] == "extra 5"
+    assert stored["r03"]["color"] == "blue" and stored["r03"]["count"] == 3
