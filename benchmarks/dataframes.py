@@ -25,6 +25,7 @@ import datetime
 import gc
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -280,6 +281,8 @@ def main() -> None:
     if args.child:
         print(json.dumps(measure(json.loads(args.child))))
         return
+    # Stopped (kill PID): stop the servers too, through the finally blocks.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     for backend in args.backends.split(","):
         if "reads" in args.only:
             for size in (int(s) for s in args.sizes.split(",")):
