@@ -58,9 +58,11 @@ docs: $(STAMP)
 cassettes: $(STAMP)
 	KINTO_ORM_RECORD=1 $(PY) -m pytest -q -p no:cacheprovider tests/unit/test_cassettes.py
 
-## benchmarks against local Kinto servers (options: .venv/bin/python benchmarks/run.py --help)
+## benchmarks against local Kinto servers (options: .venv/bin/python benchmarks/run.py --help,
+## benchmarks/dataframes.py --help)
 bench: $(STAMP)
 	$(PY) benchmarks/run.py
+	$(PY) benchmarks/dataframes.py
 
 ## the performance targets as client-CPU ratios, clients interleaved (under 2 minutes)
 bench-quick: $(STAMP)

@@ -273,7 +273,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backends", default="memory,postgresql")
     parser.add_argument("--sizes", default="100000,300000", help="records read")
-    parser.add_argument("--bulk", type=int, default=5000, help="records written (0: none)")
+    parser.add_argument("--bulk", type=int, default=2000, help="records written (0: none)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--only", default="reads,writes")
     parser.add_argument("--child", help=argparse.SUPPRESS)
