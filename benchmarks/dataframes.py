@@ -242,15 +242,16 @@ def table(heading: str, variants: list[tuple[str, str]],
     return "\n".join(lines)
 
 
-def bench_reads(backend: str, size: int, repeat: int) -> str:
+def bench_reads(backend: str, size: int, repeat: int, clients: set[str] | None) -> str:
+    variants = [v for v in READS if clients is None or v[1] in clients or v == READS[0]]
     server = start_server(backend, size)
     try:
         spec = {"url": server.url, "auth": list(server.auth), "n": size}
-        results = rounds(READS, repeat, lambda function: run_child({**spec,
-                                                                     "function": function}))
+        results = rounds(variants, repeat, lambda function: run_child({**spec,
+                                                                        "function": function}))
     finally:
         server.stop()
-    return table(f"{backend}, {size:,} records", READS, results)
+    return table(f"{backend}, {size:,} records", variants, results)
 
 
 def bench_writes(backend: str, size: int, repeat: int) -> str:
@@ -276,6 +277,8 @@ def main() -> None:
     parser.add_argument("--bulk", type=int, default=2000, help="records written (0: none)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--only", default="reads,writes")
+    parser.add_argument("--clients", help="the reads to run (names as in READS; the typed "
+                        "stream always runs): e.g. to_arrow,kinto_http_arrow")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -287,7 +290,8 @@ def main() -> None:
         if "reads" in args.only:
             for size in (int(s) for s in args.sizes.split(",")):
                 print(f"{backend}: reading {size:,} records", file=sys.stderr, flush=True)
-                print(bench_reads(backend, size, args.repeat) + "\n", flush=True)
+                clients = set(args.clients.split(",")) if args.clients else None
+                print(bench_reads(backend, size, args.repeat, clients) + "\n", flush=True)
         if "writes" in args.only and args.bulk:
             print(f"{backend}: writing {args.bulk:,} records", file=sys.stderr, flush=True)
             print(bench_writes(backend, args.bulk, args.repeat) + "\n", flush=True)

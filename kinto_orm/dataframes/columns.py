@@ -6,7 +6,12 @@ values are then read from each object's ``__dict__``: the columns pyarrow takes 
 are (numbers, text, dates, lists of those...) in one ``pa.array`` call over the page, as
 a struct that is split into its columns without a copy; the others (enums, decimals,
 nested models, JSON text) value by value. No dict per record is built on the way: that
-was six times the CPU of reading the models (measured: 13.2 -> 0.5 us per record).
+was four times the CPU of reading the models (measured on 100,000 records of five
+fields: 13.2 -> 0.7 us a record, next to 3.6 us to validate them from the bytes).
+
+Validating the bytes into TypedDicts made from the model's fields instead, then
+``RecordBatch.from_pylist``, costs less (2.0 + 0.5 us a record) but is not the model:
+its validators, defaults and ``on_invalid`` would not apply, so it is not done.
 """
 
 from __future__ import annotations
