@@ -69,11 +69,14 @@ cassettes: $(STAMP)
 	KINTO_ORM_RECORD=1 $(PY) -m pytest -q -p no:cacheprovider tests/unit/test_cassettes.py
 
 ## kinto-orm vs kinto-http, wall clock, on a memory and a PostgreSQL Kinto (27 min on 2
-## shared CPUs at load average 9-14); writes docs/img/performance.png. Options:
-## then local replica queries against one round trip (benchmarks/replica.py --help).
+## shared CPUs at load average 9-14); writes docs/img/performance.png. Then dataframes
+## against the typed stream at 100,000 and 300,000 records on both backends (the longest
+## part: benchmarks/dataframes.py --help), and local replica queries against one round
+## trip (benchmarks/replica.py --help).
 ## make bench BENCH_ARGS="--scale 0.1 --repeat 1"; all: .venv/bin/python benchmarks/run.py --help
 bench: $(STAMP)
 	$(PY) benchmarks/run.py $(BENCH_ARGS)
+	$(PY) benchmarks/dataframes.py $(DATAFRAME_BENCH_ARGS)
 	$(PY) benchmarks/replica.py
 
 ## issue 19's targets as client-CPU ratios, clients interleaved (3 min at load average 10);

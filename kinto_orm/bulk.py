@@ -72,7 +72,7 @@ class BulkMixin:
         the server struggles); ``progress`` is then called from those threads, one at
         a time.
         """
-        rows = as_rows(items)
+        rows = as_rows(items, self._sources[0].model)
         return run_bulk(self._client, rows, self._save_op(safe), progress, concurrency)
 
     def bulk_create(
@@ -99,7 +99,7 @@ class BulkMixin:
     ) -> BulkResult:
         """Async :meth:`bulk_save`, with up to ``concurrency`` batches in flight (fewer
         while the server struggles)."""
-        rows = as_rows(items)
+        rows = as_rows(items, self._sources[0].model)
         return await arun_bulk(self._client, rows, self._save_op(safe), progress, concurrency)
 
     async def abulk_create(

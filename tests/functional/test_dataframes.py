@@ -16,7 +16,7 @@ import pandas as pd
 import polars as pl
 import pyarrow as pa
 import pytest
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from typing_extensions import assert_type
 
 from kinto_orm import AsyncClient, Client, Record, dataframes
@@ -132,6 +132,9 @@ def test_to_pandas_nullable_dtypes(query: Any) -> None:
     assert dtypes["color"] == "category" and dtypes["at"] == "datetime64[us, UTC]"
     assert dtypes["title"].startswith("str")
     assert frame["rank"].isna().sum() == 8 and frame.loc[1, "due"] == datetime.date(2026, 3, 2)
+    assert dtypes["tags"] == "list<item: string>[pyarrow]" and dtypes["place"].startswith("struct")
+    assert list(frame.loc[1, "tags"]) == ["a", "1"]
+    assert frame.loc[1, "place"] == {"city": "Paris", "zip": 75001}
     arrow_backed = query.to_pandas(dtype_backend="pyarrow")
     assert str(arrow_backed.dtypes["due"]) == "date32[day][pyarrow]"
 
@@ -187,6 +190,7 @@ def test_bulk_save_of_a_dataframe_validates_each_row(client: Client, bid: str, c
     result = query.bulk_save(frame, progress=lambda done, total: seen.append((done, total)))
     assert result.done == 2 and result.failed_ids == ["c", "d"]
     assert "title" in str(result.failed[0].error) or "title" in str(result.failed[1].error)
+    assert all(isinstance(failure.item, dict) for failure in result.failed)  # the rows
     assert seen[-1] == (4, 4)  # the frame's length is the total
     stored = {r["id"]: r for r in raw.all(rec_path(bid, cid))}
     assert set(stored) == {"a", "b"}  # the invalid rows were not sent
@@ -217,3 +221,96 @@ def test_a_missing_extra_names_the_install(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setitem(sys.modules, "polars", None)
     with pytest.raises(ImportError, match=r'pip install "kinto-orm\[polars\]"'):
         query.to_polars()
+
+
+# ---------------------------------------------------------------------------- validation
+
+
+@pytest.fixture
+def mixed(query: Any, raw: Raw, bid: str, cid: str) -> Any:
+    """The 23 rows plus two records that do not fit ``Row``."""
+    good = {key: value for key, value in rows(1)[0].items() if key != "id"}
+    raw.put(rec_path(bid, cid, "bad1"), {**good, "count": "many"})
+    raw.put(rec_path(bid, cid, "bad2"), {**good, "due": "someday"})
+    return query
+
+
+def test_a_record_that_does_not_fit_is_named(mixed: Any) -> None:
+    for read in (lambda q: q.to_arrow(), lambda q: q.to_pandas(), lambda q: q.to_polars()):
+        with pytest.raises(ValueError, match=r"(?s)'bad1'.*does not fit Row.*on_invalid"):
+            read(mixed.sort("id"))
+
+
+def test_on_invalid_skip_and_collect(mixed: Any) -> None:
+    assert mixed.on_invalid("skip").to_arrow().num_rows == 23
+    collecting = mixed.on_invalid("collect").sort("id")
+    frame = collecting.to_polars()
+    assert frame.height == 23 and "bad1" not in frame["id"].to_list()
+    assert sorted(item.id for item in collecting.invalid) == ["bad1", "bad2"]
+    assert "count" in str(collecting.invalid[0].error)
+
+
+def test_async_on_invalid(kinto_server: Any, client: Client, mixed: Any, bid: str,
+                          cid: str) -> None:
+    async def main() -> tuple[Any, Any]:
+        async with AsyncClient(kinto_server.url, auth=client.session.auth) as aclient:
+            aquery = aclient.records(Row, bucket=bid, collection=cid).sort("id")
+            with pytest.raises(ValueError, match=r"'bad1'.*does not fit Row"):
+                await aquery.ato_arrow()
+            collecting = aquery.on_invalid("collect")
+            frame = await collecting.ato_pandas()
+            return frame, collecting.invalid
+
+    frame, invalid = asyncio.run(main())
+    assert len(frame) == 23 and sorted(item.id for item in invalid) == ["bad1", "bad2"]
+
+
+class Checked(Record):
+    """A model whose validation changes values: the columns hold what the model made."""
+
+    title: str
+    count: int = Field(ge=0)
+    label: str = "none"
+
+    @field_validator("title")
+    @classmethod
+    def shout(cls, value: str) -> str:
+        return value.upper()
+
+
+def test_columns_hold_the_models_values(client: Client, raw: Raw, bid: str,
+                                        cid: str) -> None:
+    raw.put(rec_path(bid, cid, "a"), {"title": "first", "count": "3"})  # lax: "3" -> 3
+    raw.put(rec_path(bid, cid, "b"), {"title": "second", "count": -1})  # ge=0: invalid
+    query = client.records(Checked, bucket=bid, collection=cid).on_invalid("collect")
+    table = query.to_arrow(extras="drop")
+    assert table.to_pylist() == [
+        {"id": "a", "last_modified": table.column("last_modified")[0].as_py(),
+         "title": "FIRST", "count": 3, "label": "none"}]
+    assert [item.id for item in query.invalid] == ["b"]
+    assert table.to_pylist()[0] == {**next(iter(query)).to_data(include_meta=True)}
+
+
+def test_page_table_of_one_page(query: Any) -> None:
+    page = next(iter(query.sort("count").pages()))
+    table = dataframes.page_table(page.items, dataframes.arrow_schema(Row))
+    assert table.equals(query.sort("count").limit(10).to_arrow())
+    with pytest.raises(ValueError, match="arrow_schema"):
+        dataframes.page_table(page.items, dataframes.arrow_schema(Checked))
+
+
+def test_abulk_save_of_an_arrow_table(kinto_server: Any, client: Client, bid: str,
+                                      cid: str, raw: Raw) -> None:
+    table = pa.Table.from_pylist([{**row, "due": datetime.date.fromisoformat(row["due"])}
+                                  for row in rows(12)])
+    table = table.set_column(2, "count", pa.array([*range(11), None], pa.int64()))
+
+    async def main() -> Any:
+        async with AsyncClient(kinto_server.url, auth=client.session.auth) as aclient:
+            return await aclient.records(Row, bucket=bid, collection=cid).abulk_save(table)
+
+    result = asyncio.run(main())
+    assert result.done == 11 and result.failed_ids == ["r11"]  # count is required
+    stored = {r["id"]: r for r in raw.all(rec_path(bid, cid))}
+    assert stored["r03"]["due"] == "2026-03-04" and stored["r05"]["note"] == "extra 5"
+    assert stored["r03"]["color"] == "blue" and stored["r03"]["count"] == 3
