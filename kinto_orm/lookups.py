@@ -109,7 +109,7 @@ def lookup(key: str, value: Any, negate: bool = False) -> tuple[str, str]:
     return prefix + name, encode_value(value)
 
 
-def _merge(filters: dict[str, str], lookups: dict[str, Any], negate: bool) -> dict[str, str]:
+def merge_lookups(filters: dict[str, str], lookups: dict[str, Any], negate: bool) -> dict[str, str]:
     """Add lookups to ``filters``; Kinto takes one value per filter, so two different
     values for the same one are refused rather than silently dropped."""
     merged = dict(filters)

@@ -24,7 +24,7 @@ from .dataframes import FramesMixin
 from .endpoints import check_id
 from .errors import KintoException
 from .history import Snapshot
-from .lookups import LOOKUPS, _merge
+from .lookups import LOOKUPS, merge_lookups
 from .models.base import KintoObject
 from .models.validation import check_path, is_typed
 from .pages import (
@@ -97,12 +97,12 @@ class Query(BulkMixin, FramesMixin, Generic[T]):
         sends them: an enum member as its value, a date as ISO text).
         """
         lookups = self._check_lookups(lookups, "filter")
-        return self._with(filters=_merge(self._state.filters, lookups, negate=False))
+        return self._with(filters=merge_lookups(self._state.filters, lookups, negate=False))
 
     def exclude(self, **lookups: Any) -> Query[T]:
         """Drop objects matching a lookup: ``exclude(tag__in=["x"], done=True)``."""
         lookups = self._check_lookups(lookups, "exclude")
-        return self._with(filters=_merge(self._state.filters, lookups, negate=True))
+        return self._with(filters=merge_lookups(self._state.filters, lookups, negate=True))
 
     def where(self, *conditions: Callable[[T], bool]) -> Query[T]:
         """Keep objects matching every condition, each a comparison of the model's fields
@@ -119,7 +119,7 @@ class Query(BulkMixin, FramesMixin, Generic[T]):
         for condition in conditions:
             lookups.update(expression_lookups(condition))
         lookups = self._check_lookups(lookups, "where")
-        return self._with(filters=_merge(self._state.filters, lookups, negate=False))
+        return self._with(filters=merge_lookups(self._state.filters, lookups, negate=False))
 
     def sort(self, *fields: str) -> Query[T]:
         """Order by fields, ``-`` for descending: ``sort("-priority", "title")``."""

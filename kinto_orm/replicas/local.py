@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from typing import Any, Generic, TypeVar
 
 from ..errors import NotFound
-from ..lookups import LOOKUPS, lookup
+from ..lookups import LOOKUPS, merge_lookups
 from ..models.base import KintoObject
 from ..models.validation import check_path, is_typed
 from ..typed_lookups import typed_lookups
@@ -26,23 +26,6 @@ T = TypeVar("T", bound=KintoObject)
 MakeMany = Callable[[list[str]], list[Any]]
 
 _LIVE = "status != 'deleted'"
-
-
-def merge_lookups(
-    filters: dict[str, str], lookups: dict[str, Any], negate: bool
-) -> dict[str, str]:
-    """Add lookups to ``filters`` as Kinto's filter parameters (as ``Query`` does: one value
-    per filter, a second different one is refused)."""
-    merged = dict(filters)
-    for key, value in lookups.items():
-        name, encoded = lookup(key, value, negate)
-        if name in merged and merged[name] != encoded:
-            raise ValueError(
-                f"{key!r} sets Kinto's filter {name!r} again ({merged[name]!r} then "
-                f"{encoded!r}); Kinto takes one value per filter: keep the stricter one."
-            )
-        merged[name] = encoded
-    return merged
 
 
 class LocalQuery(Generic[T]):
@@ -149,4 +132,4 @@ class LocalQuery(Generic[T]):
         return self.limit(1).count() > 0
 
 
-__all__ = ["LocalQuery", "merge_lookups"]
+__all__ = ["LocalQuery"]
