@@ -56,10 +56,12 @@ def test_a_pull_cut_on_a_later_page_catches_up(
     before, stamp = state(replica), replica.timestamp
     seed(place, 0, 12, title="v2")
     seed(place, 100, 20)
-    proxy.set_plan([Rule(fault, nth=[3], methods=["GET"], path="/records")])
+    # The third page and the second try of it (a read is tried twice after a network
+    # error, as kinto-http does; an answer that is not JSON is not tried again).
+    proxy.set_plan([Rule(fault, nth=[3, 4], methods=["GET"], path="/records")])
     with pytest.raises(KintoException):
         pull()
-    assert proxy.injected[fault] == 1
+    assert proxy.injected[fault] == (1 if fault == MALFORMED_JSON else 2)
     assert state(replica) == before and replica.timestamp == stamp
     proxy.set_plan([])
     report = pull()
