@@ -316,8 +316,8 @@ def test_nested_fields_named_like_foreign_lookups_are_fields():
 
 
 def test_the_same_kinto_filter_twice_with_two_values_is_refused():
-    from kinto_orm.lookups import _merge
+    from kinto_orm.lookups import merge_lookups
 
     with pytest.raises(ValueError, match="one value per filter"):
-        _merge(_merge({}, {"price__lt": 3}, negate=False), {"price__gte": 10}, negate=True)
-    assert _merge({"lt_price": "3"}, {"price__lt": 3}, negate=False) == {"lt_price": "3"}
+        merge_lookups(merge_lookups({}, {"price__lt": 3}, negate=False), {"price__gte": 10}, negate=True)
+    assert merge_lookups({"lt_price": "3"}, {"price__lt": 3}, negate=False) == {"lt_price": "3"}
