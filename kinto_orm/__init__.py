@@ -53,7 +53,7 @@ from .pages import InvalidItem, Page
 from .patch_type import BasicPatch, JSONPatch, MergePatch, PatchType
 from .query import Query
 from .reconcile import ReconcileFailure, ReconcileReport
-from .replicas import Conflict, Replica, SyncReport
+from .replicas import Conflict, LocalQuery, Replica, SyncReport
 from .session import Session, create_session
 
 __all__ = [
@@ -87,6 +87,7 @@ __all__ = [
     "KintoBatchException",
     "KintoError",
     "KintoException",
+    "LocalQuery",
     "Lock",
     "LockTimeout",
     "MergePatch",
