@@ -68,8 +68,8 @@ docs: $(STAMP)
 cassettes: $(STAMP)
 	KINTO_ORM_RECORD=1 $(PY) -m pytest -q -p no:cacheprovider tests/unit/test_cassettes.py
 
-## kinto-orm vs kinto-http, wall clock, on a memory and a PostgreSQL Kinto (27 min on 2
-## shared CPUs at load average 9-14); writes docs/img/performance.png. Then dataframes
+## kinto-orm vs kinto-http, wall clock, on a memory and a PostgreSQL Kinto (5-8 min on 2
+## quiet CPUs, 27 min at load average 9-14); writes docs/img/performance.png. Then dataframes
 ## against the typed stream at 100,000 and 300,000 records on both backends (the longest
 ## part: benchmarks/dataframes.py --help), and local replica queries against one round
 ## trip (benchmarks/replica.py --help).
@@ -79,7 +79,7 @@ bench: $(STAMP)
 	$(PY) benchmarks/dataframes.py $(DATAFRAME_BENCH_ARGS)
 	$(PY) benchmarks/replica.py
 
-## issue 19's targets as client-CPU ratios, clients interleaved (3 min at load average 10);
+## issue 19's targets as client-CPU ratios, clients interleaved (1-3 min);
 ## exits with status 1 when one is missed
 bench-quick: $(STAMP)
 	$(PY) benchmarks/quick.py
