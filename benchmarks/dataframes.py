@@ -222,7 +222,7 @@ def rounds(variants: list[tuple[str, str]], repeat: int,
         for function in (order if turn % 2 == 0 else order[::-1]):
             result = one(function)
             results[function].append(result)
-            print(f"  {function}: wall {result['wall']:.2f} s, cpu {result['cpu']:.2f} s, "
+            print(f"  {function}: wall {result['wall']:.2f} s, cpu {result['cpu']:.3f} s, "
                   f"rss {result['rss_mib']:.0f} MiB", file=sys.stderr, flush=True)
     return results
 
@@ -237,7 +237,7 @@ def table(heading: str, variants: list[tuple[str, str]],
              "| --- | --- | --- | --- | --- | --- |"]
     for label, function in variants:
         wall, cpu, rss = med(function, "wall"), med(function, "cpu"), med(function, "rss_mib")
-        lines.append(f"| {label} | {wall:.2f} s | {cpu:.2f} s | {rss:.0f} MiB | "
+        lines.append(f"| {label} | {wall:.2f} s | {cpu:.3f} s | {rss:.0f} MiB | "
                      f"{wall / med(base, 'wall'):.2f}x | {cpu / med(base, 'cpu'):.2f}x |")
     return "\n".join(lines)
 
