@@ -19,7 +19,6 @@ threads using the same client are not captured by it.
 from __future__ import annotations
 
 import contextvars
-import json
 import logging
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -310,7 +309,7 @@ class Batch(Generic[C]):
                 content, index = body.source
                 key = (id(content), index)
                 if key not in parsed:  # each answer once, however many entries share it
-                    answers = json.loads(content)["responses"]
+                    answers = core.loads(content)["responses"]
                     for position, answer in enumerate(answers):
                         sub = answer.get("body")
                         parsed[(id(content), position)] = {} if sub is None else sub

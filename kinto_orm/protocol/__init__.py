@@ -15,6 +15,7 @@ from .checks import check_headers, check_value
 from .encoding import (
     dumps,
     json_default,
+    loads,
     new_record_id,
 )
 from .failures import (
@@ -110,6 +111,7 @@ __all__ = [
     "json_default",
     "kinto_http_message",
     "last_conflict",
+    "loads",
     "network_error",
     "new_record_id",
     "next_page_request",

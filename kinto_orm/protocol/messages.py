@@ -4,13 +4,12 @@
 from __future__ import annotations
 
 import http
-import json
 from collections.abc import Generator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
-from .encoding import dumps
+from .encoding import dumps, loads
 
 T = TypeVar("T")
 
@@ -238,7 +237,7 @@ class Response:
         if not self.content:
             return None
         try:
-            return json.loads(self.content)
+            return loads(self.content)
         except ValueError as exc:
             message = (
                 f"the server answered something that is not JSON ({_snippet(self.content)}). "

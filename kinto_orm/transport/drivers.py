@@ -42,7 +42,7 @@ def _requests_session() -> requests.Session:
     """A session whose pool keeps ``KEEP_ALIVE`` connections per host (requests' default
     of 10 throws the others away, each with a urllib3 WARNING, when a sync bulk helper's
     threads give back more than 10), and that leaves reading the environment to
-    :class:`~.environment.Environment` (once per server, not per request)."""
+    :class:`~.environment.Environment` (without walking all of it for every request)."""
     session = requests.Session()
     session.trust_env = False
     for prefix in ("https://", "http://"):
@@ -74,7 +74,7 @@ class SyncTransport(TransportSettings):
     def _environ(self, url: str, auth: Any) -> dict[str, Any]:
         """What requests would read from the environment for this request (nothing to
         add when the session reads it itself)."""
-        if self._environment is None or self.session.trust_env:
+        if self._environment is None or getattr(self.session, "trust_env", True):
             return {}
         return self._environment.settings(url, auth is not None or bool(self.session.auth))
 

@@ -1,6 +1,6 @@
 """What the sync transport's own session gives each request from the environment
-(``transport/environment.py``): what requests would read, with the proxies read once per
-origin (as httpx reads them once per client)."""
+(``transport/environment.py``): what requests would read now, without walking all of
+``os.environ`` for every request."""
 
 from __future__ import annotations
 
@@ -20,19 +20,32 @@ def clean(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name.upper(), raising=False)
 
 
-def test_proxies_are_read_once_per_origin(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_proxies_follow_the_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     environment = Environment()
+    url = "https://kinto.example/v1/buckets"
+    assert environment.settings(url, with_auth=True)["proxies"] == {}
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
-    first = environment.settings("https://kinto.example/v1/buckets", with_auth=True)
+    first = environment.settings(url, with_auth=True)
     assert first["proxies"]["https"] == "http://proxy.example:3128"
-    monkeypatch.setenv("NO_PROXY", "kinto.example")
     again = environment.settings("https://KINTO.example/v1/other?x=1", with_auth=True)
     assert again["proxies"] == first["proxies"]
-    assert environment.settings("https://other.example/v1", with_auth=True)["proxies"]
-    assert Environment().settings("https://kinto.example/v1", with_auth=True)["proxies"] == {}
     again["proxies"]["https"] = "changed by requests"  # each request gets its own copy
-    assert environment.settings("https://kinto.example/v1", with_auth=True)["proxies"] \
-        == first["proxies"]
+    assert environment.settings(url, with_auth=True)["proxies"] == first["proxies"]
+    monkeypatch.setenv("no_proxy", "kinto.example")
+    assert environment.settings(url, with_auth=True)["proxies"] == {}
+    assert environment.settings("https://other.example/v1", with_auth=True)["proxies"]
+    monkeypatch.setenv("REQUEST_METHOD", "GET")  # CGI: urllib ignores HTTP_PROXY
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.example:3128")
+    assert "http" not in environment.settings("http://other.example/v1", True)["proxies"]
+
+
+def test_proxies_of_many_environments_stay_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    environment = Environment()
+    for port in range(200):
+        monkeypatch.setenv("HTTPS_PROXY", f"http://proxy.example:{port}")
+        proxies = environment.settings("https://kinto.example/v1", True)["proxies"]
+        assert proxies["https"] == f"http://proxy.example:{port}"
+    assert len(environment._proxies) <= 64
 
 
 def test_the_ca_bundle_is_read_for_every_request(monkeypatch: pytest.MonkeyPatch) -> None:
