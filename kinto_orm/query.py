@@ -13,7 +13,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import os
-from collections.abc import AsyncIterator, Callable, Generator, Iterable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
@@ -36,6 +36,7 @@ from .pages import (
     read_object,
 )
 from .protocol import Request, Response
+from .query_async import AsyncTerminals
 from .replicas import Replica
 from .typed_lookups import expression_lookups, typed_lookups
 
@@ -59,7 +60,7 @@ class _State:
     on_invalid: OnInvalid = "raise"
 
 
-class Query(BulkMixin, FramesMixin, Generic[T]):
+class Query(AsyncTerminals[T], BulkMixin, FramesMixin, Generic[T]):
     """A lazy query over one (or, for a bucket's children, several) Kinto lists.
 
     Build it with :meth:`filter`, :meth:`exclude`, :meth:`sort`, :meth:`fields`,
@@ -288,60 +289,6 @@ class Query(BulkMixin, FramesMixin, Generic[T]):
     def timestamp(self) -> int:
         """The list's current timestamp (its ETag)."""
         result: int = self._client._run(self._op_timestamp(), name="timestamp")
-        return result
-
-    # ------------------------------------------------------------------ async terminals
-
-    def __aiter__(self) -> AsyncIterator[T]:
-        return self._aiter_items()
-
-    async def _aiter_items(self) -> AsyncIterator[T]:
-        async for page in self.apages():
-            items = page.items
-            del page  # hold one page, not two, while the next one loads
-            for item in items:
-                yield item
-            items = []
-
-    def apages(self) -> AsyncIterator[Page[T]]:
-        """Async :meth:`pages`."""
-        return self._client._astream(self._stream())
-
-    async def aall(self) -> list[T]:
-        """Async :meth:`all`."""
-        items: list[T] = []
-        async for page in self.apages():
-            items += page.items
-        return items
-
-    async def afirst(self) -> T | None:
-        """Async :meth:`first`."""
-        async for item in self.limit(1):
-            return item
-        return None
-
-    async def aget(self, id: str) -> T:
-        """Async :meth:`get`."""
-        result: T = await self._client._arun(self._op_get(id), name="aget")
-        return result
-
-    async def acount(self) -> int:
-        """Async :meth:`count`."""
-        result: int = await self._client._arun(self._op_count(), name="acount")
-        return result
-
-    async def aexists(self) -> bool:
-        """Async :meth:`exists`."""
-        return await self.acount() > 0
-
-    async def adelete(self) -> list[dict[str, Any]]:
-        """Async :meth:`delete`."""
-        result: list[dict[str, Any]] = await self._client._arun(self._op_delete(), name="adelete")
-        return result
-
-    async def atimestamp(self) -> int:
-        """Async :meth:`timestamp`."""
-        result: int = await self._client._arun(self._op_timestamp(), name="atimestamp")
         return result
 
     # ------------------------------------------------------------------ operations
