@@ -141,6 +141,13 @@ class SyncTransport(TransportSettings):
         return size, digest.hexdigest()
 
 
+@lru_cache(maxsize=512)
+def httpx_url(url: str) -> httpx.URL:
+    """``httpx.URL(url)``, parsed once per URL (about 12 us each time otherwise; httpx
+    URLs are immutable): the same collection, batch or record URL comes back often."""
+    return httpx.URL(url)
+
+
 def _merged(defaults: dict[str, str], own: dict[str, str]) -> httpx.Headers:
     """The transport's headers with the request's on top, names compared without case
     (as requests merges them): ``accept`` replaces ``Accept`` instead of going out as a
@@ -236,7 +243,7 @@ class AsyncTransport(TransportSettings):
         raw = await client.send(
             client.build_request(
                 request.method,
-                url,
+                httpx_url(url),
                 params=request.params,
                 content=None if request.files else request.body,
                 data=request.form if request.files else None,
@@ -247,8 +254,11 @@ class AsyncTransport(TransportSettings):
             auth=self._httpx_auth if self._httpx_auth is not None else httpx.USE_CLIENT_DEFAULT,
             follow_redirects=False,
         )
+        # From the raw pairs, decoded as httpx decodes them: reading them through
+        # httpx.Headers costs a property call per item.
+        headers = core.Headers.from_raw(raw.headers.raw, raw.headers.encoding)
         return core.Response(
-            raw.status_code, core.Headers(raw.headers), raw.content, request, str(raw.url),
+            raw.status_code, headers, raw.content, request, str(raw.url),
             reason=raw.reason_phrase,
         )
 
