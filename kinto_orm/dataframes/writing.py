@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import json
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from functools import lru_cache
 from typing import Any
@@ -62,57 +63,98 @@ def _arrow_slices(table: Any) -> Iterator[Columns]:
 
 def _pandas_slices(frame: Any) -> Iterator[Columns]:
     """The same for a pandas DataFrame, converted by pandas itself: ``tolist()`` gives
-    Python values, ``isna()`` says which are missing. Date and time columns go through
-    Arrow, so they come as an Arrow table's would."""
+    Python values, ``isna()`` says which are missing. Columns whose values pandas gives as
+    its own types (dates and times, periods, intervals) go through Arrow, so they come as
+    an Arrow table's would; a sparse column is made dense first."""
     names = [str(name) for name in frame.columns]
+    if len(set(names)) != len(names):
+        twice = sorted({name for name in names if names.count(name) > 1})
+        raise ValueError(f"bulk_save() of a DataFrame with duplicate column names {twice}: "
+                         "each column is a field of the records; rename or drop them.")
+    pandas = sys.modules["pandas"]
     series = [frame.iloc[:, index] for index in range(len(names))]
+    series = [column.sparse.to_dense() if isinstance(column.dtype, pandas.SparseDtype)
+              else column for column in series]
+    native = _Native(require("numpy", "bulk_save() of a DataFrame"), pandas)
+    through_pandas = [_by_pandas(column.dtype, pandas) for column in series]
     for start in range(0, len(frame), SLICE):
         parts = [column.iloc[start:start + SLICE] for column in series]
-        yield names, [_pandas_values(part) for part in parts], min(SLICE, len(frame) - start)
+        columns = [_pandas_values(part, native) if by_pandas else _arrow_values(part)
+                   for part, by_pandas in zip(parts, through_pandas)]
+        yield names, columns, min(SLICE, len(frame) - start)
 
 
-def _pandas_values(column: Any) -> list[Any]:
-    kind = column.dtype.kind
-    if kind in "mM":
-        pa = require("pyarrow", "bulk_save() of a DataFrame with date or time columns")
-        values: list[Any] = pa.array(column, from_pandas=True).to_pylist()
-        return values
-    values = column.tolist()
+def _by_pandas(dtype: Any, pandas: Any) -> bool:
+    """Whether ``tolist()`` gives this column's values as Python values: numbers,
+    booleans, strings and objects, numpy's or pandas' nullable ones."""
+    if isinstance(dtype, pandas.CategoricalDtype):
+        return _by_pandas(dtype.categories.dtype, pandas)
+    if isinstance(dtype, (pandas.SparseDtype, pandas.PeriodDtype, pandas.IntervalDtype)):
+        return False
+    return bool(dtype.kind in "biufO")
+
+
+def _arrow_values(column: Any) -> list[Any]:
+    pa = require("pyarrow", f"bulk_save() of a DataFrame with a {column.dtype} column")
+    values: list[Any] = pa.array(column, from_pandas=True).to_pylist()
+    return values
+
+
+def _pandas_values(column: Any, native: _Native) -> list[Any]:
+    values: list[Any] = column.tolist()
     missing = column.isna().to_numpy()
     if missing.any():
         for index in missing.nonzero()[0].tolist():
             values[index] = None
-    if kind == "O":
-        native = _Native(require("numpy", "bulk_save() of a DataFrame"))
+    if column.dtype.kind == "O":
         return [value if type(value) in _PLAIN else native(value) for value in values]
     return values
 
 
 class _Native:
-    """A cell of an object column with its numpy arrays and scalars made Python lists and
-    values, at any depth (``to_pandas()`` of a list column holds numpy arrays), and its
-    lists and tuples copied as lists (as Arrow gives them)."""
+    """A cell of an object column as Arrow would give it, at any depth: numpy arrays and
+    lists or tuples as lists, numpy scalars as Python values (numpy dates and times as
+    pandas' ``Timestamp``/``Timedelta``), missing values (NaN, ``pd.NA``, ``NaT``) as
+    None (``to_pandas()`` of a list column holds numpy arrays, NaN where a value is
+    null)."""
 
-    def __init__(self, numpy: Any) -> None:
-        self.array, self.scalar = numpy.ndarray, numpy.generic
+    def __init__(self, numpy: Any, pandas: Any) -> None:
+        self.array, self.scalar, self.isnat = numpy.ndarray, numpy.generic, numpy.isnat
+        self.missing = (pandas.NA, pandas.NaT)
+        self.timestamp, self.timedelta = pandas.Timestamp, pandas.Timedelta
 
     def __call__(self, value: Any) -> Any:
-        if isinstance(value, (list, tuple)):
-            if _PLAIN.issuperset(map(type, value)):
+        kind = type(value)
+        if kind in _PLAIN:
+            return None if kind is float and value != value else value
+        if kind is list or kind is tuple:
+            kinds = set(map(type, value))
+            if kinds <= _PLAIN and float not in kinds:
                 return list(value)
             return [self(item) for item in value]
         if isinstance(value, dict):
             return {key: self(item) for key, item in value.items()}
         if isinstance(value, self.array):
-            return self(value.tolist())
+            items = value if value.dtype.kind in "mM" else value.tolist()
+            return [self(item) for item in items]
         if isinstance(value, self.scalar):
-            return value.item()
+            if value.dtype.kind in "mM":
+                if self.isnat(value):
+                    return None
+                return (self.timestamp if value.dtype.kind == "M" else self.timedelta)(value)
+            return self(value.item())
+        if value is self.missing[0] or value is self.missing[1]:
+            return None
+        if isinstance(value, (list, tuple)):
+            return [self(item) for item in value]
+        if isinstance(value, float) and value != value:
+            return None
         return value
 
 
 def _rows(names: list[str], columns: list[list[Any]], count: int) -> list[dict[str, Any]]:
     """One dict per row: null cells left out, the ``_extra`` JSON column's fields put back
-    (nulls there are the record's own, kept)."""
+    (nulls there are the record's own, kept) where no column of the frame has a value."""
     if not names:
         return [{} for _ in range(count)]
     rows = [dict(zip(names, values)) for values in zip(*columns)]
@@ -123,7 +165,8 @@ def _rows(names: list[str], columns: list[list[Any]], count: int) -> list[dict[s
         for row in rows:
             extra = row.pop(EXTRA_COLUMN, None)
             if isinstance(extra, str):
-                row.update(json.loads(extra))
+                for key, value in json.loads(extra).items():
+                    row.setdefault(key, value)  # a column of the frame wins
     return rows
 
 

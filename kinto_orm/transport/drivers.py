@@ -27,7 +27,7 @@ from .. import protocol as core
 from .._timeouts import Timeout
 from ..auth import to_httpx_auth, to_requests_auth
 from ..errors import KintoException
-from .environment import Environment
+from .environment import EnvironmentSession
 from .mocks import ThroughRequests, requests_mocked
 from .settings import TransportSettings, logger
 
@@ -41,10 +41,9 @@ LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=KEEP_ALIVE)
 def _requests_session() -> requests.Session:
     """A session whose pool keeps ``KEEP_ALIVE`` connections per host (requests' default
     of 10 throws the others away, each with a urllib3 WARNING, when a sync bulk helper's
-    threads give back more than 10), and that leaves reading the environment to
-    :class:`~.environment.Environment` (without walking all of it for every request)."""
-    session = requests.Session()
-    session.trust_env = False
+    threads give back more than 10), and that finds the environment's proxies without
+    walking all of it for every request (:class:`~.environment.EnvironmentSession`)."""
+    session = EnvironmentSession()
     for prefix in ("https://", "http://"):
         session.mount(prefix, HTTPAdapter(pool_maxsize=KEEP_ALIVE))
     return session
@@ -68,15 +67,6 @@ class SyncTransport(TransportSettings):
         super().__init__(server_url, **kwargs)
         self.session = session if session is not None else _requests_session()
         self._requests_auth = to_requests_auth(self.auth)
-        # The user's own session reads the environment itself, as it is set up to.
-        self._environment = Environment() if session is None else None
-
-    def _environ(self, url: str, auth: Any) -> dict[str, Any]:
-        """What requests would read from the environment for this request (nothing to
-        add when the session reads it itself)."""
-        if self._environment is None or getattr(self.session, "trust_env", True):
-            return {}
-        return self._environment.settings(url, auth is not None or bool(self.session.auth))
 
     def send(self, request: core.Request) -> core.Response:
         """Send ``request``, retrying as the policy allows; raise on an error status."""
@@ -108,9 +98,9 @@ class SyncTransport(TransportSettings):
             data=request.form if request.files else request.body,
             files=request.files,
             headers={**self.headers, **request.all_headers()},
+            auth=self._requests_auth,
             timeout=self.current_timeout,
             allow_redirects=False,
-            **{"auth": self._requests_auth, **self._environ(url, self._requests_auth)},
         )
         return core.Response(
             raw.status_code, core.Headers(raw.headers), raw.content, request, raw.url,
@@ -127,8 +117,8 @@ class SyncTransport(TransportSettings):
         auth = self._requests_auth if self.same_origin(url) else None
         try:
             with self.session.get(
-                url, stream=True, timeout=self.current_timeout,
-                headers=self.file_headers, **{"auth": auth, **self._environ(url, auth)},
+                url, stream=True, timeout=self.current_timeout, auth=auth,
+                headers=self.file_headers,
             ) as raw:
                 self.check_download(url, raw.status_code)
                 with dest.open("wb") as handle:

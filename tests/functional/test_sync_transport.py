@@ -295,3 +295,28 @@ def test_an_untrusted_certificate_is_refused(tls_recorder: Recorder,
         own.server_info()
     assert isinstance(info.value.__cause__, requests.exceptions.SSLError)
     assert "CERTIFICATE_VERIFY_FAILED" in str(info.value)
+
+
+def test_trust_env_off_leaves_the_environment_out(
+    kinto_server: Any, client: Client, through_send: Sent, monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Any,
+) -> None:
+    """requests' switch for ignoring the environment works on the session kinto-orm
+    makes: no proxy from ``http_proxy``, no credentials from ``.netrc``."""
+    for name in ("no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    user, password = client.session.auth
+    netrc = tmp_path / "netrc"
+    netrc.write_text(f"machine 127.0.0.1 login {user} password {password}\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    monkeypatch.setenv("http_proxy", "http://127.0.0.1:9")  # nothing listens there
+    with Client(kinto_server.url) as own:
+        with pytest.raises(NetworkError):
+            own.session.request("get", "/")
+        own.session.session.trust_env = False
+        assert "user" not in own.session.request("get", "/")[0]  # no .netrc either
+        own.session.session.trust_env = True
+        with pytest.raises(NetworkError):
+            own.session.request("get", "/")
+        assert len(through_send.of(own)) == 3

@@ -57,6 +57,21 @@ FRAMES: dict[str, Any] = {
         "nested": [[[1, 2], [3]], [], [[4]]],
         "struct": [{"a": [1, 2], "b": "x"}, None, {"a": [], "b": None}],
     }).to_pandas(),
+    "nulls inside cells": pa.table({
+        "xs": [[1.5, None], None, [None]],
+        "tags": [["a", None], [], None],
+        "struct": [{"a": [1.0, None], "b": None}, None, {"a": None, "b": 2.5}],
+    }).to_pandas(),
+    "times inside cells": pa.table({
+        "at": pa.array([[datetime.datetime(2026, 1, 1, 10)], None, []],
+                       type=pa.list_(pa.timestamp("ns"))),
+        "span": pa.array([[datetime.timedelta(hours=2)], [None], None],
+                         type=pa.list_(pa.duration("ns"))),
+    }).to_pandas(),
+    "periods and intervals": pandas.DataFrame({
+        "month": pandas.period_range("2026-01", periods=3, freq="M"),
+        "n": [1, 2, 3],
+    }),
     "dates and times": pandas.DataFrame({
         "at": pandas.to_datetime(["2026-01-01 10:00", None, "2026-02-01 00:00"]),
         "utc": pandas.to_datetime(["2026-01-01 10:00", "2026-01-02 00:00", None], utc=True),
@@ -122,3 +137,36 @@ def test_values_pandas_holds_that_arrow_refuses_reach_the_model() -> None:
         pa.Table.from_pandas(frame)
     rows = list(as_rows(frame, Row))
     assert rows[:2] == [Row(n=1), Row(n=2)] and rows[2] == {"n": "three"}
+
+
+def test_duplicate_column_names_are_refused() -> None:
+    frame = pandas.DataFrame([[1, 2]], columns=["a", "a"])
+    with pytest.raises(ValueError, match=r"duplicate column names \['a'\].*rename"):
+        list(as_rows(frame))
+
+
+def test_a_sparse_column_is_read_as_its_dense_values() -> None:
+    frame = pandas.DataFrame({"n": pandas.arrays.SparseArray([1, 0, 2]), "x": [1.0, NAN, 0.0]})
+    dense = pandas.DataFrame({"n": [1, 0, 2], "x": [1.0, NAN, 0.0]})
+    assert typed(list(as_rows(frame))) == typed(through_arrow(dense))
+
+
+def test_missing_values_inside_object_cells_are_null() -> None:
+    """NaN, ``pd.NA`` and ``NaT`` at any depth of a cell become null (JSON has no NaN),
+    and each value keeps its own type (Arrow would make a column's ints floats, and add
+    the keys of the other rows' dicts)."""
+    frame = pandas.DataFrame({
+        "xs": [[1.5, NAN], [pandas.NA], (None, 2)],
+        "meta": [{"k": NAN}, {"k": pandas.NaT, "at": numpy.datetime64("NaT")}, {}],
+    })
+    assert typed(list(as_rows(frame))) == typed([
+        {"xs": [1.5, None], "meta": {"k": None}},
+        {"xs": [None], "meta": {"k": None, "at": None}},
+        {"xs": [None, 2], "meta": {}},
+    ])
+
+
+def test_a_column_of_the_frame_wins_over_the_same_field_in_extra() -> None:
+    frame = pandas.DataFrame({"note": ["mine", None],
+                              EXTRA_COLUMN: ['{"note": "old", "k": 1}', '{"note": "kept"}']})
+    assert list(as_rows(frame)) == [{"note": "mine", "k": 1}, {"note": "kept"}]
