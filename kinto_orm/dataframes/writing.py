@@ -41,6 +41,11 @@ class Rows:
         self.table = table
         self.model = model
         self._pandas = type(table).__module__.split(".")[0] == "pandas"
+        names = [str(name) for name in (table.columns if self._pandas else table.column_names)]
+        if len(set(names)) != len(names):
+            twice = sorted({name for name in names if names.count(name) > 1})
+            raise ValueError(f"bulk_save() of a table with duplicate column names {twice}: "
+                             "each column is a field of the records; rename or drop them.")
 
     def __len__(self) -> int:
         return len(self.table) if self._pandas else int(self.table.num_rows)
@@ -67,10 +72,6 @@ def _pandas_slices(frame: Any) -> Iterator[Columns]:
     its own types (dates and times, periods, intervals) go through Arrow, so they come as
     an Arrow table's would; a sparse column is made dense first."""
     names = [str(name) for name in frame.columns]
-    if len(set(names)) != len(names):
-        twice = sorted({name for name in names if names.count(name) > 1})
-        raise ValueError(f"bulk_save() of a DataFrame with duplicate column names {twice}: "
-                         "each column is a field of the records; rename or drop them.")
     pandas = sys.modules["pandas"]
     series = [frame.iloc[:, index] for index in range(len(names))]
     series = [column.sparse.to_dense() if isinstance(column.dtype, pandas.SparseDtype)

@@ -141,8 +141,10 @@ def test_values_pandas_holds_that_arrow_refuses_reach_the_model() -> None:
 
 def test_duplicate_column_names_are_refused() -> None:
     frame = pandas.DataFrame([[1, 2]], columns=["a", "a"])
-    with pytest.raises(ValueError, match=r"duplicate column names \['a'\].*rename"):
-        list(as_rows(frame))
+    table = pa.Table.from_arrays([pa.array([1]), pa.array([2])], names=["a", "a"])
+    for duplicated in (frame, table):
+        with pytest.raises(ValueError, match=r"duplicate column names \['a'\].*rename"):
+            as_rows(duplicated)  # at once, before anything is read or sent
 
 
 def test_a_sparse_column_is_read_as_its_dense_values() -> None:
