@@ -159,7 +159,7 @@ def test_missing_values_inside_object_cells_are_null() -> None:
     the keys of the other rows' dicts)."""
     frame = pandas.DataFrame({
         "xs": [[1.5, NAN], [pandas.NA], (None, 2)],
-        "meta": [{"k": NAN}, {"k": pandas.NaT, "at": numpy.datetime64("NaT")}, {}],
+        "meta": [{"k": NAN}, {"k": pandas.NaT, "at": numpy.datetime64("NaT", "ns")}, {}],
     })
     assert typed(list(as_rows(frame))) == typed([
         {"xs": [1.5, None], "meta": {"k": None}},
