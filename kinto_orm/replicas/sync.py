@@ -122,22 +122,36 @@ def _merge_change(
     """A server change to a record changed locally too: settle it by ``strategy``."""
     if local.base == version:
         return  # the local change is made on this very version (a resolved conflict)
-    if remote is None and local.status == "deleted":
-        store.remove(local.id)  # deleted on both sides
-        return
-    if remote is not None and local.status != "deleted" and local.content() == remote.content():
-        store.synced(remote.id, remote.data, version)  # the same change on both sides
+    if _settle(store, local, remote, strategy, make, report) == "same":
         report.updated.append(local.id)
-        return
+
+
+def _settle(
+    store: Store, local: Row, remote: Row | None, strategy: str, make: Make,
+    report: SyncReport[Any],
+) -> str:
+    """A record changed both locally and on the server (``remote`` None: deleted there),
+    met by a pull or by a push's 412, settled by ``strategy``. Returns what became of it:
+    ``"gone"`` (deleted on both sides), ``"same"`` (the same change on both sides, now
+    synced), ``"conflict"`` (left to the user: ``manual``), ``"remote"`` (the server's
+    version taken) or ``"rebased"`` (the local change now goes over the server's version
+    at the next push)."""
+    if remote is None and local.status == "deleted":
+        store.remove(local.id)
+        return "gone"
+    if remote is not None and local.status != "deleted" and local.content() == remote.content():
+        store.synced(local.id, remote.data, remote.last_modified or 0)
+        return "same"
     conflict = _conflict(local, remote, make)
     if strategy == "manual":
         report.conflicts.append(conflict)
-        return
+        return "conflict"
     report.resolved.append(conflict)
     if strategy in ("server_wins", "pull_only"):
         _take_remote(store, local.id, remote, report)
-    else:  # client_wins: the local version goes over this one at the next push
-        _rebase(store, local, None if remote is None else version)
+        return "remote"
+    _rebase(store, local, None if remote is None else remote.last_modified)
+    return "rebased"
 
 
 def _conflict(local: Row, remote: Row | None, make: Make) -> Conflict[Any]:
@@ -249,23 +263,11 @@ def _push_conflict(
         version = int(existing.get("last_modified") or 0)
         remote = Row(row.id, json.dumps(existing, separators=(",", ":")), version, "synced",
                      version)
-    if remote is None and row.status == "deleted":
-        store.remove(row.id)  # already gone
-        return
-    if remote is not None and row.status != "deleted" and remote.content() == row.content():
-        store.synced(row.id, remote.data, remote.last_modified or 0)  # an earlier push landed
+    outcome = _settle(store, row, remote, strategy, make, report)
+    if outcome == "same":  # an earlier push landed
         report.published.append(row.id)
-        return
-    conflict = _conflict(row, remote, make)
-    if strategy == "manual":
-        report.conflicts.append(conflict)
-        return
-    report.resolved.append(conflict)
-    if strategy == "server_wins":
-        _take_remote(store, row.id, remote, report)
-        return
-    _rebase(store, row, None if remote is None else remote.last_modified)
-    rebased.append(row.id)
+    elif outcome == "rebased":
+        rebased.append(row.id)
 
 
 __all__ = ["Make", "pull_op", "push_op"]
