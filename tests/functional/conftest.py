@@ -166,6 +166,16 @@ def seed(raw: Raw, bid: str, cid: str, rows: list[dict[str, Any]]) -> None:
         assert all(s in (200, 201) for s in statuses), response.text
 
 
+class Item(Record):
+    """The records of :func:`dataset`, typed."""
+
+    n: int
+    title: str
+    even: bool
+    tags: list[str]
+    due: datetime.date
+
+
 def dataset(count: int = 25) -> list[dict[str, Any]]:
     """The query test data: ``r00``..``r24``; helpers below compute expected ids."""
     rows = []

@@ -12,15 +12,7 @@ import pytest
 from kinto_orm import Client, KintoException, NotFound, Page, Query, Record
 from kinto_orm.testing import new_credentials, unique_id
 
-from .conftest import Raw, dataset, expect, ids, rec_path, seed
-
-
-class Item(Record):
-    n: int
-    title: str
-    even: bool
-    tags: list[str]
-    due: datetime.date
+from .conftest import Item, Raw, dataset, expect, ids, rec_path, seed
 
 
 @pytest.fixture(scope="module")

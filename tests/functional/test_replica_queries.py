@@ -13,16 +13,7 @@ import pytest
 from kinto_orm import AsyncClient, Client, NotFound, Record, Replica
 from kinto_orm.testing import new_credentials, unique_id
 
-from .conftest import Raw, dataset, ids, seed
-
-
-class Item(Record):
-    n: int
-    title: str
-    even: bool
-    tags: list[str]
-    due: datetime.date
-
+from .conftest import Item, Raw, dataset, ids, seed
 
 MIXED = [
     {"id": "s", "code": "42"}, {"id": "i", "code": 42}, {"id": "t", "code": "true"},
