@@ -19,6 +19,7 @@ every open connection.
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import json
 import re
@@ -82,7 +83,10 @@ class Rule:
     A request *matches* when its method is in ``methods`` (any when None) and ``path``
     (a regex) is found in its path. Among matching requests (counted from 1), the rule
     fires on the ``nth`` ones, on every ``every``-th one, or on all of them with
-    ``always``; at most ``limit`` times when given.
+    ``always``; at most ``limit`` times when given. With ``spare_retries``, a request
+    identical (method, path and body) to one the rule faulted is let through: under
+    concurrency the retry of a faulted request can otherwise land on the next multiple
+    of ``every`` again, and again.
     """
 
     fault: str
@@ -98,6 +102,7 @@ class Rule:
     backoff: str = "1"
     #: How long :data:`SLOW` waits before answering (choose more than the client timeout).
     delay: float = 2.0
+    spare_retries: bool = False
     matched: int = field(default=0, init=False)
     fired: int = field(default=0, init=False)
 
@@ -107,12 +112,16 @@ class Rule:
         self._nth = frozenset(self.nth)
         self._methods = None if self.methods is None else {m.upper() for m in self.methods}
         self._regex = re.compile(self.path) if self.path else None
+        self._faulted: set[tuple[str, str, bytes]] = set()
 
-    def check(self, method: str, path: str) -> bool:
+    def check(self, method: str, path: str, body: bytes = b"") -> bool:
         """Count this request if it matches; True when the fault applies to it."""
         if self._methods is not None and method not in self._methods:
             return False
         if self._regex is not None and not self._regex.search(path):
+            return False
+        key = (method, path, hashlib.sha256(body).digest())
+        if self.spare_retries and key in self._faulted:
             return False
         self.matched += 1
         if self.limit is not None and self.fired >= self.limit:
@@ -124,6 +133,8 @@ class Rule:
         )
         if hit:
             self.fired += 1
+            if self.spare_retries:
+                self._faulted.add(key)
         return hit
 
 
@@ -258,7 +269,7 @@ class _Handler(BaseHTTPRequestHandler):
         proxy = self.server.proxy
         body = self._read_body()
         path = urlsplit(self.path).path
-        event, rule = proxy._decide(self.command, path)
+        event, rule = proxy._decide(self.command, path, body)
         fault = rule.fault if rule is not None else None
         try:
             if rule is not None and fault in _ERRORS:
@@ -399,11 +410,11 @@ class FaultProxy:
             and (path is None or re.search(path, e.path))
         ]
 
-    def _decide(self, method: str, path: str) -> tuple[Event, Rule | None]:
+    def _decide(self, method: str, path: str, body: bytes = b"") -> tuple[Event, Rule | None]:
         with self._lock:
             chosen = None
             for rule in self.rules:  # a request taken by a rule is not seen by the next
-                if rule.check(method, path):
+                if rule.check(method, path, body):
                     chosen = rule
                     break
             event = Event(
