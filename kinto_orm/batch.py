@@ -175,7 +175,13 @@ class Batch(Generic[C]):
         while group:
             requests = [entry.request for entry in group]
             try:
-                response = yield core.batch_request(requests, delay)
+                batch = core.batch_request(requests, delay)
+            except core.Unencodable as exc:  # those fail, the others go
+                self._not_encoded(group, exc.errors)
+                group = [entry for i, entry in enumerate(group) if i not in exc.errors]
+                continue
+            try:
+                response = yield batch
                 answers = core.batch_responses(response, requests)
             except KintoException as exc:
                 self._chunk_failed(group, exc)
@@ -280,6 +286,16 @@ class Batch(Generic[C]):
                     description=f"{entry.request.describe()} - {outcome} ({exc.description})",
                 ),
             )
+            entry.op.close()
+
+    def _not_encoded(self, chunk: list[_Entry], errors: dict[int, Exception]) -> None:
+        """Requests whose body is not JSON: never sent (the rest of their chunk is)."""
+        for index, error in errors.items():
+            entry = chunk[index]
+            text = f"{entry.request.describe()} - not sent: {error}"
+            failure = KintoException(text, error, request=entry.request, description=text)
+            self._fail(entry, failure)
+            entry.body = _error_body(failure)
             entry.op.close()
 
     def _not_sent(self, chunk: list[_Entry]) -> None:

@@ -26,6 +26,7 @@ from .failures import (
     redirect_error,
 )
 from .framing import (
+    Unencodable,
     batch_request,
     batch_responses,
     batch_subrequest,
@@ -90,6 +91,7 @@ __all__ = [
     "RetryPolicy",
     "RetryTracker",
     "backoff_seconds",
+    "Unencodable",
     "batch_request",
     "batch_responses",
     "batch_subrequest",

@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
+from .encoding import dumps
 from .headers import is_idempotent
 from .messages import JSON, Request, Response, _snippet
 from .retry import is_transient_conflict
@@ -55,16 +56,41 @@ def batch_subrequest(request: Request) -> dict[str, Any]:
     return sub
 
 
+class Unencodable(ValueError):
+    """Sub-requests of a chunk whose body cannot be sent as JSON (a value JSON has no
+    form for, NaN...): ``errors`` maps their index in the chunk to the encoder's error.
+    Nothing of the chunk was sent."""
+
+    def __init__(self, errors: dict[int, Exception]) -> None:
+        super().__init__(f"{len(errors)} request(s) cannot be encoded as JSON")
+        self.errors = errors
+
+
 def batch_request(chunk: Sequence[Request], delay: float = 0.0) -> Request:
-    """The ``POST /batch`` carrying ``chunk``. It is safe to repeat when every
-    sub-request is: Kinto runs a batch in one transaction, so a batch that failed with
-    a 5xx/409 applied nothing."""
+    """The ``POST /batch`` carrying ``chunk``, its body encoded. It is safe to repeat
+    when every sub-request is: Kinto runs a batch in one transaction, so a batch that
+    failed with a 5xx/409 applied nothing. Raises :class:`Unencodable` (before anything
+    is sent) naming the sub-requests whose body is not JSON."""
+    body = {"requests": [batch_subrequest(r) for r in chunk]}
+    try:
+        content = dumps(body)
+    except (TypeError, ValueError):
+        errors: dict[int, Exception] = {}
+        for index, sub in enumerate(body["requests"]):
+            try:
+                dumps(sub)
+            except (TypeError, ValueError) as exc:
+                errors[index] = exc
+        if not errors:
+            raise
+        raise Unencodable(errors) from None
     return Request(
         "POST",
         "/batch",
-        json={"requests": [batch_subrequest(r) for r in chunk]},
+        json=body,
         idempotent=all(is_idempotent(r) for r in chunk),
         delay=delay,
+        content=content,
     )
 
 

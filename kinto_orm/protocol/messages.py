@@ -51,6 +51,9 @@ class Request:
     url: str = ""
     #: Seconds the transport waits before sending it (a resend after a conflict).
     delay: float = 0.0
+    #: ``json`` already encoded (a batch encodes its body once, to tell which of its
+    #: sub-requests cannot be sent before anything is).
+    content: bytes | None = None
 
     @property
     def path_url(self) -> str:
@@ -65,6 +68,8 @@ class Request:
     @property
     def body(self) -> bytes | None:
         """The encoded JSON body (None without one), like ``PreparedRequest.body``."""
+        if self.content is not None:
+            return self.content
         return None if self.json is None else dumps(self.json)
 
     def all_headers(self) -> dict[str, str]:

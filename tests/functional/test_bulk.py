@@ -209,6 +209,41 @@ def test_bulk_on_untyped_records_and_empty_input(
         odd.raise_on_failure()
 
 
+def test_bulk_reports_values_json_cannot_carry_and_sends_the_rest(
+    kinto_server: Any, client: Client, raw: Raw, bid: str, cid: str
+) -> None:
+    """Untyped data holding a value JSON has no form for (an arbitrary object, NaN) fails
+    alone, named, "not sent"; the rest of its batch is written."""
+    items = [
+        Record(id="a", x=1), Record(id="obj", x=object()), Record(id="b", x={"y": [1]}),
+        {"id": "nan", "x": float("nan")}, Record(id="c", x="z"),
+    ]
+    result = client.collection(cid).records().bulk_create(items)
+    assert result.done == 3
+    assert sorted(result.failed_ids) == ["nan", "obj"]
+    reasons = {f.id: str(f.error) for f in result.failed}
+    assert "records/obj - not sent: Object of type object is not JSON serializable" in (
+        reasons["obj"]
+    )
+    assert "records/nan - not sent" in reasons["nan"] and "NaN" in reasons["nan"]
+    assert sorted(stored(raw, bid, cid)) == ["a", "b", "c"]
+
+    async def body(aclient: AsyncClient) -> Any:
+        query = aclient.records(Record, collection=cid)
+        return await query.abulk_save([{"id": "d", "x": 1}, {"id": "e", "x": object()}])
+
+    later = run_async(kinto_server, client, body)
+    assert later.done == 1 and later.failed_ids == ["e"]
+    assert sorted(stored(raw, bid, cid)) == ["a", "b", "c", "d"]
+
+    with pytest.raises(KintoBatchException) as caught:
+        with client.batch() as batch:
+            batch.create_record(id="f", data={"x": 1}, collection=cid)
+            batch.create_record(id="g", data={"x": object()}, collection=cid)
+    assert "records/g - not sent" in str(caught.value)
+    assert sorted(stored(raw, bid, cid)) == ["a", "b", "c", "d", "f"]
+
+
 # ---------------------------------------------------------------------------- async
 
 

@@ -781,6 +781,19 @@ def test_batch_request_and_responses():
         core.batch_responses(answer, [put, get, get])
 
 
+def test_batch_request_is_encoded_once_and_names_what_json_cannot_carry():
+    put = core.Request("PUT", RECORD_PATH, json={"data": {"x": 1}})
+    batch = core.batch_request([put, put])
+    assert batch.content is not None and json.loads(batch.body or b"") == batch.json
+    bad = core.Request("PUT", RECORD_PATH, json={"data": {"x": object()}})
+    nan = core.Request("PUT", RECORD_PATH, json={"data": {"x": float("nan")}})
+    with pytest.raises(core.Unencodable) as caught:
+        core.batch_request([put, bad, put, nan])
+    assert sorted(caught.value.errors) == [1, 3]
+    assert isinstance(caught.value.errors[1], TypeError)
+    assert "NaN" in str(caught.value.errors[3])
+
+
 def test_chunks():
     assert [list(c) for c in core.chunks([1, 2, 3, 4, 5], 2)] == [[1, 2], [3, 4], [5]]
     assert [list(c) for c in core.chunks([1, 2], 0)] == [[1], [2]]
