@@ -26,6 +26,14 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from typing_extensions import Self
 
 from . import protocol as core
+from .batch_entries import (
+    Entry,
+    FromBatch,
+    chunk_failure,
+    encoding_failure,
+    segments,
+    stopped,
+)
 from .batch_session import BatchSession, log_answer, run_blocking
 from .errors import KintoBatchException, KintoException
 from .protocol import Done, Op, Request, Response
@@ -46,21 +54,6 @@ def open_batch(client: ClientLike) -> Batch[Any] | None:
     """The batch ``client`` queues into in the current task/thread, if any."""
     batches = _OPEN.get()
     return batches.get(id(client)) if batches else None
-
-
-class _Entry:
-    """A queued operation: the request it waits on, and later its outcome."""
-
-    __slots__ = ("body", "error", "key", "op", "request", "superseded_by", "tag")
-
-    def __init__(self, request: Request, op: Op[Any], tag: Any, key: Any) -> None:
-        self.request = request
-        self.op = op
-        self.tag = tag
-        self.key = key
-        self.body: Any = None
-        self.error: KintoException | None = None
-        self.superseded_by: _Entry | None = None
 
 
 def continue_op(op: Op[Any], step: Request | Done) -> Op[Any]:
@@ -98,9 +91,9 @@ class Batch(Generic[C]):
         self._stop: KintoException | None = None  # what stopped a kinto-http batch
         self._numbered = 0  # sub-requests logged so far ("Batch #N")
         self._clone_kwargs = kwargs
-        self._entries: list[_Entry] = []
-        self._by_key: dict[Any, _Entry] = {}  # the live entry of each write key
-        self._bodies: list[Any] = []  # dicts, or _FromBatch until results()
+        self._entries: list[Entry] = []
+        self._by_key: dict[Any, Entry] = {}  # the live entry of each write key
+        self._bodies: list[Any] = []  # dicts, or FromBatch until results()
         self._errors: list[KintoException] = []
         self._view: C | None = None
         self._token: contextvars.Token[dict[int, Batch[Any]] | None] | None = None
@@ -119,7 +112,7 @@ class Batch(Generic[C]):
         step = core.start(op)
         if isinstance(step, Done):
             return step.value
-        entry = _Entry(step, op, tag if tag is not None else placeholder, key)
+        entry = Entry(step, op, tag if tag is not None else placeholder, key)
         if key is not None:
             earlier = self._by_key.get(key)
             if earlier is not None:
@@ -144,9 +137,10 @@ class Batch(Generic[C]):
         entries, self._entries = self._entries, []
         self._by_key = {}
         live = [entry for entry in entries if entry.superseded_by is None]
-        for group in _segments(live, size):
+        for group in segments(live, size):
             if self._stop is not None:
-                self._not_sent(group)
+                for entry in group:
+                    entry.end(stopped(entry, self._stop))
             elif len(group) == 1 and not core.batchable(group[0].request):
                 yield from self._send_alone(group[0])
             else:
@@ -166,7 +160,7 @@ class Batch(Generic[C]):
             raise KintoBatchException(errors, self.results())
         return None
 
-    def _send_chunk(self, group: list[_Entry]) -> Op[None]:
+    def _send_chunk(self, group: list[Entry]) -> Op[None]:
         """Send one chunk in a ``POST /batch`` and settle its entries. The part a
         transient conflict rolled back (see :func:`core.last_conflict`) is sent again,
         after a jittered wait, within the transport's conflict budget."""
@@ -177,7 +171,9 @@ class Batch(Generic[C]):
             try:
                 batch = core.batch_request(requests, delay)
             except core.Unencodable as exc:  # those fail, the others go
-                self._not_encoded(group, exc.errors)
+                for index, error in exc.errors.items():
+                    unsent = group[index]
+                    self._errors.append(unsent.end(encoding_failure(unsent, error)))
                 group = [entry for i, entry in enumerate(group) if i not in exc.errors]
                 continue
             try:
@@ -209,7 +205,7 @@ class Batch(Generic[C]):
                 logger.info("POST /batch: a conflict rolled back %d sub-requests, resending "
                             "them in %.2f s", len(group), delay)
 
-    def _send_alone(self, entry: _Entry) -> Op[None]:
+    def _send_alone(self, entry: Entry) -> Op[None]:
         """A request Kinto refuses inside a batch: sent by itself, in its place."""
         try:
             response = yield entry.request
@@ -221,7 +217,7 @@ class Batch(Generic[C]):
         self._log(entry, response)
         yield from self._settle(entry, response)
 
-    def _log(self, entry: _Entry, answer: Response) -> None:
+    def _log(self, entry: Entry, answer: Response) -> None:
         """kinto-http's ``Batch #N`` line; a kinto-http batch stops at a 5xx answer. (Bulk
         helpers log nothing per record: they report in their result.)"""
         if not self.kinto_http:
@@ -231,13 +227,13 @@ class Batch(Generic[C]):
         if answer.status >= 500 and self._stop is None:
             self._stop = core.error_from_response(answer)
 
-    def _settle(self, entry: _Entry, answer: Response) -> Op[None]:
+    def _settle(self, entry: Entry, answer: Response) -> Op[None]:
         """Finish ``entry``'s operation from its answer; follow-up requests it needs
         (``if_not_exists`` reads...) are sent outside the batch."""
         if answer.source is not None:
             # Its part of the batch answer: parsed again for results(), since the objects
             # parsed now go into the models saved in the batch.
-            entry.body = _FromBatch(answer.source)
+            entry.body = FromBatch(answer.source)
         else:
             body = answer.json()
             entry.body = {} if body is None else body
@@ -259,57 +255,16 @@ class Batch(Generic[C]):
             if not (self.ignore_4xx_errors and 400 <= status < 500):
                 self._fail(entry, exc)
 
-    def _fail(self, entry: _Entry, exc: KintoException) -> None:
+    def _fail(self, entry: Entry, exc: KintoException) -> None:
         entry.error = exc
         self._errors.append(exc)
 
-    def _chunk_failed(self, chunk: list[_Entry], exc: KintoException) -> None:
-        """A whole chunk failed (after the transport's retries). Kinto runs a batch in one
-        transaction, so an error answer means nothing of it applied; without a readable
-        answer (connection lost, garbage) nobody can tell."""
+    def _chunk_failed(self, chunk: list[Entry], exc: KintoException) -> None:
+        """A whole chunk failed (after the transport's retries): see :func:`chunk_failure`."""
         if self.kinto_http and self._stop is None:
             self._stop = exc  # kinto-http raises the POST /batch error itself
-        status = exc.status_code or 0
-        if status >= 400:
-            outcome = "not applied: its batch failed"
-        else:
-            outcome = "outcome unknown: its batch may or may not have been applied"
         for entry in chunk:
-            entry.body = _error_body(exc)
-            # str() shows the batch's own error, as kinto-http raises it.
-            self._fail(
-                entry,
-                KintoException(
-                    exc.message,
-                    exc,
-                    request=entry.request,
-                    description=f"{entry.request.describe()} - {outcome} ({exc.description})",
-                ),
-            )
-            entry.op.close()
-
-    def _not_encoded(self, chunk: list[_Entry], errors: dict[int, Exception]) -> None:
-        """Requests whose body is not JSON: never sent (the rest of their chunk is)."""
-        for index, error in errors.items():
-            entry = chunk[index]
-            text = f"{entry.request.describe()} - not sent: {error}"
-            failure = KintoException(text, error, request=entry.request, description=text)
-            self._fail(entry, failure)
-            entry.body = _error_body(failure)
-            entry.op.close()
-
-    def _not_sent(self, chunk: list[_Entry]) -> None:
-        """A chunk after the one that stopped a kinto-http batch: never sent."""
-        assert self._stop is not None
-        for entry in chunk:
-            entry.error = KintoException(
-                f"Not sent: an earlier chunk of the batch failed ({self._stop})",
-                request=entry.request,
-                description=f"{entry.request.describe()} - not sent: an earlier chunk of "
-                f"the batch failed ({self._stop.description})",
-            )
-            entry.body = _error_body(entry.error)
-            entry.op.close()
+            self._errors.append(entry.end(chunk_failure(entry, exc)))
 
     def queued(self) -> list[Request]:
         """The requests queued so far, in order (kinto-http's ``batch.session.requests``)."""
@@ -321,7 +276,7 @@ class Batch(Generic[C]):
         parsed: dict[tuple[int, int], Any] = {}
         bodies = []
         for body in self._bodies:
-            if isinstance(body, _FromBatch):
+            if isinstance(body, FromBatch):
                 content, index = body.source
                 key = (id(content), index)
                 if key not in parsed:  # each answer once, however many entries share it
@@ -408,40 +363,3 @@ class Batch(Generic[C]):
             entry.op.close()
         self._entries = []
         self._by_key = {}
-
-
-class _FromBatch:
-    """An entry's body, still in its batch answer's bytes (see :meth:`Batch.results`)."""
-
-    __slots__ = ("source",)
-
-    def __init__(self, source: tuple[bytes, int]) -> None:
-        self.source = source
-
-
-def _error_body(exc: KintoException) -> dict[str, Any]:
-    """A failed chunk's place in ``results()``: the error, shaped as Kinto words one."""
-    return {
-        "code": exc.status_code, "errno": exc.errno, "error": type(exc).__name__,
-        "message": str(exc), "details": exc.details,
-    }
-
-
-def _segments(entries: list[_Entry], size: int) -> list[list[_Entry]]:
-    """Consecutive batchable entries in chunks of ``size``; each other entry alone."""
-    groups: list[list[_Entry]] = []
-    current: list[_Entry] = []
-    for entry in entries:
-        if core.batchable(entry.request):
-            current.append(entry)
-            if len(current) == size:
-                groups.append(current)
-                current = []
-        else:
-            if current:
-                groups.append(current)
-                current = []
-            groups.append([entry])
-    if current:
-        groups.append(current)
-    return groups

@@ -236,10 +236,9 @@ def test_bulk_reports_values_json_cannot_carry_and_sends_the_rest(
     assert later.done == 1 and later.failed_ids == ["e"]
     assert sorted(stored(raw, bid, cid)) == ["a", "b", "c", "d"]
 
-    with pytest.raises(KintoBatchException) as caught:
-        with client.batch() as batch:
-            batch.create_record(id="f", data={"x": 1}, collection=cid)
-            batch.create_record(id="g", data={"x": object()}, collection=cid)
+    with pytest.raises(KintoBatchException) as caught, client.batch() as batch:
+        batch.create_record(id="f", data={"x": 1}, collection=cid)
+        batch.create_record(id="g", data={"x": object()}, collection=cid)
     assert "records/g - not sent" in str(caught.value)
     assert sorted(stored(raw, bid, cid)) == ["a", "b", "c", "d", "f"]
 
