@@ -16,6 +16,7 @@ from ..protocol import Op, new_record_id
 from .api import ObjectAPI
 from .attributes import AttributeModel
 from .changes import dirty_patch, permission_changes
+from .echo import take_echo
 from .mapping import MappingAccess
 from .permissions import Permissions
 from .schema import read_back
@@ -123,16 +124,22 @@ class KintoObject(MappingAccess, ObjectAPI, AttributeModel):
         """:meth:`to_data`, once checked against the model: what assignment validation cannot
         have seen (``todo.tags.append(1)``, see ``writes.write_validator``), an object made
         without validation in full. Raises ``pydantic.ValidationError``; nothing is sent."""
+        return self._checked_data()[0]
+
+    def _checked_data(self) -> tuple[dict[str, Any], bool]:
+        """:meth:`_write_data`, and whether the object's values are as validation makes
+        them (then an answer that echoes the data needs no validation: ``echo.py``)."""
         data = self.to_data()
         model = type(self)
+        whole = model.__pydantic_validator__
         if self._unchecked or incomplete(self):
-            model.__pydantic_validator__.validate_python(model.incoming(data))
+            whole.validate_python(model.incoming(data))
             self._unchecked = False
-        else:
-            validator = write_validator(model)
-            if validator is not None:
-                validator.validate_python(model.incoming(data))
-        return data
+            return data, False
+        validator = write_validator(model)
+        if validator is not None:
+            validator.validate_python(model.incoming(data))
+        return data, validator is not whole and not self._originals
 
     if not TYPE_CHECKING:  # checkers keep Pydantic's own (plugin-typed) signature
 
@@ -287,8 +294,17 @@ class KintoObject(MappingAccess, ObjectAPI, AttributeModel):
             )
         return chosen
 
-    def _binding_for(self, client: ClientLike) -> Binding:
-        loc, current = self._locate(), self._binding
+    def _where(self, client: ClientLike) -> tuple[str, Binding]:
+        """This object's path, and its binding to ``client`` there (its parents looked up
+        once for both)."""
+        loc = self._locate()
+        path = endpoint(self.kinto_kind, **loc, **{self._id_key: self.id})
+        return path, self._binding_for(client, loc)
+
+    def _binding_for(self, client: ClientLike, loc: dict[str, str | None] | None = None) -> Binding:
+        current = self._binding
+        if loc is None:
+            loc = self._locate()
         bucket, collection = loc.get("bucket"), loc.get("collection")
         if current and current.client is client and (
             (current.bucket, current.collection) == (bucket, collection)
@@ -302,15 +318,15 @@ class KintoObject(MappingAccess, ObjectAPI, AttributeModel):
         self, client: ClientLike, if_not_exists: bool, safe: bool, server_id: bool = False
     ) -> Op[Self]:
         perms = self._permissions_dict() or None
-        data = self._write_data()
+        data, echo = self._checked_data()
         if server_id:
             del data["id"]
+            binding = self._binding_for(client)
             body = yield from client._op_object_post(self._plural_path, data, perms)
         else:
-            body = yield from client._op_object_create(
-                self.path, data, perms, safe, if_not_exists
-            )
-        self._after_write(client, body, data, perms or {})
+            path, binding = self._where(client)
+            body = yield from client._op_object_create(path, data, perms, safe, if_not_exists)
+        self._after_write(client, body, data, perms or {}, echo=echo, binding=binding)
         return self
 
     def _op_save(self, client: ClientLike, safe: bool) -> Op[Self]:
@@ -321,9 +337,10 @@ class KintoObject(MappingAccess, ObjectAPI, AttributeModel):
                 "or refresh() it first."
             )
         perms = self._permissions_dict() or None
-        data = self._write_data()
-        body = yield from client._op_object_save(self.path, data, perms, safe, self.last_modified)
-        self._after_write(client, body, data, perms or {})
+        data, echo = self._checked_data()
+        path, binding = self._where(client)
+        body = yield from client._op_object_save(path, data, perms, safe, self.last_modified)
+        self._after_write(client, body, data, perms or {}, echo=echo, binding=binding)
         return self
 
     def _op_patch(self, client: ClientLike, changes: Any, safe: bool) -> Op[Self]:
@@ -359,15 +376,25 @@ class KintoObject(MappingAccess, ObjectAPI, AttributeModel):
     def _after_write(
         self, client: ClientLike, body: dict[str, Any], sent: dict[str, Any] | None = None,
         sent_perms: dict[str, list[str]] | None = None, refresh: bool = False,
+        echo: bool = False, binding: Binding | None = None,
     ) -> None:
         """Take the server's answer to a write that sent ``sent`` (data by Kinto's names)
         and ``sent_perms`` (None: no data, no permissions), keeping the local changes it
         did not send (made meanwhile, or left out of an explicit patch): they stay
-        changes, to be sent. ``refresh`` takes the server's state over everything."""
-        binding = self._binding_for(client)
+        changes, to be sent. ``refresh`` takes the server's state over everything.
+        ``echo``: the object's values were valid as sent (see ``echo.py``), so an answer
+        that echoes them needs no validation. ``binding``: where the write went, when
+        known."""
+        if binding is None:
+            binding = self._binding_for(client)
         if body:  # a dry-mode answer is {}: the instance stays as it is
             pending = {} if refresh else unsent(self, sent)
             perms = {} if refresh else unsent_permissions(self, sent_perms)
+            if echo and sent is not None and not (pending or perms) and take_echo(
+                self, body, sent
+            ):
+                self._loaded(body.get("permissions"), binding)
+                return
             self._load(body, binding)
             if pending:
                 reapply(self, pending)

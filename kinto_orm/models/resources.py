@@ -54,7 +54,7 @@ class Bucket(KintoObject):
     kinto_kind: ClassVar[str] = "bucket"
     _id_key: ClassVar[str] = "bucket"
 
-    def _binding_for(self, client: Any) -> Binding:
+    def _binding_for(self, client: Any, loc: Any = None) -> Binding:
         return Binding(client, self.id)
 
     @property
@@ -161,7 +161,7 @@ class Collection(_Child):
     schema_: dict[str, Any] | None = Field(default=None, alias="schema")
     cache_expires: int | None = None
 
-    def _binding_for(self, client: Any) -> Binding:
+    def _binding_for(self, client: Any, loc: Any = None) -> Binding:
         return Binding(client, self.bucket_id, self.id)
 
     @overload

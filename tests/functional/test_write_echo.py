@@ -1,0 +1,147 @@
+"""A write's answer that echoes what was sent is taken without validating it again
+(``models/echo.py``). Whatever path an answer takes, the object afterwards is what
+validating the server's answer makes: the same values, of the same types, the same fields
+set, the server's permissions, and values of its own (no list or dict shared with a
+reference kept from before the write, or with a copy)."""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import enum
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from pydantic import Field
+
+from kinto_orm import Client, Record
+
+from .conftest import Raw, rec_path
+
+
+class Color(str, enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+class Level(enum.IntEnum):
+    LOW = 1
+    HIGH = 2
+
+
+class Sheet(Record):
+    title: str
+    done: bool = False
+    tags: list[str] = []
+    scores: dict[str, list[float]] = {}
+    price: decimal.Decimal = decimal.Decimal("0")
+    ratio: float = 1.0
+    color: Color = Color.RED
+    level: Level = Level.LOW
+    due: datetime.date | None = None
+    anything: Any = None
+    note: str | None = Field(default=None, alias="Note")
+
+
+def oracle(obj: Record, raw: Raw, path: str) -> Record:
+    """What validating the server's stored record makes."""
+    return type(obj).model_validate(type(obj).incoming(raw.data(path)))
+
+
+def same_state(obj: Record, expected: Record) -> None:
+    assert obj.model_dump() == expected.model_dump()
+    assert obj.model_fields_set == expected.model_fields_set
+    for name in type(obj).model_fields:
+        if name == "permissions":
+            continue
+        mine, theirs = getattr(obj, name), getattr(expected, name)
+        assert type(mine) is type(theirs), (name, mine, theirs)
+    assert obj.model_extra == expected.model_extra
+    assert obj.changes() == {}
+
+
+def mutable_values(obj: Record) -> list[Any]:
+    values = [*obj.__dict__.values(), *(obj.__pydantic_extra__ or {}).values()]
+    return [value for value in values if isinstance(value, (list, dict))]
+
+
+SHEETS: list[Callable[[], Record]] = [
+    lambda: Sheet(id="plain", title="t"),
+    lambda: Sheet(id="full", title="t", tags=["a", "b"], scores={"x": [1.5, 2.0]},
+                  price=decimal.Decimal("2.50"), ratio=2.0, color=Color.BLUE,
+                  level=Level.HIGH, anything={"k": [1, {"n": None}]}, Note="n"),
+    lambda: Sheet(id="dated", title="t", due=datetime.date(2026, 12, 5)),  # not an echo
+    lambda: Sheet.model_validate({"id": "extra", "title": "t", "free": [1, 2], "o": {"a": 1}}),
+    lambda: Record(id="untyped", x=[1, {"y": [2.5]}], n=3, s="z"),
+    lambda: Sheet.model_construct(id="built", title="t", tags=["a"]),  # checked in full
+]
+
+
+@pytest.mark.parametrize("make", SHEETS)
+@pytest.mark.parametrize("how", ["save", "create", "bulk", "batch"])
+def test_the_object_after_a_write_is_what_validating_the_answer_makes(
+    make: Callable[[], Record], how: str, client: Client, raw: Raw, bid: str, cid: str
+) -> None:
+    sheet = make().bind(client, collection=cid)
+    held = mutable_values(sheet)
+    if how == "save":
+        sheet.save()
+    elif how == "create":
+        sheet.create()
+    elif how == "bulk":
+        assert client.records(type(sheet), collection=cid).bulk_create([sheet]).ok
+    else:
+        with client.batch():
+            sheet.save()
+    path = rec_path(bid, cid, sheet.id)
+    same_state(sheet, oracle(sheet, raw, path))
+    assert sheet.last_modified == raw.data(path)["last_modified"]
+    # A reference kept from before the write no longer reaches the object.
+    now = mutable_values(sheet)
+    assert all(value is not before for value in now for before in held)
+    for before in held:
+        before.append("later") if isinstance(before, list) else before.update(k="later")
+    assert sheet.changes() == {}
+
+
+def test_permissions_and_copies_after_an_echoed_write(
+    client: Client, raw: Raw, bid: str, cid: str
+) -> None:
+    first = Sheet(id="s1", title="t", tags=["a"]).bind(client, collection=cid)
+    twin = first.model_copy()  # shares first's lists, as Pydantic's copies do
+    first.permissions = {"read": ["system.Everyone"]}
+    first.save()
+    principals = raw.body(rec_path(bid, cid, "s1"))["permissions"]["read"]
+    assert first.permissions.read == principals == ["system.Everyone"]
+    assert first.permissions.write  # the server made the writer an owner
+    twin.tags.append("b")
+    assert first.tags == ["a"] and first.changes() == {}
+
+
+def test_a_value_changed_in_place_is_validated_back(
+    client: Client, raw: Raw, bid: str, cid: str
+) -> None:
+    """An int appended to a list of floats passes the write check; validating the answer
+    makes it a float, as it does for an object read from the server."""
+    sheet = Sheet(id="s2", title="t", scores={"x": [1.5]}).bind(client, collection=cid)
+    sheet.scores["x"].append(2)
+    sheet.save()
+    assert sheet.scores == {"x": [1.5, 2.0]}
+    assert type(sheet.scores["x"][1]) is float
+    same_state(sheet, oracle(sheet, raw, rec_path(bid, cid, "s2")))
+
+
+def test_an_answer_the_server_changed_is_validated(
+    client: Client, raw: Raw, bid: str, cid: str
+) -> None:
+    """A collection with a schema: Kinto stamps each record with the schema's timestamp,
+    so the answer is not the data sent."""
+    coll = client.collection(cid)
+    coll.set_schema(Sheet)
+    sheet = Sheet(id="s3", title="t", tags=["a"]).bind(client, collection=cid)
+    sheet.save()
+    stored = raw.data(rec_path(bid, cid, "s3"))
+    assert "schema" in stored
+    assert sheet["schema"] == stored["schema"]
+    same_state(sheet, oracle(sheet, raw, rec_path(bid, cid, "s3")))
