@@ -85,13 +85,15 @@ class ClientLike(Protocol):
     def _op_object_get(self, /, path: str) -> Op[Data]: ...
 
     def _op_object_create(
-        self, /, path: str, data: Data, permissions: Any, safe: bool, if_not_exists: bool
+        self, /, path: str, data: Data, permissions: Any, safe: bool, if_not_exists: bool,
+        plain: bool = False,
     ) -> Op[Data]: ...
 
     def _op_object_post(self, /, plural_path: str, data: Data, permissions: Any) -> Op[Data]: ...
 
     def _op_object_save(
-        self, /, path: str, data: Data, permissions: Any, safe: bool, last_modified: int | None
+        self, /, path: str, data: Data, permissions: Any, safe: bool, last_modified: int | None,
+        plain: bool = False,
     ) -> Op[Data]: ...
 
     def _op_object_patch(

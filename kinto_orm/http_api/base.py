@@ -125,12 +125,14 @@ class OperationsBase:
         safe: bool,
         if_not_exists: bool,
         hint: str | None = None,
+        plain: bool = False,
     ) -> Op[Data]:
         request = Request(
             "PUT",
             path,
             headers=core.create_headers(safe or if_not_exists),
             json=core.envelope(data, permissions),
+            plain=plain,
         )
         try:
             response = yield request
@@ -230,9 +232,10 @@ class OperationsBase:
         return self._get(path)
 
     def _op_object_create(
-        self, /, path: str, data: Data, permissions: Any, safe: bool, if_not_exists: bool
+        self, /, path: str, data: Data, permissions: Any, safe: bool, if_not_exists: bool,
+        plain: bool = False,
     ) -> Op[Data]:
-        return self._create(path, data, permissions, safe, if_not_exists)
+        return self._create(path, data, permissions, safe, if_not_exists, plain=plain)
 
     def _op_object_post(self, /, plural_path: str, data: Data, permissions: Any) -> Op[Data]:
         """Create with POST on the plural endpoint: the server picks the id."""
@@ -240,11 +243,12 @@ class OperationsBase:
         return dict(response.json())
 
     def _op_object_save(
-        self, /, path: str, data: Data, permissions: Any, safe: bool, last_modified: int | None
+        self, /, path: str, data: Data, permissions: Any, safe: bool, last_modified: int | None,
+        plain: bool = False,
     ) -> Op[Data]:
         headers = core.save_headers(safe, last_modified)
         body = core.envelope(data, permissions)
-        response = yield Request("PUT", path, headers=headers, json=body)
+        response = yield Request("PUT", path, headers=headers, json=body, plain=plain)
         return dict(response.json())
 
     def _op_object_patch(

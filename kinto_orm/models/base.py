@@ -19,6 +19,7 @@ from .changes import dirty_patch, permission_changes
 from .echo import take_echo
 from .mapping import MappingAccess
 from .permissions import Permissions
+from .plain import plain_data
 from .schema import read_back
 from .state import _LAZY_PERMISSIONS, _STATE, Binding, _state_property
 from .tracking import changed_in_place, reapply, unsent, unsent_permissions
@@ -325,7 +326,9 @@ class KintoObject(MappingAccess, ObjectAPI, AttributeModel):
             body = yield from client._op_object_post(self._plural_path, data, perms)
         else:
             path, binding = self._where(client)
-            body = yield from client._op_object_create(path, data, perms, safe, if_not_exists)
+            body = yield from client._op_object_create(
+                path, data, perms, safe, if_not_exists, plain=plain_data(self)
+            )
         self._after_write(client, body, data, perms or {}, echo=echo, binding=binding)
         return self
 
@@ -339,7 +342,9 @@ class KintoObject(MappingAccess, ObjectAPI, AttributeModel):
         perms = self._permissions_dict() or None
         data, echo = self._checked_data()
         path, binding = self._where(client)
-        body = yield from client._op_object_save(path, data, perms, safe, self.last_modified)
+        body = yield from client._op_object_save(
+            path, data, perms, safe, self.last_modified, plain=plain_data(self)
+        )
         self._after_write(client, body, data, perms or {}, echo=echo, binding=binding)
         return self
 

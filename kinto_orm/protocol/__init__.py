@@ -14,6 +14,7 @@ twin in ``transport`` run them. See :data:`Op`. The modules, bottom up: ``encodi
 from .checks import check_headers, check_value
 from .encoding import (
     dumps,
+    dumps_plain,
     json_default,
     loads,
     new_record_id,
@@ -102,6 +103,7 @@ __all__ = [
     "create_headers",
     "drive_sync",
     "dumps",
+    "dumps_plain",
     "encode_params",
     "envelope",
     "error_from_response",

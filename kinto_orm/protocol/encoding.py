@@ -52,6 +52,21 @@ def dumps(value: Any) -> bytes:
     return text.encode()
 
 
+def dumps_plain(value: Any) -> bytes:
+    """:func:`dumps` of a value made of JSON's own types only (str, int, float, bool,
+    None, lists, tuples, str-keyed dicts; see ``models/plain.py``), by pydantic-core:
+    a batch of 25 records in 14 us instead of 59. Same JSON (non-ASCII characters
+    are sent as UTF-8, not escaped); what pydantic-core writes otherwise (NaN, infinities)
+    or refuses goes through :func:`dumps`, which refuses it as usual."""
+    try:
+        content = pydantic_core.to_json(value)
+    except (pydantic_core.PydanticSerializationError, ValueError):
+        return dumps(value)
+    if b"NaN" in content or b"Infinity" in content:
+        return dumps(value)  # a string may hold those letters too: dumps() tells
+    return content
+
+
 def loads(content: bytes | str) -> Any:
     """JSON to Python values with pydantic-core's parser (a 25-record batch answer: 36 us
     against ``json.loads``'s 52), and with ``json.loads`` where pydantic-core refuses what

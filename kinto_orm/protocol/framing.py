@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 from urllib.parse import urlencode
 
-from .encoding import dumps
+from .encoding import dumps, dumps_plain
 from .headers import is_idempotent
 from .messages import JSON, Request, Response, _snippet
 from .retry import is_transient_conflict
@@ -73,7 +73,7 @@ def batch_request(chunk: Sequence[Request], delay: float = 0.0) -> Request:
     is sent) naming the sub-requests whose body is not JSON."""
     body = {"requests": [batch_subrequest(r) for r in chunk]}
     try:
-        content = dumps(body)
+        content = dumps_plain(body) if all(r.plain for r in chunk) else dumps(body)
     except (TypeError, ValueError):
         errors: dict[int, Exception] = {}
         for index, sub in enumerate(body["requests"]):

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlencode, urlsplit
 
-from .encoding import dumps, loads
+from .encoding import dumps, dumps_plain, loads
 
 T = TypeVar("T")
 
@@ -54,6 +54,8 @@ class Request:
     #: ``json`` already encoded (a batch encodes its body once, to tell which of its
     #: sub-requests cannot be sent before anything is).
     content: bytes | None = None
+    #: ``json`` holds JSON's own types only: encoded by pydantic-core (``dumps_plain``).
+    plain: bool = False
 
     @property
     def path_url(self) -> str:
@@ -70,7 +72,9 @@ class Request:
         """The encoded JSON body (None without one), like ``PreparedRequest.body``."""
         if self.content is not None:
             return self.content
-        return None if self.json is None else dumps(self.json)
+        if self.json is None:
+            return None
+        return dumps_plain(self.json) if self.plain else dumps(self.json)
 
     def all_headers(self) -> dict[str, str]:
         headers = dict(self.headers)
