@@ -190,7 +190,9 @@ class Batch(Generic[C]):
                 if response.attempts > 1 and answer.status >= 400:
                     answer = core.recovered_write(entry.request, answer) or answer
                 self._log(entry, answer)
-                yield from self._settle(entry, answer)
+                follow = self._settle(entry, answer)
+                if follow is not None:
+                    yield from self._follow(entry, follow)
             group = group[: cut + 1]
             budget = max(policy.retry, policy.conflict_retries) if policy else 0
             if group and (resends >= budget or not (policy and policy.conflict_retries)):
@@ -215,7 +217,9 @@ class Batch(Generic[C]):
                 return
             response = exc.response
         self._log(entry, response)
-        yield from self._settle(entry, response)
+        follow = self._settle(entry, response)
+        if follow is not None:
+            yield from self._follow(entry, follow)
 
     def _log(self, entry: Entry, answer: Response) -> None:
         """kinto-http's ``Batch #N`` line; a kinto-http batch stops at a 5xx answer. (Bulk
@@ -227,9 +231,9 @@ class Batch(Generic[C]):
         if answer.status >= 500 and self._stop is None:
             self._stop = core.error_from_response(answer)
 
-    def _settle(self, entry: Entry, answer: Response) -> Op[None]:
-        """Finish ``entry``'s operation from its answer; follow-up requests it needs
-        (``if_not_exists`` reads...) are sent outside the batch."""
+    def _settle(self, entry: Entry, answer: Response) -> Request | None:
+        """Resume ``entry``'s operation with its answer; returns the follow-up request it
+        needs (an ``if_not_exists`` read...), sent outside the batch by :meth:`_follow`."""
         if answer.source is not None:
             # Its part of the batch answer: parsed again for results(), since the objects
             # parsed now go into the models saved in the batch.
@@ -242,6 +246,14 @@ class Batch(Generic[C]):
                 step = core.resume(entry.op, answer)
             else:  # the op may recover (if_exists, if_not_exists)
                 step = core.resume(entry.op, error=core.error_from_response(answer))
+        except KintoException as exc:
+            self._refused(entry, exc)
+            return None
+        return step if isinstance(step, Request) else None
+
+    def _follow(self, entry: Entry, step: Request | Done) -> Op[None]:
+        """Send the follow-up requests of ``entry``'s operation until it is done."""
+        try:
             while isinstance(step, Request):
                 try:
                     response = yield step
@@ -251,9 +263,12 @@ class Batch(Generic[C]):
                     entry.body = response.json() if response.content else {}
                     step = core.resume(entry.op, response)
         except KintoException as exc:
-            status = exc.status_code or 0
-            if not (self.ignore_4xx_errors and 400 <= status < 500):
-                self._fail(entry, exc)
+            self._refused(entry, exc)
+
+    def _refused(self, entry: Entry, exc: KintoException) -> None:
+        status = exc.status_code or 0
+        if not (self.ignore_4xx_errors and 400 <= status < 500):
+            self._fail(entry, exc)
 
     def _fail(self, entry: Entry, exc: KintoException) -> None:
         entry.error = exc

@@ -133,14 +133,15 @@ class KintoObject(MappingAccess, ObjectAPI, AttributeModel):
         data = self.to_data()
         model = type(self)
         whole = model.__pydantic_validator__
-        if self._unchecked or incomplete(self):
+        private = self.__pydantic_private__ or {}
+        if private.get("_unchecked") or incomplete(self):
             whole.validate_python(model.incoming(data))
             self._unchecked = False
             return data, False
         validator = write_validator(model)
         if validator is not None:
             validator.validate_python(model.incoming(data))
-        return data, validator is not whole and not self._originals
+        return data, validator is not whole and not private.get("_originals")
 
     if not TYPE_CHECKING:  # checkers keep Pydantic's own (plugin-typed) signature
 

@@ -46,9 +46,9 @@ def batch_subrequest(request: Request) -> dict[str, Any]:
     sub: dict[str, Any] = {"method": request.method, "path": path}
     # Kinto gives every sub-request with an object body ``Content-Type: application/json``
     # itself: sending it again only costs the server (and the link) a header per record.
-    headers = dict(request.headers)
+    headers = request.headers
     if request.json is not None and request.content_type != JSON:
-        headers.setdefault("Content-Type", request.content_type)  # not batchable (above)
+        headers = {"Content-Type": request.content_type, **headers}  # not batchable (above)
     if headers:
         sub["headers"] = headers
     if request.json is not None:

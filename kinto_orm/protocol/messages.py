@@ -185,8 +185,14 @@ class Response:
         the batch's answer): ``json()`` returns ``body`` itself, and the bytes are only
         made again if ``content`` is read; ``headers`` (a plain mapping) become
         :class:`Headers` only if read."""
-        response = cls(status, headers, b"", request)  # type: ignore[arg-type]
+        response = cls.__new__(cls)  # one of these per record written: no __init__ call
+        response.status = status
+        response._headers = headers
         response._content = None
+        response.request = request
+        response.url = ""
+        response.attempts = 1
+        response._reason = ""
         response._parsed = body
         response.source = source
         return response
