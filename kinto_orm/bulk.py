@@ -39,6 +39,9 @@ class BulkMixin:
 
     def _placed(self, item: Any) -> KintoObject:
         source = self._sources[0]
+        if type(item) is source.model:  # the usual case, told at once
+            item._binding = source.binding
+            return item
         if isinstance(item, dict):
             item = source.model.model_validate(item)
         if isinstance(item, str):

@@ -159,7 +159,7 @@ def unsent_permissions(obj: Any, sent: dict[str, list[str]] | None) -> dict[str,
     """The permissions changed locally that a write did not send as they are now (``sent``:
     those it sent, None when it sent none): what the server's answer must not overwrite."""
     value = obj.__dict__.get("permissions")
-    if not isinstance(value, BaseModel):  # never read: as loaded, nothing changed
+    if value is None or not isinstance(value, BaseModel):  # never read: as loaded
         return {}
     return {perm: principals for perm, principals in obj._permission_changes().items()
             if sent is None or sent.get(perm) != principals}

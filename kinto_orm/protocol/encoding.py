@@ -73,7 +73,7 @@ def loads(content: bytes | str) -> Any:
     it accepts (a lone surrogate escape, UTF-16 or UTF-32 bytes): same values, same
     errors (``ValueError``)."""
     try:
-        return pydantic_core.from_json(content)
+        return pydantic_core.from_json(content, cache_strings="keys")
     except ValueError:
         return json.loads(content)
 
