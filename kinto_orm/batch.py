@@ -278,8 +278,8 @@ class Batch(Generic[C]):
         """A whole chunk failed (after the transport's retries): see :func:`chunk_failure`."""
         if self.kinto_http and self._stop is None:
             self._stop = exc  # kinto-http raises the POST /batch error itself
-        for entry in chunk:
-            self._errors.append(entry.end(chunk_failure(entry, exc)))
+        for entry in chunk:  # results() shows the batch's own error, as before the split
+            self._errors.append(entry.end(chunk_failure(entry, exc), exc))
 
     def queued(self) -> list[Request]:
         """The requests queued so far, in order (kinto-http's ``batch.session.requests``)."""

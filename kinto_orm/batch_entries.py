@@ -25,11 +25,11 @@ class Entry:
         self.error: KintoException | None = None
         self.superseded_by: Entry | None = None
 
-    def end(self, error: KintoException) -> KintoException:
-        """End this entry's operation with ``error``, which takes its place in
-        ``results()``; returns ``error``."""
+    def end(self, error: KintoException, shown: KintoException | None = None) -> KintoException:
+        """End this entry's operation with ``error``; ``shown`` (else ``error``) takes its
+        place in ``results()``. Returns ``error``."""
         self.error = error
-        self.body = error_body(error)
+        self.body = error_body(shown or error)
         self.op.close()
         return error
 

@@ -19,12 +19,12 @@ from .changes import dirty_patch, permission_changes
 from .echo import take_echo
 from .mapping import MappingAccess
 from .permissions import Permissions
-from .plain import plain_data
+from .plain import plain_values
 from .schema import read_back
 from .state import _LAZY_PERMISSIONS, _STATE, Binding, _state_property
 from .tracking import changed_in_place, reapply, unsent, unsent_permissions
 from .validation import checked_patch, sent_data
-from .writes import incomplete, write_validator
+from .writes import incomplete, odd_defaults, write_validator
 
 if TYPE_CHECKING:
     from .._client_like import ClientLike
@@ -141,9 +141,13 @@ class KintoObject(MappingAccess, ObjectAPI, AttributeModel):
         without validation in full. Raises ``pydantic.ValidationError``; nothing is sent."""
         return self._checked_data()[0]
 
-    def _checked_data(self) -> tuple[dict[str, Any], bool]:
-        """:meth:`_write_data`, and whether the object's values are as validation makes
-        them (then an answer that echoes the data needs no validation: ``echo.py``)."""
+    def _checked_data(self) -> tuple[dict[str, Any], bool, bool]:
+        """:meth:`_write_data`; whether it is plain JSON (``plain.py``); and whether the
+        object's values are as validating that data makes them, so that an answer that
+        echoes it needs no validation (``echo.py``): checked by assignment and never changed
+        in place since, of a model whose validation is nothing more than its fields' types
+        (no validator, serializer or computed field) and whose fields left at their
+        default hold it as validation would make it."""
         data = self.to_data()
         model = type(self)
         whole = model.__pydantic_validator__
@@ -151,11 +155,16 @@ class KintoObject(MappingAccess, ObjectAPI, AttributeModel):
         if private.get("_unchecked") or incomplete(self):
             whole.validate_python(model.incoming(data))
             self._unchecked = False
-            return data, False
+            return data, plain_values(data), False
         validator = write_validator(model)
         if validator is not None:
             validator.validate_python(model.incoming(data))
-        return data, validator is not whole and not private.get("_originals")
+        plain = plain_values(data)
+        echo = plain and validator is not whole and not private.get("_originals")
+        if echo:
+            odd = odd_defaults(model)
+            echo = odd is not None and (not odd or odd <= self.__pydantic_fields_set__)
+        return data, plain, echo
 
     if not TYPE_CHECKING:  # checkers keep Pydantic's own (plugin-typed) signature
 
@@ -335,15 +344,16 @@ class KintoObject(MappingAccess, ObjectAPI, AttributeModel):
         self, client: ClientLike, if_not_exists: bool, safe: bool, server_id: bool = False
     ) -> Op[Self]:
         perms = self._permissions_dict() or None
-        data, echo = self._checked_data()
+        data, plain, echo = self._checked_data()
         if server_id:
             del data["id"]
             binding = self._binding_for(client)
             body = yield from client._op_object_post(self._plural_path, data, perms)
         else:
             path, binding = self._where(client)
+            plain = plain and (perms is None or plain_values(perms))
             body = yield from client._op_object_create(
-                path, data, perms, safe, if_not_exists, plain=plain_data(self)
+                path, data, perms, safe, if_not_exists, plain=plain
             )
         self._after_write(client, body, data, perms or {}, echo=echo, binding=binding)
         return self
@@ -356,10 +366,11 @@ class KintoObject(MappingAccess, ObjectAPI, AttributeModel):
                 "or refresh() it first."
             )
         perms = self._permissions_dict() or None
-        data, echo = self._checked_data()
+        data, plain, echo = self._checked_data()
         path, binding = self._where(client)
+        plain = plain and (perms is None or plain_values(perms))
         body = yield from client._op_object_save(
-            path, data, perms, safe, self.last_modified, plain=plain_data(self)
+            path, data, perms, safe, self.last_modified, plain=plain
         )
         self._after_write(client, body, data, perms or {}, echo=echo, binding=binding)
         return self

@@ -2,18 +2,18 @@
 
 Kinto answers a create or a replace with the data it stored: what the client sent plus
 ``last_modified`` (and more only when something on the server adds it: a collection's
-schema timestamp, a plugin). The object already holds those values, as validation makes
-them: what it sent is its own dump, and its values were validated when they were set
-(``validate_assignment``) and never changed in place since. Validating the answer into
-it again would only make the same values anew: instead it takes the timestamp and gets
-fresh copies of its lists and dicts, so that, as after a validation, no reference kept
-from before the write reaches the object's state.
+schema timestamp, a plugin). When that data is plain JSON (``plain.py``) and the object's
+values are as validating it makes them (``KintoObject._checked_data``: set through
+validation and never changed in place since, of a model without validators, serializers
+or computed fields, no field left at a default validation would change), validating
+the answer into the object would only make the same values anew: instead it takes the
+timestamp and gets fresh copies of its lists and dicts, so that, as after a validation,
+no reference kept from before the write reaches the object's state.
 
-Anything else goes through validation (``KintoObject._load``): another answer, an object
-made without validation or whose mutable values were read since it was loaded (they may
-have been changed in place, with values the write check accepts but validation would
-convert), a model whose assignments are not all validated, or a value that only
-``copy.deepcopy`` could detach (a nested model...).
+Anything else goes through validation (``KintoObject._load``): another answer, data that
+is not plain JSON, an object made without validation or whose mutable values were read
+since it was loaded (they may have been changed in place), a model whose validation may
+change what it is given, or a value that only ``copy.deepcopy`` could detach.
 """
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ def take_echo(obj: BaseModel, body: dict[str, Any], sent: dict[str, Any]) -> boo
     try:  # (a value replaced by its copy before a refusal is the same value)
         for name in mutable:
             values[name] = _fresh(values[name])
-        if extra:
+        if extra is not None:  # a dict of its own, even empty
             extra = {key: _fresh(value) for key, value in extra.items()}
     except (_NotJSON, KeyError):
         return False

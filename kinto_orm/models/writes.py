@@ -80,6 +80,70 @@ def _default_valid(model: type[BaseModel], name: str, parts: _Parts) -> bool:
     return True
 
 
+def odd_defaults(model: type[BaseModel]) -> frozenset[str] | None:
+    """For a write's answer taken without validation (``echo.py``): None when validating
+    ``model``'s data may make other values than those sent (a validator, a serializer, a
+    computed field, a model validator...); else the fields whose default is not what
+    validation makes of it (``price: float = 0``: validation makes ``0.0``): an object
+    still holding such a default needs its answer validated."""
+    return _odd_defaults(model, model.__pydantic_validator__)
+
+
+@functools.lru_cache(maxsize=1024)
+def _odd_defaults(model: type[BaseModel], whole: SchemaValidator) -> frozenset[str] | None:
+    parts = _field_schemas(model)
+    decorators = model.__pydantic_decorators__
+    if parts is None or decorators.computed_fields or decorators.model_serializers:
+        return None
+    fields = parts[0]
+    if any(_transforms(field) for field in (*fields.values(), *parts[1])):
+        return None
+    odd = set()
+    for name, info in model.model_fields.items():
+        if name == "permissions" or info.is_required() or info.validate_default:
+            continue
+        if info.default_factory is not None:
+            if getattr(info, "default_factory_takes_data", False):
+                odd.add(name)
+                continue
+            default: Any = info.default_factory()  # type: ignore[call-arg]
+        else:
+            default = info.default
+        key = info.validation_alias if isinstance(info.validation_alias, str) else info.alias
+        try:
+            made = _fields_validator(parts, [name]).validate_python({key or name: default})
+        except ValidationError:
+            odd.add(name)
+            continue
+        if not _same(made.get(name, made.get(key or name)), default):
+            odd.add(name)
+    return frozenset(odd)
+
+
+def _transforms(schema: Any) -> bool:
+    """Whether a schema holds a validator or serializer function (they may return other
+    values than they get, or other than validation would make of them again)."""
+    if isinstance(schema, dict):
+        kind = schema.get("type")
+        if (isinstance(kind, str) and kind.startswith("function-")) or "serialization" in schema:
+            return True
+        return any(_transforms(value) for key, value in schema.items() if key != "metadata")
+    if isinstance(schema, (list, tuple)):
+        return any(_transforms(item) for item in schema)
+    return False
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal values of the same types, all the way down."""
+    if type(a) is not type(b):
+        return False
+    if type(a) in (list, tuple):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if type(a) is dict:
+        return a.keys() == b.keys() and all(_same(a[key], b[key]) for key in a)
+    return bool(a == b)
+
+
 def incomplete(obj: BaseModel) -> bool:
     """Whether a field of ``obj`` has no value: it was made without validation
     (``model_construct``), even when its state no longer says so (a page's tombstone or
@@ -195,4 +259,4 @@ def _reads_other_fields(node: Any, by_ref: dict[str, Any], seen: set[str]) -> bo
 
 
 __all__ = ["IMMUTABLE_VALUES", "assignments_suffice", "immutable_annotation", "incomplete",
-           "write_validator"]
+           "odd_defaults", "write_validator"]

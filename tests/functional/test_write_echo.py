@@ -10,10 +10,10 @@ import datetime
 import decimal
 import enum
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
-from pydantic import Field
+from pydantic import AfterValidator, Field, computed_field
 
 from kinto_orm import Client, Record
 
@@ -145,3 +145,81 @@ def test_an_answer_the_server_changed_is_validated(
     assert "schema" in stored
     assert sheet["schema"] == stored["schema"]
     same_state(sheet, oracle(sheet, raw, rec_path(bid, cid, "s3")))
+
+
+class Status(str, enum.Enum):
+    OPEN = "open"
+
+
+class Defaults(Record):
+    """Defaults Pydantic does not validate, in other forms than validation makes."""
+
+    price: float = 0
+    total: decimal.Decimal = 0  # type: ignore[assignment]
+    status: Status = "open"  # type: ignore[assignment]
+    due: datetime.date = "2024-01-01"  # type: ignore[assignment]
+    weights: list[float] = [1, 2]
+    counts: dict[str, float] = Field(default_factory=lambda: {"k": 0})
+
+
+class Shouting(Record):
+    """A validator that does not give back what it gets (validating twice adds twice)."""
+
+    word: Annotated[str, AfterValidator(lambda value: value + "!")]
+
+
+class Doubled(Record):
+    x: int
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def double(self) -> int:
+        return 2 * self.x
+
+
+@pytest.mark.parametrize("make", [
+    lambda: Defaults(id="defaults"),
+    lambda: Defaults(id="set", price=1.5, status=Status.OPEN, weights=[3.0], counts={}),
+    lambda: Shouting(id="shout", word="hey"),
+    lambda: Doubled(id="doubled", x=2),
+])
+def test_values_validation_would_change_are_validated_back(
+    make: Callable[[], Record], client: Client, raw: Raw, bid: str, cid: str
+) -> None:
+    obj = make().bind(client, collection=cid)
+    obj.save()
+    same_state(obj, oracle(obj, raw, rec_path(bid, cid, obj.id)))
+
+
+def test_an_empty_extras_dict_is_not_shared_after_a_write(
+    client: Client, bid: str, cid: str
+) -> None:
+    record = Record(id="empty").bind(client, collection=cid)
+    extras = record.model_extra
+    assert extras == {}
+    record.save()
+    extras["later"] = [1]  # type: ignore[index]
+    assert record.model_extra == {} and record.changes() == {}
+
+
+class Amounts(Record):
+    amount: float = 0.0
+    scores: list[float] = []
+
+
+def test_a_decimal_left_in_a_float_field_is_sent_as_a_number(
+    client: Client, raw: Raw, bid: str, cid: str
+) -> None:
+    """Lax validation, ``model_copy(update=...)`` and in-place changes can leave a Decimal
+    in a float field: the data sent is looked at, not the model's types."""
+    appended = Amounts(id="appended").bind(client, collection=cid)
+    appended.scores.append(decimal.Decimal("2.5"))  # type: ignore[arg-type]
+    appended.save()
+    copied = Amounts(id="copied").model_copy(update={"amount": decimal.Decimal("1.25")})
+    copied.bind(client, collection=cid).save()
+    with client.batch():
+        batched = Amounts(id="batched").model_copy(update={"amount": decimal.Decimal("3.5")})
+        batched.bind(client, collection=cid).save()
+    assert raw.data(rec_path(bid, cid, "appended"))["scores"] == [2.5]
+    assert raw.data(rec_path(bid, cid, "copied"))["amount"] == 1.25
+    assert raw.data(rec_path(bid, cid, "batched"))["amount"] == 3.5

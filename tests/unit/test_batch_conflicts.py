@@ -83,3 +83,17 @@ def test_in_flight_halves_on_struggle_and_grows_back_one_by_one() -> None:
     assert flow.limit == 5 and flow.running == 0
     with pytest.raises(ValueError):
         InFlight(0)
+
+
+def test_a_failed_chunk_shows_the_batch_error_in_results() -> None:
+    """Each entry of a chunk whose ``POST /batch`` failed holds the batch's own error in
+    ``results()``, as Kinto words it; its ``failures`` say what became of each request."""
+    client = Client("http://127.0.0.1:9/v1")
+    batch = batch_of(client, 2)
+    send = FakeSend([make_response(400, {"code": 400, "errno": 107, "message": "bad"})])
+    with pytest.raises(KintoBatchException):
+        core.drive_sync(send, batch._op_flush())
+    first, second = batch.results()
+    assert first == second
+    assert first["error"] == "BadRequest" and first["message"].startswith("POST /batch - 400")
+    assert all("not applied" in (error.description or "") for _, error in batch.failures)
