@@ -141,13 +141,13 @@ class KintoObject(MappingAccess, ObjectAPI, AttributeModel):
         without validation in full. Raises ``pydantic.ValidationError``; nothing is sent."""
         return self._checked_data()[0]
 
-    def _checked_data(self) -> tuple[dict[str, Any], bool, bool]:
-        """:meth:`_write_data`; whether it is plain JSON (``plain.py``); and whether the
-        object's values are as validating that data makes them, so that an answer that
-        echoes it needs no validation (``echo.py``): checked by assignment and never changed
-        in place since, of a model whose validation is nothing more than its fields' types
-        (no validator, serializer or computed field) and whose fields left at their
-        default hold it as validation would make it."""
+    def _checked_data(self) -> tuple[dict[str, Any], bool, dict[str, Any] | None]:
+        """:meth:`_write_data`; whether it is plain JSON (``plain.py``); and, when an answer
+        that echoes that data needs no validation (``echo.py``), the values the write check
+        made of the fields it checked (those that can change in place): the others were
+        validated when set, the model's validation is nothing more than its fields' types
+        (``writes.odd_defaults``), and its fields left at their default hold it as
+        validation would make it. None otherwise."""
         data = self.to_data()
         model = type(self)
         whole = model.__pydantic_validator__
@@ -155,16 +155,18 @@ class KintoObject(MappingAccess, ObjectAPI, AttributeModel):
         if private.get("_unchecked") or incomplete(self):
             whole.validate_python(model.incoming(data))
             self._unchecked = False
-            return data, plain_values(data), False
+            return data, plain_values(data), None
         validator = write_validator(model)
+        checked: dict[str, Any] = {}
         if validator is not None:
-            validator.validate_python(model.incoming(data))
+            checked = validator.validate_python(model.incoming(data))
         plain = plain_values(data)
-        echo = plain and validator is not whole and not private.get("_originals")
-        if echo:
-            odd = odd_defaults(model)
-            echo = odd is not None and (not odd or odd <= self.__pydantic_fields_set__)
-        return data, plain, echo
+        if not plain or validator is whole:
+            return data, plain, None
+        odd = odd_defaults(model)
+        if odd is None or not odd <= self.__pydantic_fields_set__:
+            return data, plain, None
+        return data, plain, checked
 
     if not TYPE_CHECKING:  # checkers keep Pydantic's own (plugin-typed) signature
 
@@ -408,22 +410,22 @@ class KintoObject(MappingAccess, ObjectAPI, AttributeModel):
     def _after_write(
         self, client: ClientLike, body: dict[str, Any], sent: dict[str, Any] | None = None,
         sent_perms: dict[str, list[str]] | None = None, refresh: bool = False,
-        echo: bool = False, binding: Binding | None = None,
+        echo: dict[str, Any] | None = None, binding: Binding | None = None,
     ) -> None:
         """Take the server's answer to a write that sent ``sent`` (data by Kinto's names)
         and ``sent_perms`` (None: no data, no permissions), keeping the local changes it
         did not send (made meanwhile, or left out of an explicit patch): they stay
         changes, to be sent. ``refresh`` takes the server's state over everything.
-        ``echo``: the object's values were valid as sent (see ``echo.py``), so an answer
-        that echoes them needs no validation. ``binding``: where the write went, when
-        known."""
+        ``echo``: the checked values of a write whose answer needs no validation when it
+        echoes the data sent (see ``_checked_data``). ``binding``: where the write went,
+        when known."""
         if binding is None:
             binding = self._binding_for(client)
         if body:  # a dry-mode answer is {}: the instance stays as it is
             pending = {} if refresh else unsent(self, sent)
             perms = {} if refresh else unsent_permissions(self, sent_perms)
-            if echo and sent is not None and not (pending or perms) and take_echo(
-                self, body, sent
+            if echo is not None and sent is not None and not (pending or perms) and take_echo(
+                self, body, sent, echo
             ):
                 self._loaded(body.get("permissions"), binding)
                 return

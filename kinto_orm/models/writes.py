@@ -95,6 +95,15 @@ def _odd_defaults(model: type[BaseModel], whole: SchemaValidator) -> frozenset[s
     decorators = model.__pydantic_decorators__
     if parts is None or decorators.computed_fields or decorators.model_serializers:
         return None
+    if _overrides(model, ("model_dump", "to_data", "incoming", "_load", "model_validate")):
+        return None  # what is sent, or how an answer is read, is the model's own
+    for name, info in model.model_fields.items():
+        if name == "permissions":
+            continue
+        if info.exclude or getattr(info, "exclude_if", None) is not None:
+            return None  # kept by the object, never sent: validation resets it
+        if info.validation_alias is not None and not isinstance(info.validation_alias, str):
+            return None  # AliasPath, AliasChoices: read back otherwise than sent
     fields = parts[0]
     if any(_transforms(field) for field in (*fields.values(), *parts[1])):
         return None
@@ -118,6 +127,17 @@ def _odd_defaults(model: type[BaseModel], whole: SchemaValidator) -> frozenset[s
         if not _same(made.get(name, made.get(key or name)), default):
             odd.add(name)
     return frozenset(odd)
+
+
+def _overrides(model: type[BaseModel], names: tuple[str, ...]) -> bool:
+    """Whether a class of ``model``'s own (not kinto-orm's, not Pydantic's) defines one of
+    ``names``."""
+    for klass in model.__mro__:
+        if klass.__module__.startswith(("kinto_orm.", "pydantic.")):
+            return False
+        if any(name in klass.__dict__ for name in names):
+            return True
+    return False
 
 
 def _transforms(schema: Any) -> bool:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import pytest
-from pydantic import AfterValidator, Field, computed_field
+from pydantic import AfterValidator, AliasChoices, Field, computed_field
 
 from kinto_orm import Client, Record
 
@@ -223,3 +223,62 @@ def test_a_decimal_left_in_a_float_field_is_sent_as_a_number(
     assert raw.data(rec_path(bid, cid, "appended"))["scores"] == [2.5]
     assert raw.data(rec_path(bid, cid, "copied"))["amount"] == 1.25
     assert raw.data(rec_path(bid, cid, "batched"))["amount"] == 3.5
+
+
+class Colors(Record):
+    scores: list[float] = []
+    colors: list[Color] = []
+
+
+class Loud(Record):
+    word: str = ""
+
+    def model_dump(self, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
+        data = super().model_dump(**kwargs)
+        data["word"] = data["word"].upper()
+        return data
+
+
+class Hidden(Record):
+    secret: str = Field(default="dflt", exclude=True)
+    n: int = 0
+
+
+class Either(Record):
+    x: int = Field(default=0, validation_alias=AliasChoices("x", "ex"))
+
+
+def assigned_then_changed() -> Record:
+    obj = Colors(id="assigned")
+    obj.scores = [1.5]
+    obj.scores.append(2)  # type: ignore[arg-type]  # an int the write check accepts
+    obj.colors = []
+    obj.colors.append("red")  # type: ignore[arg-type]
+    return obj
+
+
+def changed_through_a_copy() -> Record:
+    obj = Colors(id="sibling", scores=[1.5])
+    obj.model_copy().scores.append(2)  # type: ignore[arg-type]  # the copy shares the list
+    return obj
+
+
+@pytest.mark.parametrize("make", [
+    assigned_then_changed, changed_through_a_copy,
+    lambda: Loud(id="loud", word="abc"),
+    lambda: Hidden(id="hidden", secret="given", n=1),
+    lambda: Either(id="either", x=5),
+])
+def test_what_the_write_check_or_the_model_changes_is_validated_back(
+    make: Callable[[], Record], client: Client, raw: Raw, bid: str, cid: str
+) -> None:
+    obj = make().bind(client, collection=cid)
+    obj.save()
+    expected = oracle(obj, raw, rec_path(bid, cid, obj.id))
+    assert obj.model_dump() == expected.model_dump()
+    assert obj.model_fields_set == expected.model_fields_set
+    assert obj.model_extra == expected.model_extra
+    for name in type(obj).model_fields:
+        if name != "permissions":
+            mine, theirs = getattr(obj, name), getattr(expected, name)
+            assert repr(mine) == repr(theirs), name  # types all the way down
