@@ -8,9 +8,9 @@ sent makes, and the write check already did that for the fields that can change 
 validated when they were set, which validation gives back as they are, when the data is
 plain JSON (``plain.py``) and the model's validation is nothing more than its fields'
 types (``writes.odd_defaults``: no validator, serializer, computed field, excluded field,
-or field still at a default validation would change). So such an answer is taken
+alias, or field still at a default validation would change). So such an answer is taken
 without validating it again: the timestamp, the checked values (new objects: no
-reference kept from before the write reaches the object's state), copies of the extras.
+reference kept from before the write reaches the object's state), the answer's extras.
 
 Anything else goes through validation (``KintoObject._load``): another answer, data that
 is not plain JSON, an object made without validation, a model whose validation may
@@ -44,14 +44,10 @@ def _fresh(value: Any) -> Any:
 
 
 @functools.lru_cache(maxsize=1024)
-def _layout(
-    model: type[BaseModel],
-) -> tuple[frozenset[str], frozenset[str], tuple[tuple[str, str], ...]]:
-    """The names in the data of ``model``'s data fields, their field names, and
-    ``((name in the data, field name), ...)``."""
-    keys = tuple((info.serialization_alias or info.alias or name, name)
-                 for name, info in model.model_fields.items() if name != "permissions")
-    return frozenset(key for key, _ in keys), frozenset(name for _, name in keys), keys
+def _fields(model: type[BaseModel]) -> frozenset[str]:
+    """``model``'s data fields (their names are their names in the data: models with
+    aliases are not echoed, see ``writes.odd_defaults``)."""
+    return frozenset(name for name in model.model_fields if name != "permissions")
 
 
 def take_echo(
@@ -68,19 +64,22 @@ def take_echo(
     stamp = data.get("last_modified")
     if type(stamp) is not int or {**sent, "last_modified": stamp} != data:
         return False
-    sent_keys, all_names, keys = _layout(type(obj))
-    values, extra = obj.__dict__, obj.__pydantic_extra__
-    if extra is not None:  # plain JSON (the data sent is): copied, a dict of its own
-        extra = {key: _fresh(value) for key, value in extra.items()}
+    fields = _fields(type(obj))
+    # The extras, as validating the answer makes them: its keys that are no field.
+    extra: dict[str, Any] | None = None
+    if len(data) > len(fields) or not data.keys() <= fields:
+        extra = {key: _fresh(value) for key, value in data.items() if key not in fields}
+        if extra and obj.__pydantic_extra__ is None:
+            return False  # a model without extras: validation decides what they become
+    elif obj.__pydantic_extra__ is not None:
+        extra = {}
+    values = obj.__dict__
     values.update(checked)
     values["last_modified"] = stamp
     values["permissions"] = None  # as loaded: the answer's (see state._LazyPermissions)
     _extra_slot.__set__(obj, extra)
     # The fields set, as validating ``data`` makes it: the fields and extras it holds.
-    if data.keys() >= sent_keys:
-        names = set(all_names)
-    else:
-        names = {name for key, name in keys if key in data}
+    names = set(fields) if data.keys() >= fields else set(fields & data.keys())
     if extra:
         names.update(extra)
     _fields_set_slot.__set__(obj, names)

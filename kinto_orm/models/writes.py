@@ -102,8 +102,11 @@ def _odd_defaults(model: type[BaseModel], whole: SchemaValidator) -> frozenset[s
             continue
         if info.exclude or getattr(info, "exclude_if", None) is not None:
             return None  # kept by the object, never sent: validation resets it
-        if info.validation_alias is not None and not isinstance(info.validation_alias, str):
-            return None  # AliasPath, AliasChoices: read back otherwise than sent
+        if info.alias or info.validation_alias or info.serialization_alias:
+            return None  # sent or read under other names: an extra may stand for it
+    stamp = model.model_fields.get("last_modified")
+    if stamp is None or set(typing.get_args(stamp.annotation)) != {int, type(None)}:
+        return None  # the answer's int timestamp is taken as it is
     fields = parts[0]
     if any(_transforms(field) for field in (*fields.values(), *parts[1])):
         return None

@@ -13,7 +13,8 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import pytest
-from pydantic import AfterValidator, AliasChoices, Field, computed_field
+from pydantic import AfterValidator, AliasChoices, ConfigDict, Field, computed_field
+from pydantic.alias_generators import to_camel
 
 from kinto_orm import Client, Record
 
@@ -282,3 +283,45 @@ def test_what_the_write_check_or_the_model_changes_is_validated_back(
         if name != "permissions":
             mine, theirs = getattr(obj, name), getattr(expected, name)
             assert repr(mine) == repr(theirs), name  # types all the way down
+
+
+class Camel(Record):
+    model_config = ConfigDict(alias_generator=to_camel)
+    first_name: str = "a"
+
+
+class ByValidationAlias(Record):
+    x: int = Field(default=0, validation_alias="X")
+
+
+class Plainly(Record):
+    t: str = ""
+
+
+@pytest.mark.parametrize("make", [
+    lambda: Camel(id="camel", first_name="b"),
+    lambda: ByValidationAlias(id="valias").model_copy(),
+])
+def test_models_with_aliases_are_validated_back(
+    make: Callable[[], Record], client: Client, raw: Raw, bid: str, cid: str
+) -> None:
+    obj = make().bind(client, collection=cid)
+    if isinstance(obj, ByValidationAlias):
+        obj["X"] = 5  # an extra named like the field's alias: validation reads it as x
+    obj.save()
+    expected = oracle(obj, raw, rec_path(bid, cid, obj.id))
+    assert obj.model_dump() == expected.model_dump()
+    assert obj.model_fields_set == expected.model_fields_set
+    assert obj.model_extra == expected.model_extra
+
+
+def test_an_extra_added_while_a_batch_is_pending_is_not_kept_unsent(
+    client: Client, raw: Raw, bid: str, cid: str
+) -> None:
+    obj = Plainly(id="pending", t="a").bind(client, collection=cid)
+    with client.batch():
+        obj.save()
+        obj.model_extra["note"] = "x"  # type: ignore[index]
+    expected = oracle(obj, raw, rec_path(bid, cid, "pending"))
+    assert obj.model_extra == expected.model_extra == {}
+    assert obj.changes() == {}
