@@ -92,8 +92,7 @@ def odd_defaults(model: type[BaseModel]) -> frozenset[str] | None:
 @functools.lru_cache(maxsize=1024)
 def _odd_defaults(model: type[BaseModel], whole: SchemaValidator) -> frozenset[str] | None:
     parts = _field_schemas(model)
-    decorators = model.__pydantic_decorators__
-    if parts is None or decorators.computed_fields or decorators.model_serializers:
+    if parts is None or model.model_computed_fields or _serialized(model):
         return None
     if _overrides(model, ("model_dump", "to_data", "incoming", "_load", "model_validate")):
         return None  # what is sent, or how an answer is read, is the model's own
@@ -130,6 +129,16 @@ def _odd_defaults(model: type[BaseModel], whole: SchemaValidator) -> frozenset[s
         if not _same(made.get(name, made.get(key or name)), default):
             odd.add(name)
     return frozenset(odd)
+
+
+def _serialized(model: type[BaseModel]) -> bool:
+    """Whether ``model`` has a serializer of its own (``@model_serializer``)."""
+    schema: Any = model.__pydantic_core_schema__
+    if schema.get("type") == "definitions":
+        refs = {item.get("ref"): item for item in schema["definitions"]}
+        schema = schema["schema"]
+        schema = refs.get(schema.get("schema_ref"), schema)
+    return "serialization" in schema
 
 
 def _overrides(model: type[BaseModel], names: tuple[str, ...]) -> bool:
