@@ -298,21 +298,23 @@ class Plainly(Record):
     t: str = ""
 
 
-@pytest.mark.parametrize("make", [
-    lambda: Camel(id="camel", first_name="b"),
-    lambda: ByValidationAlias(id="valias").model_copy(),
-])
 def test_models_with_aliases_are_validated_back(
-    make: Callable[[], Record], client: Client, raw: Raw, bid: str, cid: str
+    client: Client, raw: Raw, bid: str, cid: str
 ) -> None:
-    obj = make().bind(client, collection=cid)
-    if isinstance(obj, ByValidationAlias):
-        obj["X"] = 5  # an extra named like the field's alias: validation reads it as x
-    obj.save()
-    expected = oracle(obj, raw, rec_path(bid, cid, obj.id))
-    assert obj.model_dump() == expected.model_dump()
-    assert obj.model_fields_set == expected.model_fields_set
-    assert obj.model_extra == expected.model_extra
+    camel = Camel(id="camel", first_name="b").bind(client, collection=cid)
+    camel.save()
+    expected = oracle(camel, raw, rec_path(bid, cid, "camel"))
+    assert camel.model_dump() == expected.model_dump()
+    assert camel.model_fields_set == expected.model_fields_set == {
+        "id", "first_name", "last_modified"}
+    # An extra named like a field's validation alias: validating the answer (the data as
+    # sent, "x" then "X") reads it as the field. (A later read may not: PostgreSQL stores
+    # the keys in its own order, and with both keys present Pydantic takes the first.)
+    aliased = ByValidationAlias(id="valias").bind(client, collection=cid)
+    aliased["X"] = 5
+    aliased.save()
+    assert aliased.x == 5 and aliased.model_extra == {}
+    assert raw.data(rec_path(bid, cid, "valias"))["X"] == 5
 
 
 def test_an_extra_added_while_a_batch_is_pending_is_not_kept_unsent(
