@@ -24,23 +24,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-#: Pydantic's own slots, set without ``object.__setattr__``'s lookup (as ``state.py`` does).
-_extra_slot = BaseModel.__dict__["__pydantic_extra__"]
-_fields_set_slot = BaseModel.__dict__["__pydantic_fields_set__"]
-
-#: The JSON values that need no copy.
-_PLAIN = frozenset({str, int, float, bool, type(None)})
-
-
-def _fresh(value: Any) -> Any:
-    """A copy of plain JSON ``value`` (see ``plain.py``)."""
-    kind = type(value)
-    if kind is list or kind is tuple:
-        return [item if type(item) in _PLAIN else _fresh(item) for item in value]
-    if kind is dict:
-        return {key: item if type(item) in _PLAIN else _fresh(item)
-                for key, item in value.items()}
-    return value
+from .state import _extra_slot, _fields_set_slot
 
 
 @functools.lru_cache(maxsize=1024)
@@ -65,10 +49,11 @@ def take_echo(
     if type(stamp) is not int or {**sent, "last_modified": stamp} != data:
         return False
     fields = _fields(type(obj))
-    # The extras, as validating the answer makes them: its keys that are no field.
+    # The extras, as validating the answer makes them: its keys that are no field, with
+    # the answer's own values (parsed from its bytes: nobody else holds them).
     extra: dict[str, Any] | None = None
     if len(data) > len(fields) or not data.keys() <= fields:
-        extra = {key: _fresh(value) for key, value in data.items() if key not in fields}
+        extra = {key: value for key, value in data.items() if key not in fields}
         if extra and obj.__pydantic_extra__ is None:
             return False  # a model without extras: validation decides what they become
     elif obj.__pydantic_extra__ is not None:

@@ -55,6 +55,7 @@ class SharedFieldsSet(set[str]):
 #: of ``object.__setattr__`` (measured: 70 -> 40 ns per object).
 _private_slot = BaseModel.__dict__["__pydantic_private__"]
 _fields_set_slot = BaseModel.__dict__["__pydantic_fields_set__"]
+_extra_slot = BaseModel.__dict__["__pydantic_extra__"]
 
 
 def share_state(objects: list[Any], **state: Any) -> None:

@@ -133,12 +133,7 @@ def _odd_defaults(model: type[BaseModel], whole: SchemaValidator) -> frozenset[s
 
 def _serialized(model: type[BaseModel]) -> bool:
     """Whether ``model`` has a serializer of its own (``@model_serializer``)."""
-    schema: Any = model.__pydantic_core_schema__
-    if schema.get("type") == "definitions":
-        refs = {item.get("ref"): item for item in schema["definitions"]}
-        schema = schema["schema"]
-        schema = refs.get(schema.get("schema_ref"), schema)
-    return "serialization" in schema
+    return "serialization" in _model_schema(model)[0]
 
 
 def _overrides(model: type[BaseModel], names: tuple[str, ...]) -> bool:
@@ -219,11 +214,9 @@ def _immutable(annotation: Any) -> bool:
 _Parts = tuple[dict[str, Any], list[Any], dict[str, Any]]
 
 
-def _field_schemas(model: type[BaseModel]) -> _Parts | None:
-    """The schemas of ``model``'s fields, if its validation is nothing more than its
-    fields one by one: None with a model validator (it wraps them), a custom
-    ``__init__`` or ``model_post_init``, or a field validator given ``info`` (assigning
-    ``start`` does not run the validator of ``end`` that reads it)."""
+def _model_schema(model: type[BaseModel]) -> tuple[Any, list[Any], dict[str, Any]]:
+    """``model``'s own core schema (out of its definitions), the definitions, and those
+    by their ``ref``."""
     schema: Any = model.__pydantic_core_schema__
     definitions: list[Any] = []
     if schema.get("type") == "definitions":
@@ -232,6 +225,15 @@ def _field_schemas(model: type[BaseModel]) -> _Parts | None:
     by_ref = {item["ref"]: item for item in definitions if "ref" in item}
     if schema.get("type") == "definition-ref":
         schema = by_ref.get(schema["schema_ref"], {})
+    return schema, definitions, by_ref
+
+
+def _field_schemas(model: type[BaseModel]) -> _Parts | None:
+    """The schemas of ``model``'s fields, if its validation is nothing more than its
+    fields one by one: None with a model validator (it wraps them), a custom
+    ``__init__`` or ``model_post_init``, or a field validator given ``info`` (assigning
+    ``start`` does not run the validator of ``end`` that reads it)."""
+    schema, definitions, by_ref = _model_schema(model)
     if (
         schema.get("type") != "model" or schema.get("cls") is not model
         or schema.get("custom_init") or schema.get("post_init")
